@@ -1,0 +1,343 @@
+"""Input validation shared by every survhte estimator.
+
+One place turns what a user passes as ``(X, y, w)`` into the arrays the kernels expect,
+following the contract in ``spec/api.md``:
+
+- ``X``: a 2-D array-like or DataFrame of finite numbers -> float64 ``(n, p)``;
+- ``y``: a scikit-survival structured array ``(event, time)``, a tuple ``(time, event)``,
+  an ``(n, 2)`` array ``[time, event]`` or a DataFrame with the two columns named by the caller
+  -> float64 ``time`` (finite, >= 0) and bool ``event``;
+- ``w``: a treatment coded ``0..K`` (0 = control), or labels (strings, categories, booleans)
+  mapped to codes with a stored ``classes_``.
+
+Every failure is a ``ValueError`` or ``TypeError`` whose message names the argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TARGETS = ("rmst", "survival")
+
+
+def _finite_float_vector(values: Any, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array, rejecting non-numeric and non-finite entries."""
+    array = np.asarray(values)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.") from None
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.isfinite(array)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s).")
+    return array
+
+
+def check_time(time: Any, *, name: str = "time") -> np.ndarray:
+    """Validate observed times: one-dimensional, finite and non-negative (zero is valid)."""
+    time = _finite_float_vector(time, name)
+    if time.size == 0:
+        raise ValueError(f"{name} is empty.")
+    if np.any(time < 0):
+        raise ValueError(f"{name} contains {int(np.sum(time < 0))} negative value(s).")
+    return time
+
+
+def check_event(event: Any, *, name: str = "event", require_event: bool = True) -> np.ndarray:
+    """Validate event indicators: bool, or numbers in {0, 1}; at least one event by default."""
+    array = np.asarray(event)
+    if array.dtype != bool:
+        numeric = _finite_float_vector(array, name)
+        if not np.all((numeric == 0) | (numeric == 1)):
+            bad = np.unique(numeric[(numeric != 0) & (numeric != 1)])[:5]
+            raise ValueError(f"{name} must be 0/1 or boolean; found values {bad.tolist()}.")
+        array = numeric == 1
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.")
+    if require_event and not array.any():
+        raise ValueError(f"{name} has no events: every row is censored.")
+    return array
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    """Validate case weights: finite, non-negative, positive total; ``None`` passes through."""
+    if sample_weight is None:
+        return None
+    weight = _finite_float_vector(sample_weight, "sample_weight")
+    if weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {weight.shape[0]} rows but the data have {n_samples}."
+        )
+    if np.any(weight < 0):
+        raise ValueError("sample_weight contains negative values.")
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero.")
+    return weight
+
+
+def check_time_event(
+    time: Any, event: Any, sample_weight: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate a survival outcome given as separate ``time`` and ``event`` vectors.
+
+    Returns
+    -------
+    time : ndarray of float64
+    event : ndarray of bool
+    sample_weight : ndarray of float64 or None
+    """
+    time = check_time(time)
+    event = check_event(event)
+    if event.shape[0] != time.shape[0]:
+        raise ValueError(f"event has {event.shape[0]} rows but time has {time.shape[0]}.")
+    weight = check_sample_weight(sample_weight, time.shape[0])
+    if weight is not None and not np.any(weight[event] > 0):
+        raise ValueError("sample_weight is zero on every event row: no events carry weight.")
+    return time, event, weight
+
+
+def _split_outcome(y: Any, time_col: str, event_col: str) -> tuple[Any, Any]:
+    """Pull the time and event columns out of any accepted form of ``y``."""
+    if isinstance(y, pd.DataFrame):
+        missing = [col for col in (time_col, event_col) if col not in y.columns]
+        if missing:
+            raise ValueError(
+                f"y is a DataFrame without column(s) {missing}; pass time_col/event_col "
+                f"naming its columns (it has {list(y.columns)})."
+            )
+        return y[time_col].to_numpy(), y[event_col].to_numpy()
+    if isinstance(y, tuple):
+        if len(y) != 2:
+            raise ValueError(f"y as a tuple must be (time, event); got {len(y)} elements.")
+        return y
+    array = np.asarray(y)
+    if array.dtype.names is not None:
+        names = array.dtype.names
+        if time_col in names and event_col in names:
+            return array[time_col], array[event_col]
+        if len(names) == 2:  # scikit-survival convention: (event, time) in that order
+            return array[names[1]], array[names[0]]
+        raise ValueError(
+            f"y is a structured array with fields {names}; expected two fields (event, time)."
+        )
+    if array.ndim == 2 and array.shape[1] == 2:
+        return array[:, 0], array[:, 1]
+    raise TypeError(
+        "y must be a structured array (event, time), a tuple (time, event), an (n, 2) array "
+        f"[time, event] or a DataFrame; got {type(y).__name__} with shape {array.shape}."
+    )
+
+
+def check_survival_outcome(
+    y: Any,
+    *,
+    n_samples: int | None = None,
+    time_col: str = "time",
+    event_col: str = "event",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn any accepted survival outcome into float64 ``time`` and bool ``event``.
+
+    Parameters
+    ----------
+    y : structured array, tuple, (n, 2) array or DataFrame
+        Structured arrays use fields ``time_col``/``event_col`` when present, otherwise the
+        scikit-survival order (event, time). Tuples are ``(time, event)``; 2-D arrays have
+        columns ``[time, event]``.
+    n_samples : int, optional
+        Expected number of rows (the rows of ``X``).
+    time_col, event_col : str
+        Column or field names for DataFrame and structured-array input.
+
+    Returns
+    -------
+    time : ndarray of float64, finite and non-negative
+    event : ndarray of bool, with at least one event
+    """
+    raw_time, raw_event = _split_outcome(y, time_col, event_col)
+    time = check_time(raw_time, name="y (time)")
+    event = check_event(raw_event, name="y (event)")
+    if time.shape[0] != event.shape[0]:
+        raise ValueError(
+            f"y has {time.shape[0]} times but {event.shape[0]} event indicators."
+        )
+    if n_samples is not None and time.shape[0] != n_samples:
+        raise ValueError(f"y has {time.shape[0]} rows but X has {n_samples}.")
+    return time, event
+
+
+def check_covariates(
+    X: Any, *, name: str = "X", n_features: int | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Validate covariates: a 2-D array or DataFrame of finite numbers.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, p)
+    feature_names : list of str
+        DataFrame column names, or ``x0 .. x{p-1}``.
+    """
+    if isinstance(X, pd.DataFrame):
+        non_numeric = [
+            str(col) for col, dtype in X.dtypes.items()
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+        ]
+        if non_numeric:
+            raise TypeError(
+                f"{name} has non-numeric column(s) {non_numeric}; encode them first "
+                "(e.g. one-hot)."
+            )
+        feature_names = [str(col) for col in X.columns]
+        array = X.to_numpy(dtype=np.float64)
+    else:
+        array = np.asarray(X)
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.") from None
+        array = np.asarray(array, dtype=np.float64)
+        if array.ndim == 1:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features); got a 1-D array. "
+                "Reshape with X.reshape(-1, 1) for a single feature."
+            )
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be 2-D; got shape {array.shape}.")
+        feature_names = [f"x{j}" for j in range(array.shape[1])]
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"{name} contains {int(np.sum(~np.isfinite(array)))} NaN or infinite value(s)."
+        )
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {array.shape[1]} features but the estimator was fitted with "
+            f"{n_features}."
+        )
+    return array, feature_names
+
+
+def check_treatment(
+    w: Any, *, n_samples: int, name: str = "w"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encode a treatment vector as integer codes ``0..K`` with 0 the control level.
+
+    Integers must already be ``0..K`` with every level present (a gap means a level with no
+    rows). Booleans map ``False -> 0``. Floats must be whole numbers. Strings are sorted and
+    the first label is the control; a pandas ``Categorical`` keeps its category order.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (n,)
+    classes : ndarray
+        ``classes[k]`` is the original label of code ``k``.
+    """
+    if isinstance(w, pd.DataFrame):
+        raise TypeError(f"{name} must be one-dimensional; got a DataFrame.")
+    if isinstance(w, pd.Series) and isinstance(w.dtype, pd.CategoricalDtype):
+        if w.isna().any():
+            raise ValueError(f"{name} contains missing values.")
+        classes = np.asarray(w.cat.categories)
+        codes = w.cat.codes.to_numpy().astype(np.int64)
+        labels = np.asarray(w)
+    else:
+        labels = np.asarray(w)
+        if labels.ndim != 1:
+            raise ValueError(f"{name} must be one-dimensional; got shape {labels.shape}.")
+        if labels.dtype.kind in "fc":
+            if not np.all(np.isfinite(labels)):
+                raise ValueError(f"{name} contains NaN or infinite values.")
+            if not np.all(labels == np.round(labels)):
+                raise ValueError(
+                    f"{name} must hold treatment levels 0..K; found non-integer values."
+                )
+            labels = labels.astype(np.int64)
+        if labels.dtype == object and pd.isna(labels).any():
+            raise ValueError(f"{name} contains missing values.")
+        classes, codes = np.unique(labels, return_inverse=True)
+        codes = codes.astype(np.int64)
+    if labels.shape[0] != n_samples:
+        raise ValueError(f"{name} has {labels.shape[0]} rows but X has {n_samples}.")
+    if classes.size < 2:
+        raise ValueError(f"{name} has a single level {classes.tolist()}: nothing to compare.")
+    if labels.dtype.kind in "iu" and not np.array_equal(classes, np.arange(classes.size)):
+        if classes.min() < 0:
+            raise ValueError(f"{name} has negative levels; code treatments as 0..K.")
+        missing = sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist()))
+        raise ValueError(
+            f"{name} is coded 0..{int(classes.max())} but level(s) {missing} have no rows."
+        )
+    counts = np.bincount(codes, minlength=classes.size)
+    if np.any(counts == 0):
+        empty = [str(c) for c, k in zip(classes, counts, strict=True) if k == 0]
+        raise ValueError(f"{name} level(s) {empty} have no rows.")
+    return codes, classes
+
+
+def check_target(target: Any) -> str:
+    """Validate the estimand name: ``"rmst"`` or ``"survival"``."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}; got {target!r}.")
+    return target
+
+
+def check_horizon(horizon: Any, time: np.ndarray, *, name: str = "horizon") -> float:
+    """Validate a horizon: a finite number in ``(0, max(time)]``.
+
+    A horizon beyond the last observed time asks for survival where the data say nothing,
+    so it is an error rather than an extrapolation.
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(horizon).__name__}.")
+    horizon = float(horizon)
+    if not np.isfinite(horizon) or horizon <= 0:
+        raise ValueError(f"{name} must be a positive finite number; got {horizon}.")
+    last = float(np.max(time))
+    if horizon > last:
+        raise ValueError(
+            f"{name}={horizon:g} is beyond the last observed time {last:g}; "
+            "choose a horizon within the follow-up."
+        )
+    return horizon
+
+
+def default_horizon(time: np.ndarray, w: np.ndarray) -> float:
+    """The data-driven horizon used when ``horizon=None``.
+
+    The smallest, over treatment arms, of each arm's largest observed time: the longest
+    horizon up to which every arm's survival curve is observed (the default ``tau`` of
+    survRM2; Tian, Zhao & Wei 2014, "Predicting the restricted mean event time with the
+    subject's baseline covariates in survival analysis", Biostatistics).
+    """
+    return float(min(np.max(time[w == level]) for level in np.unique(w)))
+
+
+def validate_fit_inputs(
+    X: Any,
+    y: Any,
+    w: Any,
+    *,
+    time_col: str = "time",
+    event_col: str = "event",
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate ``(X, y, w)`` together, as every estimator's ``fit`` does.
+
+    Returns
+    -------
+    X, feature_names, time, event, w_codes, classes
+    """
+    X_array, feature_names = check_covariates(X)
+    n_samples = X_array.shape[0]
+    time, event = check_survival_outcome(
+        y, n_samples=n_samples, time_col=time_col, event_col=event_col
+    )
+    codes, classes = check_treatment(w, n_samples=n_samples)
+    return X_array, feature_names, time, event, codes, classes
