@@ -1,0 +1,25 @@
+"""Simulated survival data with causal ground truth.
+
+Generators of the 40 synthetic datasets of SurvHTE-Bench (Noroozizadeh et al.,
+"SurvHTE-Bench: A Benchmark for Heterogeneous Treatment Effect Estimation in Survival
+Analysis", ICLR 2026): 8 causal configurations (:data:`CONFIGS`) x 5 survival scenarios
+(:data:`SCENARIOS`), each with exact conditional truth, and the benchmark's
+train/validation/test split protocol.
+"""
+
+from ._data import SurvivalSimulation
+from ._designs import CONFIGS, SCENARIOS
+from ._generate import survhte_bench
+from ._splits import benchmark_split, split_from_permutation
+from ._truth import conditional_cate, conditional_potential_outcome
+
+__all__ = [
+    "CONFIGS",
+    "SCENARIOS",
+    "SurvivalSimulation",
+    "benchmark_split",
+    "conditional_cate",
+    "conditional_potential_outcome",
+    "split_from_permutation",
+    "survhte_bench",
+]
