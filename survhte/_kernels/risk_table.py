@@ -65,41 +65,69 @@ def risk_table(time: Any, event: Any, weight: Any | None = None) -> RiskTable:
     RiskTable
         Arrays in the namespace and on the device of ``time``.
     """
-    xp = array_namespace(time, event) if weight is None else array_namespace(time, event, weight)
-    dev = device(time)
+    if weight is None:
+        return _unweighted_risk_table(time, event)
+    xp = array_namespace(time, event, weight)
     # Rows tied in time are summed into one block, so their order within the block only
-    # changes the floating-point summation order of weights (counts stay exact): an unstable
-    # sort suffices, and is about 4x faster than a stable one for NumPy at n = 1e6.
+    # changes the floating-point summation order of weights: an unstable sort suffices,
+    # and is about 4x faster than a stable one for NumPy at n = 1e6.
     order = xp.argsort(time, stable=False)
     sorted_time = xp.take(time, order)
-    is_event = xp.astype(xp.take(event, order), time.dtype)
-    if weight is None:
-        row_weight = xp.ones(sorted_time.shape, dtype=time.dtype, device=dev)
-    else:
-        row_weight = xp.take(weight, order)
+    row_weight = xp.take(weight, order)
+    event_weight = row_weight * xp.astype(xp.take(event, order), time.dtype)
 
-    # Block j of tied times occupies sorted rows starts[j] .. ends[j] (inclusive).
+    starts, ends = _tie_blocks(xp, sorted_time)
+    after_ends = ends + 1
+    cum_events = xp.cumulative_sum(event_weight, include_initial=True)
+    cum_censored = xp.cumulative_sum(row_weight - event_weight, include_initial=True)
+    n_events = xp.take(cum_events, after_ends) - xp.take(cum_events, starts)
+    n_censored = xp.take(cum_censored, after_ends) - xp.take(cum_censored, starts)
+
+    at_risk_from = _reverse_cumulative_sum(xp, row_weight)
+    return RiskTable(
+        timeline=xp.take(sorted_time, ends),
+        n_at_risk=xp.take(at_risk_from, starts),
+        n_events=n_events,
+        n_censored=n_censored,
+        n_survivors=xp.take(at_risk_from, after_ends) + n_censored,
+    )
+
+
+def _tie_blocks(xp: Any, sorted_time: Any) -> tuple[Any, Any]:
+    """First and last sorted positions of each block of tied times."""
+    dev = device(sorted_time)
     last_of_block = xp.concat(
         (sorted_time[1:] != sorted_time[:-1], xp.ones(1, dtype=xp.bool, device=dev))
     )
     ends = xp.nonzero(last_of_block)[0]
     starts = xp.concat((xp.zeros(1, dtype=ends.dtype, device=dev), ends[:-1] + 1))
-    after_ends = ends + 1
+    return starts, ends
 
-    event_weight = row_weight * is_event
-    censor_weight = row_weight - event_weight
-    cum_events = xp.cumulative_sum(event_weight, include_initial=True)
-    cum_censored = xp.cumulative_sum(censor_weight, include_initial=True)
-    n_events = xp.take(cum_events, after_ends) - xp.take(cum_events, starts)
-    n_censored = xp.take(cum_censored, after_ends) - xp.take(cum_censored, starts)
 
-    at_risk_from = _reverse_cumulative_sum(xp, row_weight)
-    n_at_risk = xp.take(at_risk_from, starts)
-    n_survivors = xp.take(at_risk_from, after_ends) + n_censored
+def _unweighted_risk_table(time: Any, event: Any) -> RiskTable:
+    """Counts without weights: sorts values only (no permutation), several times faster.
+
+    With unit weights the number at risk at ``t_j`` is ``n`` minus the rows before block ``j``,
+    and the events at ``t_j`` are found by binary search in the sorted event times.
+    """
+    xp = array_namespace(time, event)
+    sorted_time = xp.sort(time, stable=False)
+    sorted_event_time = xp.sort(time[event], stable=False)
+    starts, ends = _tie_blocks(xp, sorted_time)
+    timeline = xp.take(sorted_time, ends)
+    n_rows = sorted_time.shape[0]
+    n_at_risk = xp.astype(n_rows - starts, time.dtype)
+    n_events = xp.astype(
+        xp.searchsorted(sorted_event_time, timeline, side="right")
+        - xp.searchsorted(sorted_event_time, timeline, side="left"),
+        time.dtype,
+    )
+    n_rows_in_block = xp.astype(ends + 1 - starts, time.dtype)
+    n_censored = n_rows_in_block - n_events
     return RiskTable(
-        timeline=xp.take(sorted_time, ends),
+        timeline=timeline,
         n_at_risk=n_at_risk,
         n_events=n_events,
         n_censored=n_censored,
-        n_survivors=n_survivors,
+        n_survivors=n_at_risk - n_events,
     )
