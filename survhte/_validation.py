@@ -23,15 +23,20 @@ import pandas as pd
 TARGETS = ("rmst", "survival")
 
 
-def _finite_float_vector(values: Any, name: str) -> np.ndarray:
-    """Return ``values`` as a 1-D float64 array, rejecting non-numeric and non-finite entries."""
+def _as_float64(values: Any, name: str) -> np.ndarray:
+    """Return ``values`` as a float64 array; a ``TypeError`` naming ``name`` if not numeric."""
     array = np.asarray(values)
     if array.dtype == object or array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.") from None
-    array = np.asarray(array, dtype=np.float64)
+    return np.asarray(array, dtype=np.float64)
+
+
+def _finite_float_vector(values: Any, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array, rejecting non-numeric and non-finite entries."""
+    array = _as_float64(values, name)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.")
     if not np.all(np.isfinite(array)):
@@ -196,13 +201,7 @@ def check_covariates(
         feature_names = [str(col) for col in X.columns]
         array = X.to_numpy(dtype=np.float64)
     else:
-        array = np.asarray(X)
-        if array.dtype == object or array.dtype.kind not in "biuf":
-            try:
-                array = array.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.") from None
-        array = np.asarray(array, dtype=np.float64)
+        array = _as_float64(X, name)
         if array.ndim == 1:
             raise ValueError(
                 f"{name} must be 2-D (n_samples, n_features); got a 1-D array. "

@@ -7,9 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._validation import check_covariates as check_finite_covariates
 from ._designs import CONFIGS, N_FEATURES, SCENARIOS
-
-TARGETS: tuple[str, ...] = ("rmst", "survival")
 
 
 def check_config(config: object) -> str:
@@ -31,13 +30,6 @@ def check_n(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}")
     return int(n)
-
-
-def check_target(target: object) -> str:
-    """Return ``target`` if it is 'rmst' or 'survival', else raise ValueError."""
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {list(TARGETS)}; got {target!r}")
-    return str(target)
 
 
 def check_horizon(horizon: object, target: str) -> float:
@@ -65,9 +57,7 @@ def check_treatment(w: object) -> int:
 
 def check_covariates(X: object) -> np.ndarray:
     """Return ``X`` as a float64 (n, 5) array of values in [0, 1], else raise ValueError."""
-    arr = np.asarray(X, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != N_FEATURES:
-        raise ValueError(f"X must have shape (n, {N_FEATURES}); got shape {arr.shape}")
+    arr, _ = check_finite_covariates(X, n_features=N_FEATURES)
     if not np.all((arr >= 0) & (arr <= 1)):
         raise ValueError("X must hold values in [0, 1] (the designs' covariate support)")
     return arr

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._checks import check_horizon, check_target
+from .._validation import check_target
+from ._checks import check_horizon
 from ._truth import conditional_cate, conditional_potential_outcome
 
 SURVIVAL_DTYPE = np.dtype([("event", np.bool_), ("time", np.float64)])

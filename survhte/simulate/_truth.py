@@ -33,12 +33,12 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy import special
 
+from .._validation import check_target
 from ._checks import (
     check_config,
     check_covariates,
     check_horizon,
     check_scenario,
-    check_target,
     check_treatment,
 )
 from ._designs import (
