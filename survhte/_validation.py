@@ -146,6 +146,7 @@ def check_survival_outcome(
     n_samples: int | None = None,
     time_col: str = "time",
     event_col: str = "event",
+    require_event: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn any accepted survival outcome into float64 ``time`` and bool ``event``.
 
@@ -159,15 +160,18 @@ def check_survival_outcome(
         Expected number of rows (the rows of ``X``).
     time_col, event_col : str
         Column or field names for DataFrame and structured-array input.
+    require_event : bool, default True
+        Reject an outcome without any event (what fitting needs); ``False`` for rows that are
+        only transformed or scored, which may all be censored.
 
     Returns
     -------
     time : ndarray of float64, finite and non-negative
-    event : ndarray of bool, with at least one event
+    event : ndarray of bool
     """
     raw_time, raw_event = _split_outcome(y, time_col, event_col)
     time = check_time(raw_time, name="y (time)")
-    event = check_event(raw_event, name="y (event)")
+    event = check_event(raw_event, name="y (event)", require_event=require_event)
     if time.shape[0] != event.shape[0]:
         raise ValueError(
             f"y has {time.shape[0]} times but {event.shape[0]} event indicators."

@@ -269,3 +269,11 @@ def test_integer_treatment_accepted_exactly_when_levels_are_contiguous(w):
     else:
         with pytest.raises(ValueError, match=r"^w "):
             check_treatment(w, n_samples=w.shape[0])
+
+
+def test_all_censored_outcome_is_accepted_only_when_events_are_not_required():
+    y = (np.array([1.0, 2.0]), np.array([0, 0]))
+    with pytest.raises(ValueError, match=r"y \(event\) has no events"):
+        check_survival_outcome(y)
+    _, event = check_survival_outcome(y, require_event=False)
+    np.testing.assert_array_equal(event, [False, False])
