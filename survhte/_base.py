@@ -5,7 +5,8 @@ their ``__init__`` and implement
 
 - ``_fit_core(X, time, event, w_codes)``: fit on validated arrays (``classes_``, ``horizon_``
   and ``n_features_in_`` are already set);
-- ``_predict_core(X) -> ndarray (n, K)``: effect of each treated level vs control.
+- ``_predict_core(X) -> ndarray (n, K)``: effect of each treated level vs control
+  (``effect`` contrasts any two levels from it).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _squeeze(effects: np.ndarray) -> np.ndarray | float:
 
 
 class SurvivalCATEEstimator(BaseEstimator):
-    """Base class: validation, horizon, ``predict``, ``ate`` and bootstrap ``ate_interval``."""
+    """Base: validation, horizon, ``predict``, ``effect``, ``ate``, bootstrap ``ate_interval``."""
 
     def fit(self, X: Any, y: Any, w: Any) -> SurvivalCATEEstimator:
         """Fit the estimator.
@@ -103,6 +104,35 @@ class SurvivalCATEEstimator(BaseEstimator):
         check_is_fitted(self)
         X, _ = check_covariates(X, n_features=self.n_features_in_)
         return _squeeze(self._predict_core(X))
+
+    def _code(self, level: Any, name: str) -> int:
+        """Position of treatment label ``level`` in ``classes_``."""
+        matches = np.flatnonzero(self.classes_ == level)
+        if matches.size != 1:
+            raise ValueError(
+                f"{name}={level!r} is not a treatment level; levels are {self.classes_.tolist()}."
+            )
+        return int(matches[0])
+
+    def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
+        """CATE of level ``t1`` vs level ``t0``: the estimand of :meth:`predict` for that pair.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+        t0, t1 : treatment labels, default ``classes_[0]`` and ``classes_[1]``
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        check_is_fitted(self)
+        X, _ = check_covariates(X, n_features=self.n_features_in_)
+        first = 0 if t0 is None else self._code(t0, "t0")
+        second = 1 if t1 is None else self._code(t1, "t1")
+        effects = self._predict_core(X)
+        effects = np.column_stack([np.zeros(X.shape[0]), effects])
+        return effects[:, second] - effects[:, first]
 
     def ate(self) -> float | np.ndarray:
         """Average treatment effect over the training covariates: the mean of ``predict``.

@@ -34,7 +34,7 @@ def rossi():
 
 @pytest.fixture(scope="module")
 def fitted(bench):
-    return SurvivalTLearner(horizon=HORIZON).fit(bench.X, bench.y, bench.w)
+    return SurvivalTLearner(CoxPH(), horizon=HORIZON).fit(bench.X, bench.y, bench.w)
 
 
 def test_rmst_cate_close_to_exact_truth(fitted, bench):
@@ -49,18 +49,19 @@ def test_rmst_cate_close_to_exact_truth(fitted, bench):
 
 
 def test_survival_cate_close_to_exact_truth(bench):
-    est = SurvivalTLearner(target="survival", horizon=HORIZON).fit(bench.X, bench.y, bench.w)
+    est = SurvivalTLearner(CoxPH(), target="survival", horizon=HORIZON)
+    est.fit(bench.X, bench.y, bench.w)
     truth = bench.true_cate("survival", HORIZON)
     # sd of the truth is 0.087; seeds 0-5 scored RMSE 0.012-0.032
     assert np.sqrt(np.mean((est.predict(bench.X) - truth) ** 2)) < 0.05
 
 
 def test_ate_interval_covers_true_ate():
-    # Small n and 40 refits keep this to a few seconds (lifelines' Efron fit loops in Python).
+    # Small n and 40 refits keep this fast.
     # A 95% interval misses in 1 of 20 data sets by design, so one fixed seed is a smoke test;
     # the calibration check was a 40-seed study (n=1000, 100 refits, this design): see PR notes.
     data = survhte_bench("RCT-50", "A", n=1000, random_state=7)
-    est = SurvivalTLearner(horizon=HORIZON, n_bootstrap=40, random_state=0)
+    est = SurvivalTLearner(CoxPH(), horizon=HORIZON, n_bootstrap=40, random_state=0)
     est.fit(data.X, data.y, data.w)
     lower, upper = est.ate_interval()
     true_ate = data.true_cate("rmst", HORIZON).mean()
@@ -78,16 +79,18 @@ def test_coxph_matches_lifelines_and_integrates_exactly(rossi):
     frame = pd.DataFrame(X, columns=rossi.feature_names).assign(t=time, e=event)
     reference = CoxPHFitter(penalizer=0.01).fit(frame, "t", "e")
     curves = reference.predict_survival_function(frame.iloc[:5])
+    # Rossi's weekly times are heavily tied: Efron's likelihood in both; lifelines stops
+    # Newton-Raphson at a step norm of 1e-7, so agreement is to ~1e-8, checked at 1e-6.
     np.testing.assert_allclose(
-        model.predict_survival(X[:5], curves.index.to_numpy()), curves.to_numpy().T, rtol=1e-10
+        model.predict_survival(X[:5], curves.index.to_numpy()), curves.to_numpy().T, atol=1e-6
     )
     # the learner's RMST is the exact area under lifelines' step curve (survhte's kernel)
-    learner = SurvivalTLearner(horizon=40.0).fit(rossi.X, rossi.y, rossi.w)
+    learner = SurvivalTLearner(CoxPH(), horizon=40.0).fit(rossi.X, rossi.y, rossi.w)
     areas = [
         restricted_mean(curves.index.to_numpy(), curves[c].to_numpy(), np.array([40.0]))[0]
         for c in curves
     ]
-    np.testing.assert_allclose(learner._arm_outcomes(X[:5])[:, 0], areas, rtol=1e-10)
+    np.testing.assert_allclose(learner._arm_outcomes(X[:5])[:, 0], areas, rtol=1e-6)
 
 
 def test_binary_shapes_effect_and_survival_curves(fitted, bench):
@@ -99,7 +102,8 @@ def test_binary_shapes_effect_and_survival_curves(fitted, bench):
     curves = fitted.predict_survival(X, 1, [0.0, 0.5, 1.0, 2.0])
     assert curves.shape == (7, 4)
     assert np.all(np.diff(curves, axis=1) <= 0) and np.all((curves > 0) & (curves <= 1))
-    survival = SurvivalTLearner(target="survival", horizon=HORIZON).fit(bench.X, bench.y, bench.w)
+    survival = SurvivalTLearner(CoxPH(), target="survival", horizon=HORIZON)
+    survival.fit(bench.X, bench.y, bench.w)
     np.testing.assert_allclose(
         survival.predict(X),
         survival.predict_survival(X, 1, HORIZON)[:, 0]

@@ -1,11 +1,54 @@
-"""Survival meta-learners: CATE from per-arm (or pooled) survival models.
+"""Survival meta-learners: CATE from survival models of the outcome.
 
-Learners: :class:`SurvivalTLearner`. Base survival models: :class:`CoxPH`, or any estimator
-following the :class:`SurvivalModel` interface (``fit(X, time, event)``,
-``predict_survival(X, times)``, ``unique_times_``).
+Learners
+--------
+:class:`SurvivalSLearner`, :class:`SurvivalTLearner` (per-arm curves, any number of levels),
+:class:`SurvivalXLearner`, :class:`MatchingLearner`, :class:`SurvivalMLearner`,
+:class:`SurvivalRLearner` (binary treatment).
+
+Base survival models
+--------------------
+:class:`CoxPH`, :class:`WeibullAFT`, :class:`KaplanMeierSurvival`,
+:class:`TransformedSurvivalModel`, :class:`LifelinesSurvivalModel`, or any estimator following
+the :class:`SurvivalModel` interface (``fit(X, time, event, sample_weight=None)``,
+``predict_survival(X, times)``, and ``unique_times_`` or ``restricted_mean(X, horizon)``).
+Defaults live in :func:`default_base_model` and its siblings.
 """
 
-from ._base_models import CoxPH, SurvivalModel
+from ._cox import CoxPH
+from ._defaults import (
+    default_base_model,
+    default_censoring_model,
+    default_effect_model,
+    default_propensity_model,
+)
+from ._interface import SurvivalModel
+from ._lifelines_adapter import LifelinesSurvivalModel
+from ._marginal import KaplanMeierSurvival
+from ._matching import MatchingLearner
+from ._mlearner import SurvivalMLearner
+from ._rlearner import SurvivalRLearner
+from ._slearner import SurvivalSLearner
 from ._tlearner import SurvivalTLearner
+from ._transformed import TransformedSurvivalModel
+from ._weibull import WeibullAFT
+from ._xlearner import SurvivalXLearner
 
-__all__ = ["CoxPH", "SurvivalModel", "SurvivalTLearner"]
+__all__ = [
+    "CoxPH",
+    "KaplanMeierSurvival",
+    "LifelinesSurvivalModel",
+    "MatchingLearner",
+    "SurvivalMLearner",
+    "SurvivalModel",
+    "SurvivalRLearner",
+    "SurvivalSLearner",
+    "SurvivalTLearner",
+    "SurvivalXLearner",
+    "TransformedSurvivalModel",
+    "WeibullAFT",
+    "default_base_model",
+    "default_censoring_model",
+    "default_effect_model",
+    "default_propensity_model",
+]

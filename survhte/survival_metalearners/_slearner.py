@@ -1,0 +1,107 @@
+"""Survival S-learner: one survival model with the treatment as a covariate."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from .._base import SurvivalCATEEstimator
+from ._arm_curves import ArmCurvesMixin, arm_last_times, check_arm_events
+from ._curves import arm_summary
+from ._defaults import default_base_model
+from ._interface import SurvivalModel, check_fitted_curves, check_survival_model
+
+
+def with_treatment(X: np.ndarray, code: int | np.ndarray, n_levels: int) -> np.ndarray:
+    """``[X, 1{W = 1}, ..., 1{W = K}]``: covariates with the treatment's indicator columns."""
+    codes = np.broadcast_to(code, (X.shape[0],))
+    return np.column_stack([X, codes[:, None] == np.arange(1, n_levels)[None, :]]).astype(
+        np.float64
+    )
+
+
+class SurvivalSLearner(ArmCurvesMixin, SurvivalCATEEstimator):
+    """S-learner for censored outcomes: one survival model on the covariates and the treatment.
+
+    ``base_model`` is fitted on ``[X, 1{W = 1}, ..., 1{W = K}]`` and gives ``S(t | x, w)``; the
+    arm curves are its predictions with the indicators set to each level, and the CATE of level
+    ``k`` vs control is ``integral_0^h (S(t | x, k) - S(t | x, 0)) dt`` (``target="rmst"``) or
+    ``S(h | x, k) - S(h | x, 0)`` (``target="survival"``).
+
+    Pooling the arms shares strength across them and shrinks the effect towards what the model
+    can express through the treatment columns: with a proportional hazards model the hazard
+    ratio is constant in ``x`` (the RMST and survival differences still vary with the baseline
+    risk). Identification as for :class:`SurvivalTLearner`.
+
+    Parameters
+    ----------
+    base_model : survival model, default None
+        As in :class:`SurvivalTLearner`; ``None`` means
+        :func:`~survhte.survival_metalearners.default_base_model`.
+    target : {"rmst", "survival"}, default "rmst"
+    horizon : float, default None
+        As in :class:`SurvivalTLearner`.
+    n_bootstrap : int, default 200
+    random_state : int, RandomState or None, default None
+
+    Attributes
+    ----------
+    model_ : fitted base model
+        Fitted on ``[X, treatment indicators]``.
+    classes_, horizon_, arm_last_time_, n_features_in_, feature_names_in_
+        As in :class:`SurvivalTLearner`.
+
+    References
+    ----------
+    Kuenzel, S. R., Sekhon, J. S., Bickel, P. J. & Yu, B. (2019). Metalearners for estimating
+    heterogeneous treatment effects using machine learning. *PNAS*, 116(10), 4156-4165.
+    Xu, Y., Ignatiadis, N., Sverdrup, E., Fleming, S., Wager, S. & Shah, N. (2023). Treatment
+    heterogeneity with survival outcomes. In *Handbook of Matching and Weighting Adjustments for
+    Causal Inference*. Chapman & Hall.
+    Noroozizadeh, S. et al. (2026). SurvHTE-Bench. ICLR. arXiv:2603.05483.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival_metalearners import SurvivalSLearner
+    >>> data = load_rossi()
+    >>> est = SurvivalSLearner(horizon=52, n_bootstrap=0).fit(data.X, data.y, data.w)
+    >>> est.predict_survival(data.X[:3], 1, [10.0, 52.0]).shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        base_model: SurvivalModel | None = None,
+        *,
+        target: str = "rmst",
+        horizon: float | None = None,
+        n_bootstrap: int = 200,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.base_model = base_model
+        self.target = target
+        self.horizon = horizon
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state
+
+    def _fit_core(
+        self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
+    ) -> None:
+        base = default_base_model() if self.base_model is None else self.base_model
+        check_survival_model(base, "base_model")
+        check_arm_events(event, codes, self.classes_)
+        self.model_ = clone(base).fit(with_treatment(X, codes, self.classes_.size), time, event)
+        check_fitted_curves(self.model_, "base_model")
+        self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
+
+    def _arm_outcomes(self, X: np.ndarray) -> np.ndarray:
+        n_levels = self.classes_.size
+        return np.column_stack([
+            arm_summary(self.model_, with_treatment(X, code, n_levels), self.target,
+                        self.horizon_)
+            for code in range(n_levels)
+        ])
+
+    def _arm_survival(self, X: np.ndarray, code: int, times: np.ndarray) -> np.ndarray:
+        return self.model_.predict_survival(with_treatment(X, code, self.classes_.size), times)
