@@ -1,0 +1,126 @@
+"""The censoring survival function ``G(t) = P(C > t)`` and left limits of step curves.
+
+Ties. An event and a censoring at the same time ``t``: the event is taken to happen first, as
+in the Kaplan-Meier estimate of ``S`` (Kaplan & Meier 1958). So a row with its event at ``t``
+was not at risk of censoring at ``t``: the risk set of the censoring hazard at ``t_j`` is
+``n_j - d_j``, and an event row at ``t`` is weighted by the left limit ``G(t-)``. With this
+convention ``S_KM(t-) G_KM(t-) = n_j / n`` exactly, so inverse-probability-of-censoring
+weighted means reproduce Kaplan-Meier functionals (Satten & Datta 2001). lifelines' reverse
+Kaplan-Meier (fit on ``1 - event``) instead keeps tied event rows in the censoring risk set;
+the two differ only at tied times.
+
+References
+----------
+Satten, G. A. & Datta, S. (2001). The Kaplan-Meier estimator as an inverse-probability-of-
+censoring weighted average. *The American Statistician*, 55(3), 207-210.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from .. import _kernels as kernels
+from .._kernels import RiskTable
+from .._validation import check_time, check_time_event
+from ..survival_metalearners import CoxPH, SurvivalModel
+
+
+def censoring_curve(table: RiskTable) -> np.ndarray:
+    """``G(t_j) = prod_{k <= j} (1 - c_k / (n_k - d_k))`` on ``table.timeline`` (events first).
+
+    Parameters
+    ----------
+    table : RiskTable
+        Risk table of the event process (``n_events`` = events, ``n_censored`` = censorings).
+
+    Returns
+    -------
+    ndarray of shape (m,)
+    """
+    next_at_risk = np.append(table.n_at_risk[1:], 0.0)
+    reversed_table = RiskTable(
+        timeline=table.timeline,
+        n_at_risk=table.n_survivors,
+        n_events=table.n_censored,
+        n_censored=table.n_events,
+        n_survivors=next_at_risk,
+    )
+    return kernels.survival_curve(reversed_table)
+
+
+def left_limit(timeline: np.ndarray, values: np.ndarray, times: np.ndarray,
+               initial: float) -> np.ndarray:
+    """Left limit ``F(t-)`` of a right-continuous step function jumping on ``timeline``.
+
+    It is the value at the largest float below ``t``: every jump strictly before ``t`` is at
+    or before ``nextafter(t, -inf)``, and a jump at ``t`` itself is not.
+    """
+    return kernels.step_values(timeline, values, np.nextafter(times, -np.inf), initial)
+
+
+class CensoringKaplanMeier(BaseEstimator):
+    """Kaplan-Meier estimate of the censoring survival ``G(t) = P(C > t)``, events first at ties.
+
+    A base model in the sense of :mod:`survhte.survival_metalearners` (``predict_survival``,
+    ``unique_times_``) whose curve ignores the covariates. Unlike a model fitted on
+    ``1 - event``, :meth:`fit` takes the *event* indicator of the outcome, so that tied event
+    rows leave the censoring risk set first (see the module notes).
+
+    Attributes
+    ----------
+    timeline_ : ndarray
+        Sorted unique observed times.
+    survival_ : ndarray
+        ``G`` on ``timeline_``.
+    unique_times_ : ndarray
+        Censoring times: where ``G`` may jump.
+    """
+
+    def fit(self, X: Any, time: Any, event: Any) -> CensoringKaplanMeier:
+        """Fit ``G`` from observed times and the outcome's event indicators (``X`` unused)."""
+        time, event, _ = check_time_event(time, event)
+        table = kernels.risk_table(time, event)
+        self.timeline_ = table.timeline
+        self.survival_ = censoring_curve(table)
+        self.unique_times_ = table.timeline[table.n_censored > 0]
+        return self
+
+    def predict(self, times: Any, *, left: bool = False) -> np.ndarray:
+        """``G(t)`` (or ``G(t-)`` with ``left=True``) at each of ``times``, shape of ``times``."""
+        check_is_fitted(self)
+        times = check_time(np.atleast_1d(times), name="times")
+        if left:
+            return left_limit(self.timeline_, self.survival_, times, 1.0)
+        return kernels.step_values(self.timeline_, self.survival_, times, 1.0)
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        """``G(t)`` at ``times`` for each row of ``X`` (the same curve), shape (n, len(times))."""
+        curve = self.predict(times)
+        return np.broadcast_to(curve, (np.shape(X)[0], curve.shape[0])).copy()
+
+
+def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,
+                        event: np.ndarray) -> Any:
+    """Fit a model of ``G(t | x)``: ``"km"``, ``"cox"`` or a base survival model.
+
+    ``"km"`` is :class:`CensoringKaplanMeier`; ``"cox"`` is
+    :class:`~survhte.survival_metalearners.CoxPH` on ``X`` with event indicator
+    ``1 - event``; any other base model (``fit(X, time, event)``, ``predict_survival``,
+    ``unique_times_``) is cloned and fitted on ``1 - event``.
+    """
+    if isinstance(model, str) and model == "km":
+        return CensoringKaplanMeier().fit(X, time, event)
+    if not (~event).any():
+        return CensoringKaplanMeier().fit(X, time, event)  # no censoring: G = 1
+    if isinstance(model, str) and model == "cox":
+        return CoxPH().fit(X, time, ~event)
+    if isinstance(model, str) or not isinstance(model, SurvivalModel):
+        raise ValueError(
+            "censoring model must be 'km', 'cox' or a survival model with fit(X, time, event) "
+            f"and predict_survival(X, times); got {model!r}."
+        )
+    return clone(model).fit(X, time, ~event)

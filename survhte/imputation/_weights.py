@@ -1,0 +1,179 @@
+"""Inverse-probability-of-censoring weights for complete-case analysis of ``min(T, h)``."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_covariates, check_horizon, check_survival_outcome, check_treatment
+from ..survival_metalearners._curves import survival_at_rows
+from ._censoring import fit_censoring_model
+
+CENSORING = ("km", "cox")
+
+
+class IPCWeights(BaseEstimator):
+    r"""Inverse-probability-of-censoring weights of the rows whose truncated outcome is known.
+
+    Row ``i`` observes :math:`\min(T_i, h)` when its event is observed or it is followed up to
+    ``h`` (:math:`Y_i \ge h`); that happens with probability
+    :math:`G(\min(T_i, h)- \mid x_i, w_i)`, where :math:`G(t \mid x, w) = P(C > t \mid x, w)`.
+    The weight is
+
+    .. math::
+
+        \omega_i = \frac{1\{\delta_i = 1 \text{ or } Y_i \ge h\}}
+                        {\max\{\hat G(\min(Y_i, h)- \mid x_i, w_i),\ \text{floor}\}},
+
+    so that :math:`\frac1n\sum_i \omega_i\, g(\min(Y_i, h), x_i)` is unbiased for
+    :math:`E[g(\min(T, h), X)]` (Robins & Rotnitzky 1992); fit any regressor with
+    ``sample_weight=omega`` on the rows with :math:`\omega_i > 0`. The left limit matters at
+    ties: an event at the same time as a censoring happens first, so the censoring at ``t``
+    does not lower an event's weight at ``t``. With ``censoring="km"`` and no covariates, the
+    weighted mean of :math:`\min(Y, h)` is the Kaplan-Meier RMST exactly.
+
+    Parameters
+    ----------
+    censoring : {"km", "cox"}, default "km"
+        Model of ``G``: Kaplan-Meier of the censoring times (within each treatment arm when
+        ``w`` is given; events first at ties), or a Cox model on ``(X, w)`` (one-hot ``w``)
+        with event indicator ``1 - event``
+        (:class:`~survhte.survival_metalearners.CoxPH`, ridge penalty 0.01).
+    horizon : float, default None
+        ``h``, at most the last training time. ``None``: no truncation (only event rows get
+        a weight).
+    floor : float, default 0.05
+        Lower bound on ``G``: weights are at most ``1 / floor``. A warning names the share of
+        weighted rows where it binds (grf's ``causal_survival_forest`` warns at the same level).
+
+    Attributes
+    ----------
+    models_ : dict
+        Fitted censoring model per treatment code (key ``None`` when unstratified).
+    classes_ : ndarray or None
+        Treatment labels seen in :meth:`fit`.
+    horizon_ : float or None
+
+    References
+    ----------
+    Robins, J. M. & Rotnitzky, A. (1992). Recovery of information and adjustment for dependent
+    censoring using surrogate markers. In *AIDS Epidemiology*, 297-331. Birkhauser.
+    """
+
+    def __init__(self, censoring: str = "km", horizon: float | None = None,
+                 floor: float = 0.05) -> None:
+        self.censoring = censoring
+        self.horizon = horizon
+        self.floor = floor
+
+    def _design(self, X: Any, w: Any, n: int, *, fitting: bool) -> tuple[Any, Any]:
+        """Covariates for the Cox model and treatment codes (``None`` where not used)."""
+        codes = None
+        if w is not None:
+            if fitting:
+                codes, self.classes_ = check_treatment(w, n_samples=n)
+            else:
+                codes = self._encode(w, n)
+        if self.censoring == "km":
+            return None, codes
+        if X is None:
+            raise ValueError("censoring='cox' needs the covariates X.")
+        X, _ = check_covariates(X, n_features=None if fitting else self.n_features_in_)
+        if X.shape[0] != n:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {n}.")
+        if fitting:
+            self.n_features_in_ = X.shape[1]
+        if codes is not None:
+            X = np.column_stack([X, codes[:, None] == np.arange(1, len(self.classes_))])
+        return X, None
+
+    def _encode(self, w: Any, n: int) -> np.ndarray:
+        if self.classes_ is None:
+            raise ValueError("w was not given to fit; pass w=None to transform.")
+        labels = np.asarray(w)
+        if labels.shape != (n,):
+            raise ValueError(f"w must have shape ({n},); got {labels.shape}.")
+        codes = np.searchsorted(self.classes_, labels)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        if not np.all(self.classes_[codes] == labels):
+            raise ValueError(f"w has levels not seen in fit; levels are {self.classes_.tolist()}.")
+        return codes
+
+    def fit(self, y: Any, X: Any = None, w: Any = None) -> IPCWeights:
+        """Fit the censoring model on training rows.
+
+        Parameters
+        ----------
+        y : survival outcome, any accepted form
+        X : array-like of shape (n, p), optional
+            Needed for ``censoring="cox"``.
+        w : array-like of shape (n,), optional
+            Treatment: stratifies the Kaplan-Meier curves, or enters the Cox model.
+
+        Returns
+        -------
+        self
+        """
+        if self.censoring not in CENSORING:
+            raise ValueError(f"censoring must be one of {CENSORING}; got {self.censoring!r}.")
+        if not 0 < self.floor < 1:
+            raise ValueError(f"floor must be in (0, 1); got {self.floor!r}.")
+        time, event = check_survival_outcome(y, require_event=True)
+        self.classes_ = None
+        self.horizon_ = None if self.horizon is None else check_horizon(self.horizon, time)
+        design, codes = self._design(X, w, time.shape[0], fitting=True)
+        if codes is None:
+            self.models_ = {None: fit_censoring_model(self.censoring, design, time, event)}
+        else:
+            self.models_ = {}
+            for code, label in enumerate(self.classes_.tolist()):
+                rows = codes == code
+                if not event[rows].any():
+                    raise ValueError(f"treatment arm {label!r} has no events.")
+                self.models_[code] = fit_censoring_model("km", None, time[rows], event[rows])
+        return self
+
+    def transform(self, y: Any, X: Any = None, w: Any = None) -> np.ndarray:
+        """Weights of any rows from the training censoring model.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            ``1 / max(G(min(Y, h)-), floor)`` where ``min(T, h)`` is observed, else 0.
+        """
+        check_is_fitted(self)
+        time, event = check_survival_outcome(y, require_event=False)
+        n = time.shape[0]
+        design, codes = self._design(X, w, n, fitting=False)
+        horizon = np.inf if self.horizon_ is None else self.horizon_
+        known = event | (time >= horizon)
+        cutoff = np.minimum(time, horizon)
+        survival = np.ones(n)
+        if None in self.models_ and design is None:
+            survival = self.models_[None].predict(cutoff, left=True)
+        elif None in self.models_:
+            survival = survival_at_rows(self.models_[None], design, cutoff, left=True)
+        else:
+            if codes is None:
+                raise ValueError("the weights were fitted per treatment arm: pass w.")
+            for code, model in self.models_.items():
+                rows = codes == code
+                survival[rows] = model.predict(cutoff[rows], left=True)
+        low = known & (survival < self.floor)
+        if low.any():
+            warnings.warn(
+                f"censoring survival G below floor={self.floor:g} for {low.sum() / known.sum():.1%}"
+                f" of the rows with a known outcome ({int(low.sum())} rows); their weights are "
+                f"capped at {1 / self.floor:g}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return np.where(known, 1.0 / np.maximum(survival, self.floor), 0.0)
+
+    def fit_transform(self, y: Any, X: Any = None, w: Any = None) -> np.ndarray:
+        """``fit(y, X, w).transform(y, X, w)``."""
+        return self.fit(y, X, w).transform(y, X, w)
