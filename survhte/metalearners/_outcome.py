@@ -1,0 +1,93 @@
+"""The training outcome of the meta-learners: an imputed target, or IPCW-weighted complete cases.
+
+Either way each training row gets an outcome on the target's scale (``min(T, h)`` for RMST,
+``1{T > h}`` for survival) and a weight; every regression of the learners uses both.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from ..imputation import IPCWT, IPCWeights, Margin, PseudoObservations
+from ..imputation._base import to_target_scale
+from ..inference._aipcw import MIN_ARM_EVENTS
+
+#: Names accepted by the ``imputation`` parameter.
+IMPUTATIONS = ("pseudo", "margin", "ipcwt", "ipcw")
+_IMPUTERS = {"pseudo": PseudoObservations, "margin": Margin, "ipcwt": IPCWT}
+
+
+def make_imputer(spec: Any, target: str, horizon: float) -> Any:
+    """Unfitted imputer (or :class:`IPCWeights`) for ``spec`` at the learner's target/horizon.
+
+    An instance is cloned; its ``target``/``horizon`` parameters, where it has them, are set
+    to the learner's so that every stage works on the same scale.
+    """
+    if isinstance(spec, str):
+        if spec not in IMPUTATIONS:
+            raise ValueError(
+                f"imputation must be one of {IMPUTATIONS} or an imputer; got {spec!r}."
+            )
+        if spec == "ipcw":
+            return IPCWeights(censoring="km", horizon=horizon)
+        return _IMPUTERS[spec](target=target, horizon=horizon)
+    if not (hasattr(spec, "fit") and hasattr(spec, "transform") and hasattr(spec, "get_params")):
+        raise TypeError(
+            "imputation must be one of "
+            f"{IMPUTATIONS}, an imputer with fit(y)/transform(y) or an IPCWeights instance; got "
+            f"{type(spec).__name__}."
+        )
+    params = spec.get_params(deep=False)
+    update = {key: value for key, value in (("target", target), ("horizon", horizon))
+              if key in params}
+    return clone(spec).set_params(**update)
+
+
+def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
+                     classes: np.ndarray, horizon: float) -> None:
+    """No events up to ``h`` in an arm: ``ValueError``; fewer than ``MIN_ARM_EVENTS``: warning."""
+    for code, label in enumerate(classes.tolist()):
+        rows = codes == code
+        n_events = int(np.sum(event[rows] & (time[rows] <= horizon)))
+        if n_events == 0:
+            raise ValueError(
+                f"treatment arm {label!r} has no events up to horizon={horizon:g}: its outcome "
+                "distribution cannot be estimated; choose a later horizon."
+            )
+        if n_events < MIN_ARM_EVENTS:
+            warnings.warn(
+                f"treatment arm {label!r} has only {n_events} event(s) up to horizon="
+                f"{horizon:g} (fewer than {MIN_ARM_EVENTS}): its imputed outcomes and outcome "
+                "model rest on very few events.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def training_outcome(spec: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+                     codes: np.ndarray, target: str, horizon: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome and weight of every training row.
+
+    Imputers are fitted within each treatment arm (censoring may differ between arms) on the
+    training rows only; training rows get ``fit_transform`` (leave-one-out pseudo-values for
+    :class:`PseudoObservations`) and weight 1. :class:`IPCWeights` gives the observed
+    ``f(min(Y, h))`` with weight ``1 / G(min(Y, h)- | x, w)`` where it is known, 0 elsewhere.
+
+    Returns
+    -------
+    outcome, weight : ndarrays of shape (n,)
+    """
+    imputer = make_imputer(spec, target, horizon)
+    if isinstance(imputer, IPCWeights):
+        weight = imputer.fit_transform((time, event), X, codes)
+        return to_target_scale(time, time, event, target, horizon), weight
+    outcome = np.empty(time.shape[0])
+    for code in np.unique(codes):
+        rows = codes == code
+        outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]))
+    return outcome, np.ones(time.shape[0])
