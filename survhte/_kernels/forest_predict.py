@@ -1,0 +1,229 @@
+"""Prediction from forest weights, little-bag variance sums and the weights themselves (numba).
+
+The forest weights of a target point ``x`` (Athey, Tibshirani & Wager 2019, eq. (3)) are
+
+    alpha_i(x) = (1 / B') sum_b 1{i in L_b(x)} / |L_b(x)|,
+
+over the ``B'`` trees whose leaf ``L_b(x)`` holds estimation rows (and, out of bag, whose
+subsample left the training row ``x`` out). A forest estimate is a function of weighted means
+``sum_i alpha_i(x) s_i`` of per-row statistics ``s_i``; that sum is the average over trees of
+the leaf means of ``s``, precomputed per leaf (:func:`leaf_values`) and accumulated tree by tree
+in O(B depth) per point and O(k) memory: no n x m weight matrix is formed. The weights
+themselves (:func:`forest_weights`, sparse) serve estimands that are not functions of a few
+means, such as survival curves. All kernels are parallel over target points.
+
+Forest arrays (see ``forest_tree``): node arrays ``feature, threshold, left, leaf_start,
+leaf_size`` of all trees concatenated, tree ``b`` at ``node_offset[b]:node_offset[b + 1]``;
+``leaf_samples[b]`` the rows of tree ``b`` grouped by leaf; ``inbag[b]`` its subsample bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .forest_tree import descend
+
+
+@njit(cache=True)
+def _in_bag(inbag, tree, row):
+    return (inbag[tree, row >> 3] >> (row & 7)) & 1 == 1
+
+
+@njit(parallel=True, cache=True)
+def leaf_values(leaf_start, leaf_size, node_offset, leaf_samples, stats):
+    """Mean of ``stats`` over each leaf's rows, shape (n_nodes, k); zero elsewhere.
+
+    Precomputed once per estimand (grf's "optimized prediction strategies"), so that a
+    prediction costs one descent per tree and no pass over the leaf's rows.
+    """
+    k = stats.shape[1]
+    values = np.zeros((leaf_size.shape[0], k))
+    for b in prange(node_offset.shape[0] - 1):
+        for node in range(node_offset[b], node_offset[b + 1]):
+            size = leaf_size[node]
+            if size == 0:
+                continue
+            for q in range(size):
+                i = leaf_samples[b, leaf_start[node] + q]
+                for c in range(k):
+                    values[node, c] += stats[i, c]
+            for c in range(k):
+                values[node, c] /= size
+    return values
+
+
+@njit(cache=True)
+def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob):
+    """Global node index of the leaf of tree ``b`` reached by ``X[t]``; -1 to skip the tree.
+
+    A tree is skipped when its leaf is empty or, out of bag, when row ``t`` is in its bag.
+    """
+    if oob and _in_bag(inbag, b, t):
+        return -1
+    node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
+    return node if leaf_size[node] > 0 else -1
+
+
+# Target rows per block: a tree is descended by a whole block before the next tree, so its
+# nodes stay in cache (the loop order of tree-by-tree prediction).
+_BLOCK = 256
+
+
+@njit(parallel=True, cache=True)
+def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, values, oob):
+    """Forest-weighted means ``sum_i alpha_i(x_t) stats[i]`` for every target row ``t``.
+
+    ``values`` are the leaf means of ``stats`` (:func:`leaf_values`). With ``oob``, ``X`` is
+    the training matrix and tree ``b`` is skipped for row ``t`` when ``t`` was in its
+    subsample. Returns ``(means (m, k), n_trees (m,))``; a row that no tree reaches gets NaN
+    means and ``n_trees = 0``.
+    """
+    m = X.shape[0]
+    k = values.shape[1]
+    means = np.zeros((m, k))
+    n_trees = np.zeros(m, dtype=np.int64)
+    for block in prange((m + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, m)
+        for b in range(node_offset.shape[0] - 1):
+            for t in range(first, last):
+                node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
+                             oob)
+                if node < 0:
+                    continue
+                n_trees[t] += 1
+                for c in range(k):
+                    means[t, c] += values[node, c]
+        for t in range(first, last):
+            for c in range(k):
+                means[t, c] = means[t, c] / n_trees[t] if n_trees[t] > 0 else np.nan
+    return means, n_trees
+
+
+@njit(parallel=True, cache=True)
+def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, values, coef,
+                    ci_group_size, oob):
+    """Between- and within-group moments of the per-tree linearised estimates.
+
+    For target row ``t`` and tree ``b``, ``psi_b = coef[t] . values[leaf]``: the tree's
+    contribution to the linearised estimate (the influence coefficients ``coef`` come from
+    the estimand, ``values`` are leaf means of its statistics). Over the groups of
+    ``ci_group_size`` trees whose trees all reach a non-empty leaf (and, out of bag, all left
+    ``t`` out), returns per target row
+
+    - ``var_between``: variance across groups of the group means of ``psi``;
+    - ``group_noise``: the within-group variance of ``psi``, ``(var_total - var_between) /
+      (ci_group_size - 1)`` (Sexton & Laake 2009; Athey, Tibshirani & Wager 2019, sec. 4);
+    - ``n_groups``: the number of such groups.
+    """
+    m = X.shape[0]
+    k = values.shape[1]
+    n_group_total = (node_offset.shape[0] - 1) // ci_group_size
+    var_between = np.zeros(m)
+    group_noise = np.zeros(m)
+    n_groups = np.zeros(m)
+    for t in prange(m):
+        psi = np.empty(ci_group_size)
+        sum_group = 0.0
+        sum_group_sq = 0.0
+        sum_sq = 0.0
+        good = 0
+        for g in range(n_group_total):
+            complete = True
+            for j in range(ci_group_size):
+                node = _leaf(X, t, g * ci_group_size + j, feature, threshold, left, leaf_size,
+                             node_offset, inbag, oob)
+                if node < 0:
+                    complete = False
+                    break
+                value = 0.0
+                for c in range(k):
+                    value += coef[t, c] * values[node, c]
+                psi[j] = value
+            if not complete:
+                continue
+            good += 1
+            mean = 0.0
+            for j in range(ci_group_size):
+                mean += psi[j]
+                sum_sq += psi[j] * psi[j]
+            mean /= ci_group_size
+            sum_group += mean
+            sum_group_sq += mean * mean
+        n_groups[t] = good
+        if good == 0:
+            var_between[t] = np.nan
+            group_noise[t] = np.nan
+            continue
+        average = sum_group / good
+        var_between[t] = sum_group_sq / good - average * average
+        var_total = sum_sq / (good * ci_group_size) - average * average
+        group_noise[t] = (var_total - var_between[t]) / (ci_group_size - 1)
+    return var_between, group_noise, n_groups
+
+
+@njit(cache=True)
+def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offset,
+                leaf_samples, inbag, oob, dense, touched):
+    """Accumulate ``alpha(x_t)`` into ``dense``; list its support in ``touched``.
+
+    Returns the support size; ``dense`` holds the weights (zero off the support).
+    """
+    n_touched = 0
+    n_trees = 0
+    for b in range(node_offset.shape[0] - 1):
+        if oob and _in_bag(inbag, b, t):
+            continue
+        node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
+        size = leaf_size[node]
+        if size == 0:
+            continue
+        n_trees += 1
+        base = leaf_start[node]
+        for q in range(size):
+            i = leaf_samples[b, base + q]
+            if dense[i] == 0.0:
+                touched[n_touched] = i
+                n_touched += 1
+            dense[i] += 1.0 / size
+    for q in range(n_touched):
+        dense[touched[q]] /= n_trees
+    return n_touched
+
+
+@njit(parallel=True, cache=True)
+def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
+                   leaf_samples, inbag, n_train, oob):
+    """The forest weights ``alpha_i(x_t)`` as CSR arrays ``(indptr, indices, data)``.
+
+    Row ``t`` lists the training rows with positive weight, in increasing order. Memory is
+    the number of non-zeros plus O(n_train) scratch per chunk of target rows.
+    """
+    m = X.shape[0]
+    n_chunks = min(m, 64)
+    counts = np.zeros(m + 1, dtype=np.int64)
+    for chunk in prange(n_chunks):
+        dense = np.zeros(n_train)
+        touched = np.empty(n_train, dtype=np.int64)
+        for t in range(chunk, m, n_chunks):
+            n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
+                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+            counts[t + 1] = n_touched
+            for q in range(n_touched):
+                dense[touched[q]] = 0.0
+    indptr = np.cumsum(counts)
+    indices = np.empty(indptr[m], dtype=np.int64)
+    data = np.empty(indptr[m])
+    for chunk in prange(n_chunks):
+        dense = np.zeros(n_train)
+        touched = np.empty(n_train, dtype=np.int64)
+        for t in range(chunk, m, n_chunks):
+            n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
+                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+            support = np.sort(touched[:n_touched])
+            for q in range(n_touched):
+                indices[indptr[t] + q] = support[q]
+                data[indptr[t] + q] = dense[support[q]]
+                dense[support[q]] = 0.0
+    return indptr, indices, data

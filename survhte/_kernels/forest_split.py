@@ -1,0 +1,216 @@
+"""Relabeling and splitting rules of the generalized random forest (numba).
+
+A forest is grown on a relabeled response (Athey, Tibshirani & Wager 2019, "Generalized random
+forests", Ann. Statist. 47(2), section 2.3): at each node the strategy turns the node's rows
+into pseudo-outcomes ``rho_i`` (the influence of row ``i`` on the node's parameter estimate),
+and the split maximises the between-children sum of squares of ``rho``,
+
+    Delta = S_L^2 / W_L + S_R^2 / W_R,   S = sum_i w_i rho_i,  W = sum_i w_i,
+
+which, since every relabeling below is centred in the node (``S_L + S_R = 0``), is the
+weighted variance reduction. Each rule adds its own admissibility constraints.
+
+Relabelings (``RELABEL_*``), reading the ``responses`` matrix columns:
+
+- ``RELABEL_CENTER``: column 0 is the outcome ``y``; ``rho = y - ybar``. Regression forests.
+- ``RELABEL_CAUSAL``: columns 0, 1 are the centred outcome ``Y - m(X)`` and treatment
+  ``W - e(X)``; ``rho_i = (W_i - Wbar)((Y_i - Ybar) - tau_P (W_i - Wbar)) / Var_P(W)`` with
+  ``tau_P`` the node's least-squares effect: the gradient pseudo-outcome of the partially
+  linear moment ``E[(W - Wbar)(Y - Ybar - tau (W - Wbar))] = 0``.
+
+Splitting rules (``SPLIT_*``):
+
+- ``SPLIT_VARIANCE``: each child holds at least ``max(ceil(alpha n), 1)`` rows; penalty
+  ``imbalance_penalty (1 / n_L + 1 / n_R)`` (grf's regression rule).
+- ``SPLIT_CAUSAL``: grf's "stabilised" causal rule: each child holds at least
+  ``min_node_size`` rows with treatment (column ``treatment_col``) below the parent's mean and
+  as many at or above it, and a treatment sum of squares ``sum (W - Wbar_child)^2`` of at
+  least ``alpha`` times the parent's; penalty ``imbalance_penalty (1/SS_L + 1/SS_R)``.
+
+Adding a forest (log-rank survival splitting, the causal survival relabeling) means adding a
+``RELABEL_*`` or ``SPLIT_*`` constant and its branch here; the tree builder is unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+RELABEL_CENTER = 0
+RELABEL_CAUSAL = 1
+
+SPLIT_VARIANCE = 0
+SPLIT_CAUSAL = 1
+
+# A node whose treatment variance is below this is not split (grf uses the same cut-off).
+_MIN_TREATMENT_VARIANCE = 1e-10
+
+
+@njit(cache=True)
+def _relabel_center(rows, responses, weights, rho):
+    wsum = 0.0
+    ysum = 0.0
+    first = responses[rows[0], 0]
+    constant = True
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        y = responses[i, 0]
+        wsum += weights[i]
+        ysum += weights[i] * y
+        constant = constant and y == first
+    if constant or wsum <= 0.0:
+        return False
+    ybar = ysum / wsum
+    for q in range(rows.shape[0]):
+        rho[q] = responses[rows[q], 0] - ybar
+    return True
+
+
+@njit(cache=True)
+def _relabel_causal(rows, responses, weights, rho):
+    wsum = 0.0
+    ysum = 0.0
+    tsum = 0.0
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        wsum += weights[i]
+        ysum += weights[i] * responses[i, 0]
+        tsum += weights[i] * responses[i, 1]
+    if wsum <= 0.0:
+        return False
+    ybar = ysum / wsum
+    tbar = tsum / wsum
+    cross = 0.0
+    var = 0.0
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        dt = responses[i, 1] - tbar
+        cross += weights[i] * dt * (responses[i, 0] - ybar)
+        var += weights[i] * dt * dt
+    var /= wsum
+    if var <= _MIN_TREATMENT_VARIANCE:
+        return False
+    tau = cross / wsum / var
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        dt = responses[i, 1] - tbar
+        rho[q] = dt * ((responses[i, 0] - ybar) - tau * dt) / var
+    return True
+
+
+@njit(cache=True)
+def relabel(kind, rows, responses, weights, rho):
+    """Fill ``rho[:len(rows)]`` with the node's pseudo-outcomes; False: make the node a leaf."""
+    if kind == RELABEL_CAUSAL:
+        return _relabel_causal(rows, responses, weights, rho)
+    return _relabel_center(rows, responses, weights, rho)
+
+
+@njit(cache=True)
+def best_split(kind, Xt, rows, rho, weights, responses, treatment_col, features,
+               min_node_size, alpha, imbalance_penalty, values):
+    """Best admissible split of a node over ``features``.
+
+    Parameters
+    ----------
+    kind : int
+        ``SPLIT_VARIANCE`` or ``SPLIT_CAUSAL``.
+    Xt : float64 (p, n)
+        Covariates, feature-major (a row of ``Xt`` is contiguous).
+    rows : int64 (m,)
+        The node's rows; ``rho[:m]`` their pseudo-outcomes.
+    values : float64 scratch array of length >= m.
+
+    Returns
+    -------
+    feature : int (-1 when no admissible split improves the criterion)
+    threshold : float
+        Rows with ``x[feature] <= threshold`` go left.
+    """
+    m = rows.shape[0]
+    wsum = 0.0
+    rsum = 0.0
+    tsum = 0.0
+    tsq = 0.0
+    for q in range(m):
+        i = rows[q]
+        wsum += weights[i]
+        rsum += weights[i] * rho[q]
+        if kind == SPLIT_CAUSAL:
+            t = responses[i, treatment_col]
+            tsum += t
+            tsq += t * t
+    tmean = tsum / m
+    n_small = 0
+    if kind == SPLIT_CAUSAL:
+        for q in range(m):
+            if responses[rows[q], treatment_col] < tmean:
+                n_small += 1
+    min_child = max(math.ceil(alpha * m), 1)
+    min_child_ss = alpha * (tsq - tsum * tsum / m)
+
+    best_feature = -1
+    best_threshold = 0.0
+    best_decrease = 0.0
+    for f in features:
+        for q in range(m):
+            values[q] = Xt[f, rows[q]]
+        order = np.argsort(values[:m])
+        w_left = 0.0
+        s_left = 0.0
+        t_left = 0.0
+        tsq_left = 0.0
+        small_left = 0
+        for q in range(m - 1):
+            k = order[q]
+            i = rows[k]
+            w_left += weights[i]
+            s_left += weights[i] * rho[k]
+            if kind == SPLIT_CAUSAL:
+                t = responses[i, treatment_col]
+                t_left += t
+                tsq_left += t * t
+                if t < tmean:
+                    small_left += 1
+            x_here = values[k]
+            x_next = values[order[q + 1]]
+            if x_here == x_next:
+                continue
+            n_left = q + 1
+            n_right = m - n_left
+            if kind == SPLIT_CAUSAL:
+                if small_left < min_node_size or n_left - small_left < min_node_size:
+                    continue
+                small_right = n_small - small_left
+                if small_right < min_node_size or n_right - small_right < min_node_size:
+                    break  # the right child's counts only shrink further on
+                ss_left = tsq_left - t_left * t_left / n_left
+                t_right = tsum - t_left
+                ss_right = (tsq - tsq_left) - t_right * t_right / n_right
+                if ss_left < min_child_ss or ss_right < min_child_ss:
+                    continue
+                if imbalance_penalty > 0.0 and (ss_left <= 0.0 or ss_right <= 0.0):
+                    continue
+                penalty = 0.0
+                if imbalance_penalty > 0.0:
+                    penalty = imbalance_penalty * (1.0 / ss_left + 1.0 / ss_right)
+            else:
+                if n_left < min_child:
+                    continue
+                if n_right < min_child:
+                    break
+                penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
+            w_right = wsum - w_left
+            if w_left <= 0.0 or w_right <= 0.0:
+                continue
+            s_right = rsum - s_left
+            decrease = (s_left * s_left / w_left + s_right * s_right / w_right
+                        - rsum * rsum / wsum - penalty)
+            if decrease > best_decrease:
+                best_decrease = decrease
+                best_feature = f
+                threshold = 0.5 * (x_here + x_next)
+                best_threshold = threshold if threshold < x_next else x_here
+    return best_feature, best_threshold

@@ -1,0 +1,225 @@
+"""Tree builder of the honest generalized random forest (numba, trees in parallel).
+
+One tree (Athey, Tibshirani & Wager 2019, algorithm 1; grf's ``TreeTrainer``):
+
+1. Rows. Tree ``b`` belongs to little-bag group ``g = b // ci_group_size``. With groups of two
+   or more trees, the group draws a half-sample of ``n_half`` rows (stream ``(seed, GROUP,
+   g)``) and each of its trees subsamples ``n_sub`` rows from it, without replacement (stream
+   ``(seed, TREE, b)``); with single-tree groups the tree subsamples straight from all rows.
+   The subsample comes in random order; its first ``n_split`` rows grow the tree and, under
+   honesty, the others populate the leaves (Wager & Athey 2018, "Estimation and inference of
+   heterogeneous treatment effects using random forests", JASA, honest trees).
+2. Growth, breadth first. A node with more than ``min_node_size`` rows is relabeled
+   (``forest_split.relabel``), draws ``min(max(Poisson(mtry), 1), p)`` candidate features (grf's
+   randomised mtry) and takes the best admissible split (``forest_split.best_split``);
+   otherwise, or when no split qualifies, it is a leaf.
+3. Leaves. Every estimation row (every split row without honesty) is dropped down the tree and
+   stored with its leaf. With ``prune``, a node one of whose children is an empty leaf is
+   replaced by its other child (grf's ``honesty.prune.leaves``), so no leaf is empty.
+4. Output: flat arrays, compacted breadth first with the root at 0 and the right child of
+   node ``j`` at ``left[j] + 1``: ``feature`` (-1 at a leaf), ``threshold`` (``x <= threshold``
+   goes left), ``left``, and at leaves ``leaf_start``/``leaf_size`` into the tree's row of
+   ``leaf_samples``. ``inbag`` is a bit set of the tree's whole subsample (for out-of-bag
+   prediction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
+from .forest_split import best_split, relabel
+
+
+@njit(cache=True)
+def draw_tree_rows(n, tree, master_seed, n_half, n_sub, n_split, ci_group_size):
+    """The rows of tree ``tree``: (split rows, estimation rows, the tree's random stream).
+
+    Without honesty ``n_split == n_sub`` and the estimation rows are empty.
+    """
+    pool = np.arange(n)
+    if ci_group_size > 1:
+        group_state = new_stream(master_seed, STREAM_GROUP, tree // ci_group_size)
+        shuffle_prefix(pool, n_half, group_state)
+        pool = pool[:n_half].copy()
+    state = new_stream(master_seed, STREAM_TREE, tree)
+    shuffle_prefix(pool, n_sub, state)
+    return pool[:n_split].copy(), pool[n_split:n_sub].copy(), state
+
+
+@njit(cache=True)
+def descend(X, row, feature, threshold, left, offset):
+    """Local index of the leaf that row ``X[row]`` reaches in the tree starting at ``offset``."""
+    node = 0
+    while feature[offset + node] >= 0:
+        if X[row, feature[offset + node]] <= threshold[offset + node]:
+            node = left[offset + node]
+        else:
+            node = left[offset + node] + 1
+    return node
+
+
+@njit(cache=True)
+def _grow(Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbalance_penalty,
+          relabel_kind, split_kind, treatment_col, state):
+    """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays."""
+    m = split_rows.shape[0]
+    capacity = max(2 * m, 1)
+    feature = np.full(capacity, -1, dtype=np.int64)
+    threshold = np.zeros(capacity)
+    left = np.zeros(capacity, dtype=np.int64)
+    start = np.zeros(capacity, dtype=np.int64)
+    end = np.zeros(capacity, dtype=np.int64)
+    idx = split_rows.copy()
+    rho = np.empty(m)
+    values = np.empty(m)
+    p = Xt.shape[0]
+    candidates = np.arange(p)
+    end[0] = m
+    n_nodes = 1
+    node = 0
+    while node < n_nodes:
+        s = start[node]
+        e = end[node]
+        node += 1
+        if e - s <= min_node_size:
+            continue
+        rows = idx[s:e]
+        if not relabel(relabel_kind, rows, responses, weights, rho):
+            continue
+        k = min(max(poisson(state, mtry), 1), p)
+        shuffle_prefix(candidates, k, state)
+        f, cut = best_split(split_kind, Xt, rows, rho, weights, responses, treatment_col,
+                            candidates[:k], min_node_size, alpha, imbalance_penalty, values)
+        if f < 0:
+            continue
+        lo = s
+        hi = e - 1
+        while lo <= hi:
+            if Xt[f, idx[lo]] <= cut:
+                lo += 1
+            else:
+                tmp = idx[lo]
+                idx[lo] = idx[hi]
+                idx[hi] = tmp
+                hi -= 1
+        parent = node - 1
+        feature[parent] = f
+        threshold[parent] = cut
+        left[parent] = n_nodes
+        start[n_nodes] = s
+        end[n_nodes] = lo
+        start[n_nodes + 1] = lo
+        end[n_nodes + 1] = e
+        n_nodes += 2
+    return n_nodes, feature, threshold, left
+
+
+@njit(cache=True)
+def _populate(X, rows, n_nodes, feature, threshold, left, block):
+    """Drop ``rows`` down the tree; write them grouped by leaf into ``block``.
+
+    Returns ``(leaf_start, leaf_size)`` per node (zero size at internal nodes).
+    """
+    leaf_of = np.empty(rows.shape[0], dtype=np.int64)
+    size = np.zeros(n_nodes, dtype=np.int64)
+    for q in range(rows.shape[0]):
+        leaf = descend(X, rows[q], feature, threshold, left, 0)
+        leaf_of[q] = leaf
+        size[leaf] += 1
+    leaf_start = np.zeros(n_nodes, dtype=np.int64)
+    for j in range(1, n_nodes):
+        leaf_start[j] = leaf_start[j - 1] + size[j - 1]
+    fill = leaf_start.copy()
+    for q in range(rows.shape[0]):
+        block[fill[leaf_of[q]]] = rows[q]
+        fill[leaf_of[q]] += 1
+    return leaf_start, size
+
+
+@njit(cache=True)
+def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
+             out_feature, out_threshold, out_left, out_leaf_start, out_leaf_size):
+    """Optionally prune empty leaves, then renumber the reachable nodes breadth first.
+
+    Children have larger indices than parents, so one backward pass resolves every node to
+    the node that replaces it after pruning. Returns the number of nodes written.
+    """
+    resolved = np.arange(n_nodes)
+    empty = np.zeros(n_nodes, dtype=np.bool_)
+    left_of = left[:n_nodes].copy()
+    right_of = left[:n_nodes] + 1
+    is_leaf = feature[:n_nodes] < 0
+    for node in range(n_nodes - 1, -1, -1):
+        if is_leaf[node]:
+            empty[node] = leaf_size[node] == 0
+            continue
+        if not prune:
+            continue
+        lchild = resolved[left[node]]
+        rchild = resolved[left[node] + 1]
+        if empty[lchild] and empty[rchild]:
+            is_leaf[node] = True
+            empty[node] = True
+        elif empty[lchild]:
+            resolved[node] = rchild
+        elif empty[rchild]:
+            resolved[node] = lchild
+        else:
+            left_of[node] = lchild
+            right_of[node] = rchild
+    queue = np.empty(n_nodes, dtype=np.int64)
+    queue[0] = resolved[0]
+    n_out = 1
+    k = 0
+    while k < n_out:
+        old = queue[k]
+        if is_leaf[old]:
+            out_feature[k] = -1
+            out_threshold[k] = 0.0
+            out_left[k] = 0
+            out_leaf_start[k] = leaf_start[old]
+            out_leaf_size[k] = 0 if empty[old] else leaf_size[old]
+        else:
+            out_feature[k] = feature[old]
+            out_threshold[k] = threshold[old]
+            out_left[k] = n_out
+            out_leaf_start[k] = 0
+            out_leaf_size[k] = 0
+            queue[n_out] = left_of[old]
+            queue[n_out + 1] = right_of[old]
+            n_out += 2
+        k += 1
+    return n_out
+
+
+@njit(parallel=True, cache=True)
+def grow_trees(X, Xt, responses, weights, trees, master_seed, n_half, n_sub, n_split,
+               ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
+               relabel_kind, split_kind, treatment_col, out_feature, out_threshold, out_left,
+               out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
+    """Grow the trees ``trees`` (global indices) in parallel, one output slot each.
+
+    Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
+    ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
+    (int32, one fixed-size block per tree) and of ``inbag`` (packed bits) is written in place.
+    """
+    n = X.shape[0]
+    for j in prange(trees.shape[0]):
+        tree = trees[j]
+        split_rows, est_rows, state = draw_tree_rows(n, tree, master_seed, n_half, n_sub,
+                                                     n_split, ci_group_size)
+        for rows in (split_rows, est_rows):
+            for q in range(rows.shape[0]):
+                r = rows[q]
+                inbag[tree, r >> 3] |= np.uint8(1 << (r & 7))
+        n_nodes, feature, threshold, left = _grow(
+            Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbalance_penalty,
+            relabel_kind, split_kind, treatment_col, state)
+        leaf_rows = est_rows if honesty else split_rows
+        leaf_start, leaf_size = _populate(X, leaf_rows, n_nodes, feature, threshold, left,
+                                          leaf_samples[tree])
+        out_n_nodes[j] = _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size,
+                                  honesty and prune, out_feature[j], out_threshold[j],
+                                  out_left[j], out_leaf_start[j], out_leaf_size[j])

@@ -1,0 +1,254 @@
+"""Parameters, growing and prediction plumbing shared by the forest estimators."""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.stats import norm
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_covariates
+from ._engine import TreeParams, grow_forest, numba_threads
+from ._prediction import (
+    estimand_leaf_values,
+    predict_estimand,
+    predict_variance,
+    weights_matrix,
+)
+from ._strategies import Estimand, GrowthRule
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return int(value)
+
+
+def _check_real(value: Any, name: str, low: float, high: float, *, open_low: bool) -> float:
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if open_low else value >= low) and value <= high
+    if not ok:
+        bracket = "(" if open_low else "["
+        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}]; got {value!r}.")
+    return float(value)
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+class BaseForest(BaseEstimator):
+    """Honest generalized random forest: parameters (grf's defaults) and shared methods.
+
+    Parameters
+    ----------
+    n_estimators : int, default 2000
+        Number of trees; a multiple of ``ci_group_size``.
+    sample_fraction : float, default 0.5
+        Fraction of rows each tree subsamples, without replacement; at most 0.5 when
+        ``ci_group_size >= 2`` (trees then subsample the half-sample of their group).
+    mtry : int, optional
+        Mean number of candidate features per split (each split draws Poisson(mtry), clamped
+        to ``[1, p]``). Default ``min(ceil(sqrt(p) + 20), p)``.
+    min_node_size : int, default 5
+        Nodes with at most this many rows are not split.
+    honesty : bool, default True
+        Split on one part of each subsample, estimate leaf contents from the other.
+    honesty_fraction : float, default 0.5
+        Fraction of each subsample used for splitting.
+    honesty_prune_leaves : bool, default True
+        Remove leaves left without estimation rows (their parent is replaced by the sibling).
+    alpha : float, default 0.05
+        Split balance: the least share of the parent's rows (or, for causal splits, of its
+        treatment sum of squares) each child gets.
+    imbalance_penalty : float, default 0.0
+        Penalty on unbalanced splits.
+    ci_group_size : int, default 2
+        Trees per little bag (half-sample); >= 2 enables variance estimates.
+    n_jobs : int, optional
+        numba threads (None: numba's current setting; -1: all). Results do not depend on it.
+    random_state : int, RandomState or None
+        Seeds the forest; trees are seeded from it and their index only.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 2000,
+        *,
+        sample_fraction: float = 0.5,
+        mtry: int | None = None,
+        min_node_size: int = 5,
+        honesty: bool = True,
+        honesty_fraction: float = 0.5,
+        honesty_prune_leaves: bool = True,
+        alpha: float = 0.05,
+        imbalance_penalty: float = 0.0,
+        ci_group_size: int = 2,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.sample_fraction = sample_fraction
+        self.mtry = mtry
+        self.min_node_size = min_node_size
+        self.honesty = honesty
+        self.honesty_fraction = honesty_fraction
+        self.honesty_prune_leaves = honesty_prune_leaves
+        self.alpha = alpha
+        self.imbalance_penalty = imbalance_penalty
+        self.ci_group_size = ci_group_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _tree_params(self, n_features: int) -> TreeParams:
+        """Validate the parameters; raise ``ValueError`` naming the offending one."""
+        group = _check_int(self.ci_group_size, "ci_group_size", 1)
+        n_trees = _check_int(self.n_estimators, "n_estimators", 1)
+        if n_trees % group:
+            raise ValueError(
+                f"n_estimators={n_trees} must be a multiple of ci_group_size={group}."
+            )
+        high = 0.5 if group > 1 else 1.0
+        fraction = _check_real(self.sample_fraction, "sample_fraction", 0.0, high, open_low=True)
+        if self.mtry is None:
+            mtry = min(math.ceil(math.sqrt(n_features) + 20), n_features)
+        else:
+            mtry = _check_int(self.mtry, "mtry", 1)
+            if mtry > n_features:
+                raise ValueError(f"mtry={mtry} exceeds the number of features {n_features}.")
+        if self.n_jobs is not None and self.n_jobs != -1:
+            _check_int(self.n_jobs, "n_jobs", 1)
+        return TreeParams(
+            sample_fraction=fraction,
+            mtry=mtry,
+            min_node_size=_check_int(self.min_node_size, "min_node_size", 1),
+            honesty=_check_bool(self.honesty, "honesty"),
+            honesty_fraction=_check_real(self.honesty_fraction, "honesty_fraction", 0.0, 1.0,
+                                         open_low=True),
+            prune=_check_bool(self.honesty_prune_leaves, "honesty_prune_leaves"),
+            alpha=_check_real(self.alpha, "alpha", 0.0, 0.25, open_low=False),
+            imbalance_penalty=_check_real(self.imbalance_penalty, "imbalance_penalty", 0.0,
+                                          math.inf, open_low=False),
+        )
+
+    def _seeds(self, count: int) -> list[int]:
+        """``count`` seeds drawn from ``random_state`` (the forest's, then nuisances').
+
+        Drawn below 2**32 so that each is also a valid ``random_state`` of a nuisance forest.
+        """
+        rng = check_random_state(self.random_state)
+        return [int(s) for s in rng.randint(0, 2**32, size=count, dtype=np.int64)]
+
+    def _grow(self, X: np.ndarray, rule: GrowthRule, estimand: Estimand, seed: int) -> None:
+        """Grow ``forest_`` and precompute the leaf values of ``estimand_``."""
+        params = self._tree_params(X.shape[1])
+        with numba_threads(self.n_jobs):
+            self.forest_ = grow_forest(X, rule, params, n_trees=self.n_estimators,
+                                       ci_group_size=self.ci_group_size, seed=seed)
+            self.estimand_ = estimand
+            self._leaf_values = estimand_leaf_values(self.forest_, estimand)
+
+    def _predict(
+        self, X: np.ndarray, *, oob: bool = False, variance: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Estimates at the rows of ``X`` and, with ``variance``, their little-bag variance."""
+        with numba_threads(self.n_jobs):
+            theta, means = predict_estimand(self.forest_, X, self.estimand_, self._leaf_values,
+                                            oob=oob)
+            if not variance:
+                return theta, None
+            return theta, predict_variance(self.forest_, X, self.estimand_, self._leaf_values,
+                                           theta, means, oob=oob)
+
+    def _set_training(self, X: np.ndarray, names: list[str]) -> None:
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._X_train = X
+        for cached in ("oob_prediction_", "oob_variance_"):
+            self.__dict__.pop(cached, None)
+
+    @cached_property
+    def oob_prediction_(self) -> np.ndarray:
+        """Out-of-bag estimates of the training rows (computed on first access).
+
+        Row ``i`` uses only the trees whose subsample left it out; NaN if there is none.
+        """
+        check_is_fitted(self, "forest_")
+        return self._predict(self._X_train, oob=True)[0]
+
+    @cached_property
+    def oob_variance_(self) -> np.ndarray:
+        """Little-bag variance of :attr:`oob_prediction_` (computed on first access)."""
+        check_is_fitted(self, "forest_")
+        return self._predict(self._X_train, oob=True, variance=True)[1]
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "forest_")
+        return check_covariates(X, n_features=self.n_features_in_)[0]
+
+    def _estimate(self, X: Any) -> np.ndarray:
+        return self._predict(self._check_X(X))[0]
+
+    def predict_variance(self, X: Any) -> np.ndarray:
+        """Variance estimate of the prediction at each row of ``X`` (little bags).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p)
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        return self._predict(self._check_X(X), variance=True)[1]
+
+    def predict_interval(self, X: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise normal ``1 - alpha`` confidence interval of the prediction.
+
+        ``prediction +- z_{1 - alpha/2} sqrt(predict_variance)``: the asymptotic normality of
+        honest subsampled forests (Wager & Athey 2018, thm. 3.1; Athey, Tibshirani & Wager
+        2019, thm. 5) with the little-bag variance.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p)
+        alpha : float, default 0.05
+
+        Returns
+        -------
+        lower, upper : ndarrays of shape (m,)
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        theta, variance = self._predict(self._check_X(X), variance=True)
+        half = norm.ppf(1 - alpha / 2) * np.sqrt(variance)
+        return theta - half, theta + half
+
+    def get_forest_weights(self, X: Any = None) -> sparse.csr_matrix:
+        """Forest weights ``alpha_i(x)`` of each row of ``X`` over the training rows.
+
+        ``alpha_i(x) = (1 / B) sum_b 1{i in L_b(x)} / |L_b(x)|`` (Athey, Tibshirani & Wager
+        2019, eq. (3)); each row sums to 1. ``X=None`` gives the out-of-bag weights of the
+        training rows.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (m, n_train)
+        """
+        if X is None:
+            check_is_fitted(self, "forest_")
+            X, oob = self._X_train, True
+        else:
+            X, oob = self._check_X(X), False
+        with numba_threads(self.n_jobs):
+            return weights_matrix(self.forest_, X, oob=oob)

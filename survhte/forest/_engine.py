@@ -1,0 +1,187 @@
+"""The forest engine: grow trees with a :class:`~._strategies.GrowthRule`, store flat arrays.
+
+The trees are grown by the numba kernel ``survhte._kernels.forest_tree.grow_trees`` in batches
+(parallel over the trees of a batch), each batch's node arrays then trimmed and concatenated:
+scratch memory stays bounded whatever the number of trees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .._kernels.forest_tree import grow_trees
+from ._strategies import GrowthRule
+
+# Scratch budget of one batch of trees (node arrays of trees being grown), in bytes.
+_BATCH_BYTES = 256 * 2**20
+_BYTES_PER_NODE = 4 + 8 + 4 + 4 + 4
+
+
+@dataclass(frozen=True)
+class TreeParams:
+    """Validated tree-growing parameters (grf names in parentheses).
+
+    Attributes
+    ----------
+    sample_fraction : float
+        Subsample fraction per tree, without replacement (``sample.fraction``).
+    mtry : int
+        Mean number of candidate features per split (``mtry``), drawn as Poisson(mtry)
+        clamped to ``[1, p]``.
+    min_node_size : int
+        A node with at most this many rows is not split (``min.node.size``); for the causal
+        rule, also the treated/control count each child needs.
+    honesty, honesty_fraction, prune : bool, float, bool
+        Split/estimation halves (``honesty``, ``honesty.fraction``,
+        ``honesty.prune.leaves``).
+    alpha : float
+        Split balance (``alpha``).
+    imbalance_penalty : float
+        (``imbalance.penalty``).
+    """
+
+    sample_fraction: float
+    mtry: int
+    min_node_size: int
+    honesty: bool
+    honesty_fraction: float
+    prune: bool
+    alpha: float
+    imbalance_penalty: float
+
+
+@dataclass(frozen=True)
+class Forest:
+    """A grown forest as flat arrays.
+
+    Attributes
+    ----------
+    feature, threshold, left, leaf_start, leaf_size : ndarrays over all nodes
+        Node ``j`` of tree ``b`` is entry ``node_offset[b] + j``; ``feature`` is -1 at a leaf,
+        rows with ``x[feature] <= threshold`` go to the child ``left``, the others to
+        ``left + 1``; a leaf holds rows ``leaf_samples[b, leaf_start:leaf_start + leaf_size]``.
+    node_offset : int64 (n_trees + 1,)
+    leaf_samples : int32 (n_trees, block)
+        Estimation rows of each tree, grouped by leaf.
+    inbag : uint8 (n_trees, ceil(n_train / 8))
+        Bit set of each tree's subsample (split and estimation rows).
+    ci_group_size : int
+        Trees ``g * ci_group_size .. (g + 1) * ci_group_size - 1`` share a half-sample.
+    n_train : int
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    leaf_start: np.ndarray
+    leaf_size: np.ndarray
+    node_offset: np.ndarray
+    leaf_samples: np.ndarray
+    inbag: np.ndarray
+    ci_group_size: int
+    n_train: int
+
+    @property
+    def n_trees(self) -> int:
+        return self.node_offset.shape[0] - 1
+
+    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays in the order the prediction kernels take them."""
+        return (self.feature, self.threshold, self.left, self.leaf_start, self.leaf_size,
+                self.node_offset, self.leaf_samples, self.inbag)
+
+
+@contextmanager
+def numba_threads(n_jobs: int | None) -> Iterator[None]:
+    """Run the enclosed kernels on ``n_jobs`` numba threads (None: leave as is; -1: all)."""
+    if n_jobs is None:
+        yield
+        return
+    available = numba.config.NUMBA_NUM_THREADS
+    count = available if n_jobs == -1 else min(int(n_jobs), available)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def subsample_sizes(
+    n: int, params: TreeParams, ci_group_size: int
+) -> tuple[int, int, int]:
+    """``(n_half, n_sub, n_split)``: group half-sample, tree subsample and split rows.
+
+    As grf: with groups of ``ci_group_size >= 2`` trees the group holds ``floor(n / 2)`` rows
+    and each tree ``ceil(2 sample_fraction n_half)`` of them; without groups a tree holds
+    ``ceil(sample_fraction n)`` rows; honesty splits on ``ceil(honesty_fraction n_sub)``.
+    """
+    if ci_group_size > 1:
+        n_half = n // 2
+        n_sub = min(math.ceil(2 * params.sample_fraction * n_half), n_half)
+    else:
+        n_half = n
+        n_sub = min(math.ceil(params.sample_fraction * n), n)
+    n_split = math.ceil(params.honesty_fraction * n_sub) if params.honesty else n_sub
+    if n_split < 1 or (params.honesty and n_split >= n_sub):
+        raise ValueError(
+            f"{n} rows are too few for sample_fraction={params.sample_fraction}, "
+            f"ci_group_size={ci_group_size} and honesty_fraction={params.honesty_fraction}: "
+            f"a tree would get {n_sub} rows, {n_split} of them to split on."
+        )
+    return n_half, n_sub, n_split
+
+
+def grow_forest(
+    X: np.ndarray,
+    rule: GrowthRule,
+    params: TreeParams,
+    *,
+    n_trees: int,
+    ci_group_size: int,
+    seed: int,
+) -> Forest:
+    """Grow ``n_trees`` trees on ``X`` (float64, C order) with ``rule``.
+
+    Tree ``b`` depends only on ``(seed, b)`` (and its group's ``(seed, b // ci_group_size)``),
+    never on the thread that grows it.
+    """
+    n = X.shape[0]
+    n_half, n_sub, n_split = subsample_sizes(n, params, ci_group_size)
+    block = n_sub - n_split if params.honesty else n_sub
+    capacity = max(2 * n_split, 1)
+    batch = int(min(n_trees, max(numba.get_num_threads(),
+                                 _BATCH_BYTES // (capacity * _BYTES_PER_NODE))))
+    Xt = np.ascontiguousarray(X.T)
+    responses = np.ascontiguousarray(rule.responses, dtype=np.float64)
+    weights = np.ascontiguousarray(rule.weights, dtype=np.float64)
+    leaf_samples = np.empty((n_trees, block), dtype=np.int32)
+    inbag = np.zeros((n_trees, (n + 7) // 8), dtype=np.uint8)
+    pieces: list[tuple[np.ndarray, ...]] = []
+    n_nodes_all = []
+    for first in range(0, n_trees, batch):
+        trees = np.arange(first, min(first + batch, n_trees), dtype=np.int64)
+        shape = (trees.size, capacity)
+        out = (np.empty(shape, np.int32), np.empty(shape, np.float64), np.empty(shape, np.int32),
+               np.empty(shape, np.int32), np.empty(shape, np.int32))
+        n_nodes = np.empty(trees.size, dtype=np.int64)
+        grow_trees(X, Xt, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
+                   ci_group_size, params.honesty, params.prune, params.min_node_size,
+                   float(params.mtry), params.alpha, params.imbalance_penalty,
+                   rule.relabel_kind, rule.split_kind, rule.treatment_col, *out, n_nodes,
+                   leaf_samples, inbag)
+        for j, count in enumerate(n_nodes):
+            pieces.append(tuple(array[j, :count] for array in out))
+        n_nodes_all.append(n_nodes)
+    node_offset = np.concatenate([[0], np.cumsum(np.concatenate(n_nodes_all))]).astype(np.int64)
+    feature, threshold, left, leaf_start, leaf_size = (
+        np.concatenate(column) for column in zip(*pieces, strict=True)
+    )
+    return Forest(feature, threshold, left, leaf_start, leaf_size, node_offset, leaf_samples,
+                  inbag, ci_group_size, n)

@@ -1,0 +1,67 @@
+"""Predictions of a grown :class:`~._engine.Forest`: estimates, variances, forest weights."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from .._kernels.forest_predict import forest_means, forest_weights, leaf_values, little_bag_sums
+from ._engine import Forest
+from ._strategies import Estimand
+from ._variance import debias
+
+
+def estimand_leaf_values(forest: Forest, estimand: Estimand) -> np.ndarray:
+    """Leaf means of the estimand's statistics, one row per node of the forest."""
+    return leaf_values(forest.leaf_start, forest.leaf_size, forest.node_offset,
+                       forest.leaf_samples, np.ascontiguousarray(estimand.statistics))
+
+
+def _tree_arrays(forest: Forest) -> tuple[np.ndarray, ...]:
+    return (forest.feature, forest.threshold, forest.left, forest.leaf_size,
+            forest.node_offset, forest.inbag)
+
+
+def predict_estimand(
+    forest: Forest, X: np.ndarray, estimand: Estimand, values: np.ndarray, *, oob: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``theta(x)`` for each row of ``X`` and the forest-weighted means it came from.
+
+    ``values`` are :func:`estimand_leaf_values`. With ``oob``, ``X`` must be the training
+    matrix: each row uses only the trees whose subsample left it out (NaN when none did).
+    """
+    means, _ = forest_means(X, *_tree_arrays(forest), values, oob)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = estimand.estimate(means)
+    return theta, means
+
+
+def predict_variance(
+    forest: Forest,
+    X: np.ndarray,
+    estimand: Estimand,
+    values: np.ndarray,
+    theta: np.ndarray,
+    means: np.ndarray,
+    *,
+    oob: bool = False,
+) -> np.ndarray:
+    """Debiased little-bag variance of ``theta(x)`` (requires ``ci_group_size >= 2``)."""
+    if forest.ci_group_size < 2:
+        raise ValueError(
+            "variance estimates need ci_group_size >= 2 (trees grown in little bags); "
+            f"this forest has ci_group_size={forest.ci_group_size}."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = np.ascontiguousarray(estimand.influence(means, theta))
+    coef = np.where(np.isfinite(coef), coef, 0.0)
+    var_between, group_noise, n_groups = little_bag_sums(
+        X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob
+    )
+    return debias(var_between, group_noise, n_groups)
+
+
+def weights_matrix(forest: Forest, X: np.ndarray, *, oob: bool = False) -> sparse.csr_matrix:
+    """Forest weights ``alpha_i(x)`` as a sparse (len(X), n_train) matrix, rows summing to 1."""
+    indptr, indices, data = forest_weights(X, *forest.kernel_arrays(), forest.n_train, oob)
+    return sparse.csr_matrix((data, indices, indptr), shape=(X.shape[0], forest.n_train))

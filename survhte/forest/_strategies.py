@@ -1,0 +1,114 @@
+"""Forest strategies: what a forest splits on and what it estimates from its weights.
+
+A generalized random forest (Athey, Tibshirani & Wager 2019) is one tree engine plus a
+strategy, which here is a pair:
+
+- a :class:`GrowthRule` for the tree builder: a relabeling (``RELABEL_*``: the pseudo-outcomes
+  computed at each parent from the node's ``responses``), a splitting rule (``SPLIT_*``, with
+  its admissibility constraints) and the ``responses`` matrix both read;
+- an :class:`Estimand` for prediction: per-row ``statistics`` ``s_i`` whose forest-weighted
+  means ``sbar(x) = sum_i alpha_i(x) s_i`` determine the estimate ``theta(x) =
+  estimate(sbar)``, and the linearisation ``influence(sbar)`` (the gradient of ``estimate``)
+  that turns per-tree leaf means into the little-bag variance.
+
+Every estimand here is a ratio ``theta(x) = sum alpha_i num_i / sum alpha_i den_i``, the
+solution of the local moment equation ``sum_i alpha_i(x) (num_i - theta den_i) = 0``:
+
+============================  ====================  ===========================  ===========
+forest                        relabel / split       num_i                        den_i
+============================  ====================  ===========================  ===========
+regression                    CENTER / VARIANCE     w_i Y_i                      w_i
+causal (Y~ = Y - m, W~ = W-e) CAUSAL / CAUSAL       w_i W~_i Y~_i                w_i W~_i^2
+============================  ====================  ===========================  ===========
+
+The causal survival forest (Cui et al. 2023) is the same ratio with ``num_i`` its doubly robust
+score ``psi_i`` and ``den_i = w_i W~_i^2``, and a relabeling ``(psi_i - tau_P den_i) / mean den``
+with an events-per-child constraint: one new ``RELABEL_*``/``SPLIT_*`` pair in
+``survhte._kernels.forest_split`` and one constructor here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels.forest_split import RELABEL_CAUSAL, RELABEL_CENTER, SPLIT_CAUSAL, SPLIT_VARIANCE
+
+
+@dataclass(frozen=True)
+class GrowthRule:
+    """How trees split: kernel codes plus the data the kernels read.
+
+    Attributes
+    ----------
+    relabel_kind, split_kind : int
+        ``RELABEL_*`` and ``SPLIT_*`` codes of ``survhte._kernels.forest_split``.
+    responses : ndarray of float64, shape (n, k_r)
+        Columns read by the relabeling (and by the split constraints).
+    weights : ndarray of float64, shape (n,)
+        Case weights of the split criterion.
+    treatment_col : int
+        Column of ``responses`` balanced by ``SPLIT_CAUSAL`` (unused otherwise).
+    """
+
+    relabel_kind: int
+    split_kind: int
+    responses: np.ndarray
+    weights: np.ndarray
+    treatment_col: int = 0
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """A ratio estimand ``theta(x) = sbar_num(x) / sbar_den(x)`` of forest-weighted means.
+
+    Attributes
+    ----------
+    statistics : ndarray of float64, shape (n, 2)
+        Columns ``num_i`` and ``den_i``.
+    """
+
+    statistics: np.ndarray
+
+    @staticmethod
+    def estimate(means: np.ndarray) -> np.ndarray:
+        """``theta = sbar_num / sbar_den`` for forest-weighted means of shape (m, 2)."""
+        return means[:, 0] / means[:, 1]
+
+    @staticmethod
+    def influence(means: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Gradient of ``theta`` in the means: ``(1, -theta) / sbar_den``, shape (m, 2).
+
+        A tree's linearised estimate is ``(leaf_num - theta leaf_den) / sbar_den``, the
+        per-tree term whose across-group variance grf's little-bag estimator uses.
+        """
+        return np.column_stack([np.ones_like(theta), -theta]) / means[:, 1:2]
+
+
+def regression_strategy(y: np.ndarray, weights: np.ndarray) -> tuple[GrowthRule, Estimand]:
+    """Regression forest: ``mu(x) = E[Y | X = x]``, weighted mean of ``y`` in the leaves."""
+    rule = GrowthRule(RELABEL_CENTER, SPLIT_VARIANCE, y[:, None].copy(), weights)
+    return rule, Estimand(np.column_stack([weights * y, weights]))
+
+
+def causal_strategy(
+    y_centered: np.ndarray, w_centered: np.ndarray, weights: np.ndarray
+) -> tuple[GrowthRule, Estimand]:
+    """Causal forest on Robinson-centred data ``Y - m(X)``, ``W - e(X)``.
+
+    ``tau(x) = sum alpha_i W~_i Y~_i / sum alpha_i W~_i^2``: the local solution of the
+    partially linear moment ``E[W~ (Y~ - tau(x) W~) | X = x] = 0`` (Athey, Tibshirani & Wager
+    2019, sec. 6.2).
+    """
+    rule = GrowthRule(
+        RELABEL_CAUSAL,
+        SPLIT_CAUSAL,
+        np.column_stack([y_centered, w_centered]),
+        weights,
+        treatment_col=1,
+    )
+    statistics = np.column_stack(
+        [weights * w_centered * y_centered, weights * w_centered * w_centered]
+    )
+    return rule, Estimand(statistics)

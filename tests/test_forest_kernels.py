@@ -1,0 +1,125 @@
+"""Property tests of the forest kernels: tree rows, leaves, weights, reproducibility."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from survhte._kernels.forest_predict import forest_means
+from survhte._kernels.forest_tree import draw_tree_rows
+from survhte.forest._engine import TreeParams, grow_forest, numba_threads, subsample_sizes
+from survhte.forest._prediction import estimand_leaf_values, weights_matrix
+from survhte.forest._strategies import causal_strategy, regression_strategy
+
+PARAMS = TreeParams(sample_fraction=0.5, mtry=3, min_node_size=3, honesty=True,
+                    honesty_fraction=0.5, prune=True, alpha=0.05, imbalance_penalty=0.0)
+
+
+def _data(seed: int, n: int, p: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, p))
+    # Rounded covariates create ties, which the split search must step over.
+    X[:, 0] = np.round(X[:, 0], 1)
+    y = np.sin(4 * X[:, 1]) + rng.normal(scale=0.5, size=n)
+    return X, y
+
+
+def _forest(X, y, *, seed=0, n_trees=20, group=2, params=PARAMS):
+    rule, estimand = regression_strategy(y, np.ones(X.shape[0]))
+    return grow_forest(X, rule, params, n_trees=n_trees, ci_group_size=group, seed=seed), estimand
+
+
+def _means(forest, estimand, X, oob):
+    values = estimand_leaf_values(forest, estimand)
+    return forest_means(X, forest.feature, forest.threshold, forest.left, forest.leaf_size,
+                        forest.node_offset, forest.inbag, values, oob)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(40, 300), group=st.sampled_from([1, 2, 4]))
+def test_tree_rows_honest_halves_disjoint_within_group_half(seed, n, group):
+    n_half, n_sub, n_split = subsample_sizes(n, PARAMS, group)
+    halves = []
+    for tree in range(2 * group):
+        split, est, _ = draw_tree_rows(n, tree, seed, n_half, n_sub, n_split, group)
+        assert split.size == n_split and est.size == n_sub - n_split
+        assert np.intersect1d(split, est).size == 0
+        rows = np.concatenate([split, est])
+        assert np.unique(rows).size == rows.size and rows.min() >= 0 and rows.max() < n
+        halves.append(rows)
+    if group > 1:  # trees of one group subsample the same half-sample (n_sub == n_half here)
+        for g in range(2):
+            members = halves[g * group:(g + 1) * group]
+            assert all(np.array_equal(np.sort(m), np.sort(members[0])) for m in members)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(60, 400), prune=st.booleans())
+def test_leaves_hold_exactly_the_estimation_rows(seed, n, prune):
+    X, y = _data(seed, n)
+    params = TreeParams(**{**PARAMS.__dict__, "prune": prune})
+    forest, _ = _forest(X, y, seed=seed, params=params)
+    n_half, n_sub, n_split = subsample_sizes(n, params, 2)
+    for b in range(forest.n_trees):
+        nodes = slice(forest.node_offset[b], forest.node_offset[b + 1])
+        is_leaf = forest.feature[nodes] < 0
+        sizes = forest.leaf_size[nodes][is_leaf]
+        if prune:
+            assert np.all(sizes >= 1)  # pruning leaves no empty leaf
+        assert sizes.sum() == n_sub - n_split  # every estimation row sits in one leaf
+        _, est, _ = draw_tree_rows(n, b, seed, n_half, n_sub, n_split, 2)
+        assert np.array_equal(np.sort(forest.leaf_samples[b]), np.sort(est))
+        # children of node j are left[j] and left[j] + 1, inside the tree
+        internal = ~is_leaf
+        assert np.all(forest.left[nodes][internal] + 1 < nodes.stop - nodes.start)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(60, 300), oob=st.booleans())
+def test_weights_sum_to_one_and_reproduce_the_forest_means(seed, n, oob):
+    X, y = _data(seed, n)
+    forest, estimand = _forest(X, y, seed=seed, n_trees=40)
+    target = X if oob else _data(seed + 1, 25)[0]
+    alpha = weights_matrix(forest, target, oob=oob)
+    means, n_trees = _means(forest, estimand, target, oob)
+    reached = n_trees > 0
+    assert np.all(alpha.data > 0)
+    np.testing.assert_allclose(np.asarray(alpha.sum(axis=1)).ravel()[reached], 1.0, rtol=1e-12)
+    np.testing.assert_allclose((alpha @ estimand.statistics)[reached], means[reached],
+                               rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), value=st.floats(-1e3, 1e3))
+def test_constant_response_predicts_the_constant(seed, value):
+    X, _ = _data(seed, 120)
+    y = np.full(120, value)
+    forest, estimand = _forest(X, y, seed=seed)
+    means, _ = _means(forest, estimand, X, False)
+    np.testing.assert_allclose(estimand.estimate(means), value, rtol=1e-12, atol=1e-12)
+
+
+def test_causal_rule_grows_balanced_trees():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(400, 3))
+    w = rng.binomial(1, 0.5, size=400) - 0.5
+    y = w * (X[:, 0] > 0.5) + rng.normal(size=400)
+    rule, estimand = causal_strategy(y, w, np.ones(400))
+    forest = grow_forest(X, rule, PARAMS, n_trees=10, ci_group_size=2, seed=1)
+    assert forest.feature.max() >= 0  # it splits
+    means, _ = _means(forest, estimand, X, False)
+    assert np.all(means[:, 1] > 0)  # every leaf holds both arms' residual variance
+
+
+def test_forest_is_independent_of_thread_count():
+    X, y = _data(5, 500)
+    grown = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        with numba_threads(threads):
+            grown.append(_forest(X, y, seed=11, n_trees=16)[0])
+    first, second = grown
+    for name in ("feature", "threshold", "left", "leaf_start", "leaf_size", "node_offset",
+                 "leaf_samples", "inbag"):
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
