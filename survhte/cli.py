@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from . import __version__, _cli_estimate, _cli_simulate
+from . import __version__, _cli_estimate, _cli_simulate, _cli_study
 
 PROG = "survhte"
 USAGE_ERROR = 2
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _cli_estimate.add_parser(subparsers)
     _cli_simulate.add_parser(subparsers)
+    _cli_study.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,119 @@
+"""``survhte study run`` and ``survhte study report``: simulation studies from a TOML file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .study import (
+    METHODS,
+    SYNCHRONOUS,
+    load_study,
+    preset_names,
+    read_results,
+    run_study,
+    write_report,
+)
+from .study._progress import format_seconds
+
+DEFAULT_OUT = "survhte_study"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``study`` subcommand and its ``run`` and ``report`` subcommands."""
+    parser = subparsers.add_parser(
+        "study",
+        help="run a simulation study (designs x repeats x methods) and report it",
+        description="Run a simulation study from a TOML study file or a preset, locally or on "
+        "a Dask cluster, and write its report.",
+    )
+    commands = parser.add_subparsers(dest="study_command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="run the unfinished tasks of a study",
+        description="Run every (design, repeat, method, estimand) task of a study that has no "
+        "result in the output folder yet; each result is saved as it finishes, so an "
+        "interrupted study resumes where it stopped. Presets: "
+        + ", ".join(f"preset:{name}" for name in preset_names())
+        + f". Registered methods: {', '.join(METHODS)}.",
+    )
+    run.add_argument("study", metavar="STUDY", help="study file (.toml) or preset:NAME")
+    run.add_argument("--repeats", metavar="N|A,B,..", type=_repeats,
+                     help="repeats 0..N-1, or a comma-separated list (default: the study's)")
+    run.add_argument("--methods", metavar="A,B,..", type=_names,
+                     help="run only these methods of the study (by name)")
+    run.add_argument("--designs", metavar="A,B,..", type=_names,
+                     help="run only these designs (names or glob patterns, e.g. 'OBS-CPS_*')")
+    run.add_argument("--out", metavar="DIR",
+                     help=f"results folder (default {DEFAULT_OUT}/<study name>)")
+    run.add_argument("--workers", metavar="N", type=int,
+                     help="worker processes of the local Dask cluster (default: CPU count)")
+    run.add_argument("--scheduler", metavar="ADDR",
+                     help=f"address of a running Dask scheduler, or '{SYNCHRONOUS}' to run in "
+                     "this process (default: start a local cluster)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="also rerun tasks whose method raised (stored with an error)")
+    run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.set_defaults(run=run_command)
+    report = commands.add_parser(
+        "report",
+        help="write the Markdown/HTML report of a study's results",
+        description="Read a study's results folder and write report.md, report.html and the "
+        "figures (MSE box plots, average ranks, coverage).",
+    )
+    report.add_argument("results", metavar="RESULTS", help="results folder of 'study run'")
+    report.add_argument("--out", metavar="DIR", help="report folder (default RESULTS/report)")
+    report.set_defaults(run=report_command)
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one name")
+    return names
+
+
+def _repeats(text: str) -> list[int]:
+    try:
+        values = [int(value) for value in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a count or comma-separated repeat numbers; got {text!r}"
+        ) from None
+    if len(values) == 1:
+        if values[0] < 1:
+            raise argparse.ArgumentTypeError(f"the number of repeats must be >= 1; got {text}")
+        return list(range(values[0]))
+    return values
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``survhte study run``; bad input raises ValueError or OSError for ``main``."""
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1; got {args.workers}")
+    study = load_study(args.study).select(
+        repeats=args.repeats, methods=args.methods, designs=args.designs
+    )
+    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / study.name
+    summary = run_study(
+        study, out, scheduler=args.scheduler, workers=args.workers,
+        retry_failed=args.retry_failed, progress=None if args.quiet else sys.stderr,
+    )
+    print(
+        f"study {study.name}: {summary.total} tasks, {len(summary.executed)} run now "
+        f"({len(summary.failed)} with a method error), {len(summary.skipped)} already done, "
+        f"{len(summary.lost)} lost; {format_seconds(summary.seconds)}; results in {out}"
+    )
+    for task_id, reason in summary.lost.items():
+        print(f"lost {task_id}: {reason}", file=sys.stderr)
+    return 1 if summary.lost else 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Run ``survhte study report``."""
+    results = read_results(args.results)
+    out = Path(args.out) if args.out else Path(args.results) / "report"
+    written = write_report(results, out)
+    print(f"wrote {len(written)} files to {out}: {', '.join(p.name for p in written)}")
+    return 0

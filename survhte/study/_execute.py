@@ -1,0 +1,175 @@
+"""Run one task in a worker: make its data, fit and score the method, return one result row."""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .._validation import default_horizon
+from ._data import Realization, realize
+from ._methods import METHODS
+from ._metrics import interval_scores, mean_squared_error
+from ._tasks import Task
+
+
+def execute_task(task: Task) -> dict[str, Any]:
+    """Fit ``task``'s method on its design's training rows and score it on the test rows.
+
+    The data are generated (or read) here from the task's seed; only this row goes back.
+    An exception raised by the method (fit, predict, intervals) is recorded in ``error``,
+    with the metrics left NaN; anything else propagates.
+
+    Parameters
+    ----------
+    task : Task
+
+    Returns
+    -------
+    dict
+        The columns of :data:`survhte.study.RESULT_COLUMNS`. By metric group:
+        ``cate_mse``: ``mse_row`` (vs the per-row effect, as SurvHTE-Bench scores),
+        ``mse_cond`` (vs the conditional truth; NaN where unknown);
+        ``ate_bias``: ``ate`` (``est.ate()``, over the training rows), ``ate_row`` /
+        ``ate_cond`` (the mean per-row / conditional truth over those rows) and the biases
+        ``ate_bias_row`` / ``ate_bias_cond``;
+        ``coverage``: ``cate_coverage`` / ``cate_width`` (``predict_interval`` on the test rows
+        vs the conditional truth), ``ate_lower`` / ``ate_upper`` / ``ate_coverage`` /
+        ``ate_width`` (``ate_interval`` vs ``ate_cond``), where the method has them;
+        ``time``: ``fit_seconds``, ``predict_seconds``, ``interval_seconds``;
+        ``memory``: ``peak_memory_mb`` (peak traced allocation during fit and predict).
+    """
+    data_seed, method_seed = task.seeds
+    data = realize(task.design, task.repeat, task.sizes, data_seed)
+    target = task.estimand.target
+    requested = resolve_horizon(task.estimand.horizon, data)
+    horizon = min(requested, default_horizon(data.time[data.train], data.w[data.train]))
+    row = _identity(task, data, data_seed, method_seed, requested, horizon)
+    estimator = METHODS[task.method.method].build(
+        target=target, horizon=horizon, random_state=method_seed, **dict(task.method.params)
+    )
+    try:
+        row |= _fit_and_score(task, estimator, data, horizon)
+    except Exception as error:  # the method's failure is a result of the study
+        row["error"] = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    return row
+
+
+def resolve_horizon(rule: float | str, data: Realization) -> float:
+    """The horizon a rule asks for on one realization (before capping at the follow-up).
+
+    A number is itself; ``"median_T"`` and ``"quantile_T:Q"`` are quantiles of the factual
+    event time over all rows of the design (SurvHTE-Bench's convention); ``"max_train_time"``
+    is the largest observed training time (the benchmark's default, RMST almost untruncated).
+    """
+    if isinstance(rule, float):
+        return rule
+    if rule == "max_train_time":
+        return float(data.time[data.train].max())
+    q = 0.5 if rule == "median_T" else float(rule.removeprefix("quantile_T:"))
+    return float(np.quantile(data.factual_time, q))
+
+
+def _identity(
+    task: Task, data: Realization, data_seed: int, method_seed: int, requested: float,
+    horizon: float,
+) -> dict[str, Any]:
+    design = task.design
+    return {
+        "task_id": task.id,
+        "study": task.study,
+        "design": design.name,
+        "source": design.source,
+        "config": design.option("config"),
+        "scenario": design.option("scenario"),
+        "repeat": task.repeat,
+        "method": task.method.name,
+        "estimand": task.estimand.label,
+        "target": task.estimand.target,
+        "horizon_rule": str(task.estimand.horizon),
+        "horizon_requested": requested,
+        "horizon": horizon,
+        "n_train": int(data.train.size),
+        "n_test": int(data.test.size),
+        "data_seed": data_seed if design.option("random_state") is None
+        else design.option("random_state"),
+        "method_seed": method_seed,
+        "alpha": task.alpha,
+        "error": None,
+    }
+
+
+def _fit_and_score(
+    task: Task, estimator: Any, data: Realization, horizon: float
+) -> dict[str, float]:
+    train, test, target = data.train, data.test, task.estimand.target
+    y_train = (data.time[train], data.event[train])
+    with _peak_memory("memory" in task.metrics) as peak:
+        start = time.perf_counter()
+        estimator.fit(data.X[train], y_train, data.w[train])
+        fitted = time.perf_counter()
+        cate = np.asarray(estimator.predict(data.X[test]), dtype=np.float64)
+        predicted = time.perf_counter()
+    scores: dict[str, float] = {}
+    if "time" in task.metrics:
+        scores |= {"fit_seconds": fitted - start, "predict_seconds": predicted - fitted}
+    if "memory" in task.metrics:
+        scores["peak_memory_mb"] = peak() / 2**20
+    conditional_test = data.conditional_effect(target, horizon, test)
+    if "cate_mse" in task.metrics:
+        scores["mse_row"] = mean_squared_error(
+            cate, data.individual_effect(target, horizon, test)
+        )
+        scores["mse_cond"] = mean_squared_error(cate, conditional_test)
+    conditional_train = data.conditional_effect(target, horizon, train)
+    ate_cond = math.nan if conditional_train is None else float(conditional_train.mean())
+    if "ate_bias" in task.metrics:
+        ate = float(estimator.ate())
+        ate_row = float(data.individual_effect(target, horizon, train).mean())
+        scores |= {"ate": ate, "ate_row": ate_row, "ate_cond": ate_cond,
+                   "ate_bias_row": ate - ate_row, "ate_bias_cond": ate - ate_cond}
+    if "coverage" in task.metrics:
+        start = time.perf_counter()
+        scores |= _intervals(estimator, data.X[test], task.alpha, conditional_test, ate_cond)
+        if "time" in task.metrics:
+            scores["interval_seconds"] = time.perf_counter() - start
+    return scores
+
+
+def _intervals(
+    estimator: Any, X_test: np.ndarray, alpha: float, cate_truth: np.ndarray | None,
+    ate_truth: float,
+) -> dict[str, float]:
+    """Coverage and width of the method's CATE and ATE intervals, where it has them."""
+    scores: dict[str, float] = {}
+    if hasattr(estimator, "predict_interval"):
+        lower, upper = estimator.predict_interval(X_test, alpha=alpha)
+        coverage, width = interval_scores(lower, upper, cate_truth)
+        scores |= {"cate_coverage": coverage, "cate_width": width}
+    if hasattr(estimator, "ate_interval") and getattr(estimator, "n_bootstrap", 1) != 0:
+        lower, upper = (float(bound) for bound in estimator.ate_interval(alpha=alpha))
+        truth = None if math.isnan(ate_truth) else np.array([ate_truth])
+        coverage, width = interval_scores(np.array([lower]), np.array([upper]), truth)
+        scores |= {"ate_lower": lower, "ate_upper": upper, "ate_coverage": coverage,
+                   "ate_width": width}
+    return scores
+
+
+@contextmanager
+def _peak_memory(enabled: bool) -> Iterator[Callable[[], float]]:
+    """Trace allocations (Python and NumPy) in the block; yields a getter of the peak in bytes."""
+    if not enabled or tracemalloc.is_tracing():
+        yield lambda: math.nan
+        return
+    tracemalloc.start()
+    peak = [0]
+    try:
+        yield lambda: float(peak[0])
+    finally:
+        peak[0] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()

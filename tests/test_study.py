@@ -1,0 +1,292 @@
+"""The simulation-study runner: results match hand-run methods, resume, Dask, report, CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survhte.cli import main
+from survhte.simulate import survhte_bench
+from survhte.study import (
+    METHODS,
+    Method,
+    _run,
+    execute_task,
+    expand,
+    finished_tasks,
+    load_study,
+    parse_study,
+    read_results,
+    repeat_seeds,
+    run_study,
+    write_report,
+)
+from survhte.study._progress import Progress, format_seconds
+from survhte.survival_metalearners import CoxPH, SurvivalTLearner
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "survhte_bench"
+
+# 2 configs x 2 scenarios x 2 repeats x 3 methods, small data: 24 tasks of ~0.05 s each.
+SMALL_STUDY = """
+name = "small"
+seed = 7
+repeats = 2
+metrics = ["cate_mse", "ate_bias", "coverage", "time", "memory"]
+
+[sizes]
+train = 300
+val = 50
+test = 200
+
+[[designs]]
+generator = "survhte_bench"
+configs = ["RCT-50", "OBS-CPS"]
+scenarios = ["A", "C"]
+
+[[methods]]
+name = "t-cox"
+method = "survival-t-learner"
+params = { base_model = "cox" }
+
+[[methods]]
+name = "t-cox-ridge"
+method = "survival-t-learner"
+params = { base_model = { model = "cox", penalizer = 0.5 } }
+
+[[methods]]
+name = "t-cox-boot"
+method = "survival-t-learner"
+params = { base_model = "cox", n_bootstrap = 5 }
+
+[[estimands]]
+target = "rmst"
+horizons = ["median_T"]
+"""
+SMALL_PARAMS = {
+    "t-cox": {"base_model": CoxPH(), "n_bootstrap": 0},
+    "t-cox-ridge": {"base_model": CoxPH(penalizer=0.5), "n_bootstrap": 0},
+    "t-cox-boot": {"base_model": CoxPH(), "n_bootstrap": 5},
+}
+SCORES = ["mse_row", "mse_cond", "ate", "ate_row", "ate_cond", "ate_lower", "ate_upper",
+          "ate_coverage", "horizon"]
+
+
+@pytest.fixture(scope="module")
+def study_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("study") / "small.toml"
+    path.write_text(SMALL_STUDY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_results(study_file, tmp_path_factory) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("results")
+    summary = run_study(load_study(study_file), out, scheduler="synchronous", progress=None)
+    assert len(summary.executed) == summary.total == 24
+    return read_results(out)
+
+
+def _by_hand(row: pd.Series) -> dict[str, float]:
+    """One result row recomputed with survhte_bench and SurvivalTLearner directly."""
+    data_seed, method_seed = repeat_seeds(7, int(row["repeat"]))
+    sim = survhte_bench(row["config"], row["scenario"], n=550, random_state=data_seed)
+    train, test = np.arange(300), np.arange(350, 550)
+    time_train, w_train = sim.time[train], sim.w[train]
+    arm_last = min(time_train[w_train == arm].max() for arm in (0, 1))
+    horizon = min(float(np.quantile(sim.T, 0.5)), float(arm_last))
+    est = SurvivalTLearner(target="rmst", horizon=horizon, random_state=method_seed,
+                           **SMALL_PARAMS[row["method"]])
+    est.fit(sim.X[train], (time_train, sim.event[train]), w_train)
+    cate = est.predict(sim.X[test])
+    truth_train = sim.true_cate("rmst", horizon)[train]
+    scores = {
+        "horizon": horizon,
+        "mse_row": np.mean((cate - sim.individual_effect(horizon)[test]) ** 2),
+        "mse_cond": np.mean((cate - sim.true_cate("rmst", horizon)[test]) ** 2),
+        "ate": est.ate(),
+        "ate_row": sim.individual_effect(horizon)[train].mean(),
+        "ate_cond": truth_train.mean(),
+        "ate_lower": np.nan, "ate_upper": np.nan, "ate_coverage": np.nan,
+    }
+    if est.n_bootstrap:
+        lower, upper = est.ate_interval(0.05)
+        scores |= {"ate_lower": lower, "ate_upper": upper,
+                   "ate_coverage": float(lower <= truth_train.mean() <= upper)}
+    return scores
+
+
+def test_small_study_matches_methods_run_by_hand(small_results):
+    assert len(small_results) == 24
+    assert small_results["error"].isna().all()
+    assert set(small_results["design"]) == {"RCT-50_A", "RCT-50_C", "OBS-CPS_A", "OBS-CPS_C"}
+    assert small_results["task_id"].is_unique
+    for _, row in small_results.iterrows():
+        expected = _by_hand(row)
+        for column in SCORES:
+            np.testing.assert_equal(row[column], expected[column], err_msg=column)
+    timed = small_results[["fit_seconds", "predict_seconds", "peak_memory_mb"]]
+    assert (timed > 0).all().all()
+    boot = small_results[small_results["method"] == "t-cox-boot"]
+    assert boot["interval_seconds"].notna().all() and boot["ate_width"].gt(0).all()
+
+
+def test_dask_local_cluster_gives_the_synchronous_table(study_file, small_results, tmp_path):
+    study = load_study(study_file).select(designs=["RCT-50_*"])
+    stream = io.StringIO()
+    summary = run_study(study, tmp_path, workers=2, progress=stream)
+    assert len(summary.executed) == 12 and not summary.lost
+    assert "12/12 tasks" in stream.getvalue()
+    key = ["design", "repeat", "method"]
+    dask = read_results(tmp_path).sort_values(key, ignore_index=True)
+    local = small_results[small_results["design"].str.startswith("RCT-50")]
+    local = local.sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(dask[key + SCORES], local[key + SCORES])
+
+
+def test_killed_study_resumes_with_only_the_missing_tasks(study_file, tmp_path, monkeypatch):
+    study = load_study(study_file)
+    all_ids = {task.id for task in expand(study)}
+    calls = []
+
+    def killed_after_five(task):
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # the study is killed while running its 6th task
+        calls.append(task.id)
+        return execute_task(task)
+
+    monkeypatch.setattr(_run, "execute_task", killed_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    monkeypatch.undo()
+    done = finished_tasks(tmp_path)
+    assert done == set(calls) and len(done) == 5
+
+    summary = run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    assert set(summary.executed) == all_ids - done
+    assert set(summary.skipped) == done
+    assert finished_tasks(tmp_path) == all_ids
+    again = run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    assert again.executed == [] and len(again.skipped) == 24
+
+
+class _Failing(SurvivalTLearner):
+    """A T-learner that cannot fit: stands for a method failing on some design."""
+
+    def _fit_core(self, X, time, event, codes):
+        raise ValueError("no luck")
+
+
+def test_method_errors_are_recorded_and_retried_on_request(tmp_path, monkeypatch):
+    monkeypatch.setitem(METHODS, "failing", Method(_Failing, "always fails"))
+    study = parse_study({
+        "sizes": {"train": 200, "val": 0, "test": 100},
+        "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+        "methods": [{"method": "failing"}, {"method": "survival-t-learner"}],
+    })
+    first = run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    assert len(first.executed) == 2 and len(first.failed) == 1
+    results = read_results(tmp_path).set_index("method")
+    assert results.loc["failing", "error"] == "ValueError: no luck"
+    assert np.isnan(results.loc["failing", "mse_row"])
+    assert run_study(study, tmp_path, scheduler="synchronous", progress=None).executed == []
+    retried = run_study(study, tmp_path, scheduler="synchronous", retry_failed=True,
+                        progress=None)
+    assert retried.executed == first.failed
+
+
+def test_report_writes_tables_and_figures(small_results, tmp_path):
+    written = write_report(small_results, tmp_path)
+    names = {path.name for path in written}
+    assert {"report.md", "report.html", "average_rank_mse_row.png", "coverage.png"} <= names
+    assert all(path.is_file() and path.stat().st_size > 0 for path in written)
+    markdown = (tmp_path / "report.md").read_text()
+    for heading in ("Average rank over designs", "CATE MSE per design", "ATE bias",
+                    "Interval coverage", "Cost"):
+        assert f"## {heading}" in markdown
+    assert "| t-cox-ridge |" in markdown
+    assert (tmp_path / "report.html").read_text().count("<img") == len(written) - 2
+
+
+def test_cli_runs_and_reports_a_study(study_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["study", "run", str(study_file), "--scheduler", "synchronous", "--out", str(out),
+            "--quiet", "--methods", "t-cox", "--designs", "OBS-CPS_*", "--repeats", "1"]
+    assert main(argv) == 0
+    assert "2 tasks, 2 run now" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 run now" in capsys.readouterr().out
+    assert main(["study", "report", str(out)]) == 0
+    assert (out / "report" / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["study", "run", "preset:nope"], "no preset 'nope'; presets are preset:actg-syn"),
+        (["study", "run", "missing.toml"], "study file not found: missing.toml"),
+        (["study", "run", "{study}", "--methods", "x"], "--methods: x not in the study"),
+        (["study", "run", "{study}", "--designs", "RCT-5_*"], "--designs: 'RCT-5_*' matches"),
+        (["study", "run", "{study}", "--repeats", "two"], "argument --repeats: expected"),
+        (["study", "report", "{empty}"], "no study results under"),
+        (["study", "run", "preset:survhte-bench", "--out", "{empty}"],
+         "SurvHTE-Bench file 'synthetic/idx_split.csv' not found"),
+    ],
+)
+def test_cli_errors_are_one_line_exit_2(argv, message, study_file, tmp_path, capsys,
+                                        monkeypatch):
+    monkeypatch.delenv("SURVHTE_DATA", raising=False)
+    argv = [a.format(study=study_file, empty=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("survhte: error: ") and message in err[0]
+
+
+def test_presets_load_with_every_registered_method():
+    bench = load_study("preset:survhte-bench")
+    assert len(bench.designs) == 40 and bench.repeats == tuple(range(10))
+    assert [m.name for m in bench.methods] == list(METHODS)
+    assert len(expand(bench)) == 40 * 10 * len(METHODS) * 3
+    assert bench.sizes == (5000, 2500, 2500)
+    actg = load_study("preset:actg-syn")
+    assert [d.name for d in actg.designs] == ["actg-synthetic"]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs the SurvHTE-Bench data folder")
+def test_preset_tasks_run_on_the_benchmark_rows(monkeypatch):
+    monkeypatch.setenv("SURVHTE_DATA", str(SHARED))
+    bench = load_study("preset:survhte-bench").select(repeats=[3], designs=["OBS-CPS_A"])
+    row = execute_task(expand(bench)[0])
+    assert (row["n_train"], row["n_test"], row["data_seed"]) == (5000, 2500, 2025)
+    assert row["error"] is None and row["mse_cond"] < row["mse_row"]
+    actg = load_study("preset:actg-syn").select(repeats=[0], methods=["survival-t-learner"])
+    tasks = {task.estimand.label: task for task in expand(actg)}
+    rows = [execute_task(tasks[label])
+            for label in ("rmst@max_train_time", "survival@quantile_T:0.25")]
+    assert all(r["error"] is None for r in rows)
+    assert np.isnan(rows[0]["mse_cond"]) and rows[1]["mse_cond"] < rows[1]["mse_row"]
+
+
+def test_task_ids_depend_on_the_spec_not_the_study_name():
+    base = {"designs": [{"generator": "survhte_bench", "configs": ["RCT-50"],
+                         "scenarios": ["A"]}]}
+    ids = [task.id for task in expand(parse_study(base))]
+    renamed = [task.id for task in expand(parse_study({**base, "name": "other"}))]
+    reseeded = [task.id for task in expand(parse_study({**base, "seed": 1}))]
+    assert ids == renamed and not set(ids) & set(reseeded)
+    assert repeat_seeds(0, 1) == repeat_seeds(0, 1) != repeat_seeds(0, 2)
+
+
+def test_progress_line_counts_and_estimates_time_left():
+    stream = io.StringIO()
+    bar = Progress(4, skipped=2, stream=stream, interval=0)
+    bar.update()
+    bar.update(failed=True)
+    line = stream.getvalue().splitlines()[-1]
+    assert line.startswith("[############............] 2/4 tasks, 50%")
+    assert "2 already done" in line and "1 failed" in line and "left ~" in line
+    assert [format_seconds(s) for s in (5, 65, 3725, float("nan"))] == [
+        "5s", "1m05s", "1h02m05s", "?"]
