@@ -26,39 +26,26 @@ effect) and fit seconds.
 from __future__ import annotations
 
 import argparse
-import os
 import time as clock
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _survhte_bench import COLUMNS, parser, scores, split_file, summary
 from joblib import Parallel, delayed
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 
 from survhte._validation import default_horizon
-from survhte.metalearners import DRLearner, RLearner, SLearner, TLearner, XLearner
+from survhte.metalearners import IMPUTATIONS, LEARNERS
 from survhte.simulate import benchmark_split, survhte_bench
 
-LEARNERS = {"T": TLearner, "S": SLearner, "X": XLearner, "DR": DRLearner, "R": RLearner}
 BASES = {
     "ridge": lambda: Ridge(alpha=1.0),
     "rf": lambda: RandomForestRegressor(n_estimators=100, min_samples_leaf=50, max_features=0.6,
                                         random_state=0),
     "hgb": lambda: None,
 }
-CONFIGS = ["RCT-50", "OBS-CPS", "OBS-UConf", "OBS-CPS-IC"]
-
-
-def split_file(path: str | None) -> Path:
-    if path:
-        return Path(path)
-    root = os.environ.get("SURVHTE_DATA")
-    repo = Path(__file__).resolve().parents[1]
-    base = Path(root) if root else repo / ".." / "shared" / "data" / "survhte_bench"
-    return base / "synthetic" / "idx_split.csv"
-
 
 def build(learner: str, imputation: str, base: str, target: str, horizon: float, seed: int):
     params = {"imputation": imputation, "target": target, "horizon": horizon,
@@ -90,31 +77,19 @@ def run_one(config: str, scenario: str, repeat: int, args: argparse.Namespace) -
                 rows.append({
                     "config": config, "scenario": scenario, "repeat": repeat,
                     "learner": learner, "imputation": imputation, "base": base,
-                    "horizon": horizon,
-                    "mse_individual": float(np.mean((tau - per_row) ** 2)),
-                    "mse_conditional": float(np.mean((tau - truth) ** 2)),
-                    "mse_constant": float(np.var(truth)),
-                    "ate_bias": float(tau.mean() - per_row.mean()),
-                    "fit_seconds": seconds,
+                    "horizon": horizon, **scores(tau, per_row, truth, seconds),
                 })
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=CONFIGS)
-    parser.add_argument("--scenarios", nargs="+", default=list("ABCDE"))
-    parser.add_argument("--repeats", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
-    parser.add_argument("--imputations", nargs="+", default=["margin", "ipcwt", "pseudo"],
-                        choices=["margin", "ipcwt", "pseudo", "ipcw"])
-    parser.add_argument("--bases", nargs="+", default=list(BASES), choices=list(BASES))
-    parser.add_argument("--horizon", default="median", choices=["median", "max"])
-    parser.add_argument("--target", default="rmst", choices=["rmst", "survival"])
-    parser.add_argument("--jobs", type=int, default=1, help="datasets x repeats in parallel")
-    parser.add_argument("--split-file", default=None)
-    parser.add_argument("--out", default=None, help="CSV of the per-repeat rows")
-    args = parser.parse_args()
+    options = parser(__doc__.splitlines()[0], list(LEARNERS))
+    options.add_argument("--imputations", nargs="+", default=["margin", "ipcwt", "pseudo"],
+                         choices=list(IMPUTATIONS))
+    options.add_argument("--bases", nargs="+", default=list(BASES), choices=list(BASES))
+    options.add_argument("--horizon", default="median", choices=["median", "max"])
+    options.add_argument("--jobs", type=int, default=1, help="datasets x repeats in parallel")
+    args = options.parse_args()
     start = clock.perf_counter()
     tasks = [(c, s, r) for c in args.configs for s in args.scenarios for r in args.repeats]
     results = Parallel(n_jobs=args.jobs)(delayed(run_one)(c, s, r, args) for c, s, r in tasks)
@@ -122,13 +97,10 @@ def main() -> None:
     if args.out:
         frame.to_csv(args.out, index=False)
     keys = ["config", "scenario", "learner", "imputation", "base"]
-    table = frame.groupby(keys, sort=False).mean(numeric_only=True)
-    table["ratio_to_constant"] = table["mse_conditional"] / table["mse_constant"]
-    columns = ["horizon", "mse_individual", "mse_conditional", "ratio_to_constant", "ate_bias",
-               "fit_seconds"]
+    table = summary(frame, keys)
     with pd.option_context("display.width", 160, "display.max_rows", None,
                            "display.float_format", "{:.4g}".format):
-        print(table[columns].to_string())
+        print(table[COLUMNS].to_string())
         print("\nratio of CATE MSE to the constant's, mean over datasets:")
         print(table.groupby(["learner", "imputation", "base"], sort=False)["ratio_to_constant"]
               .agg(["mean", "median"]).to_string())

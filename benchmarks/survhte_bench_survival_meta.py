@@ -17,38 +17,17 @@ minus the mean per-row effect) and fit seconds. Default learners, default base m
 
 from __future__ import annotations
 
-import argparse
-import os
 import time as clock
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _survhte_bench import COLUMNS, parser, scores, split_file, summary
 
 from survhte._validation import default_horizon
 from survhte.simulate import benchmark_split, survhte_bench
-from survhte.survival_metalearners import (
-    MatchingLearner,
-    SurvivalMLearner,
-    SurvivalRLearner,
-    SurvivalSLearner,
-    SurvivalTLearner,
-    SurvivalXLearner,
-)
-
-LEARNERS = {"T": SurvivalTLearner, "S": SurvivalSLearner, "X": SurvivalXLearner,
-            "Matching": MatchingLearner, "M": SurvivalMLearner, "R": SurvivalRLearner}
-CONFIGS = ["RCT-50", "OBS-CPS", "OBS-UConf", "OBS-CPS-IC"]
-
-
-def split_file(path: str | None) -> Path:
-    if path:
-        return Path(path)
-    root = os.environ.get("SURVHTE_DATA")
-    repo = Path(__file__).resolve().parents[1]
-    base = Path(root) if root else repo / ".." / "shared" / "data" / "survhte_bench"
-    return base / "synthetic" / "idx_split.csv"
+from survhte.survival_metalearners import LEARNERS
 
 
 def run_one(config: str, scenario: str, repeat: int, learners: list[str], target: str,
@@ -68,26 +47,13 @@ def run_one(config: str, scenario: str, repeat: int, learners: list[str], target
         tau = est.predict(data.X[test])
         rows.append({
             "config": config, "scenario": scenario, "repeat": repeat, "learner": name,
-            "horizon": horizon,
-            "mse_individual": float(np.mean((tau - per_row) ** 2)),
-            "mse_conditional": float(np.mean((tau - truth) ** 2)),
-            "mse_constant": float(np.var(truth)),
-            "ate_bias": float(tau.mean() - per_row.mean()),
-            "fit_seconds": seconds,
+            "horizon": horizon, **scores(tau, per_row, truth, seconds),
         })
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=CONFIGS)
-    parser.add_argument("--scenarios", nargs="+", default=list("ABCDE"))
-    parser.add_argument("--repeats", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
-    parser.add_argument("--target", default="rmst", choices=["rmst", "survival"])
-    parser.add_argument("--split-file", default=None)
-    parser.add_argument("--out", default=None, help="CSV of the per-repeat rows")
-    args = parser.parse_args()
+    args = parser(__doc__.splitlines()[0], list(LEARNERS)).parse_args()
     warnings.simplefilter("ignore")
     splits = split_file(args.split_file)
     start = clock.perf_counter()
@@ -97,12 +63,9 @@ def main() -> None:
     frame = pd.DataFrame(rows)
     if args.out:
         frame.to_csv(args.out, index=False)
-    table = frame.groupby(["config", "scenario", "learner"], sort=False).mean(numeric_only=True)
-    table["ratio_to_constant"] = table["mse_conditional"] / table["mse_constant"]
-    columns = ["horizon", "mse_individual", "mse_conditional", "ratio_to_constant", "ate_bias",
-               "fit_seconds"]
+    table = summary(frame, ["config", "scenario", "learner"])
     with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
-        print(table[columns].to_string())
+        print(table[COLUMNS].to_string())
     print(f"\nwall time {clock.perf_counter() - start:.1f} s, repeats {args.repeats}")
 
 

@@ -130,8 +130,15 @@ class SurvivalCATEEstimator(BaseEstimator):
         X, _ = check_covariates(X, n_features=self.n_features_in_)
         first = 0 if t0 is None else self._code(t0, "t0")
         second = 1 if t1 is None else self._code(t1, "t1")
-        effects = self._predict_core(X)
-        effects = np.column_stack([np.zeros(X.shape[0]), effects])
+        return self._contrast(X, first, second)
+
+    def _contrast(self, X: np.ndarray, first: int, second: int) -> np.ndarray:
+        """Effect of level code ``second`` vs ``first`` on validated ``X``, shape (n,).
+
+        From ``_predict_core``'s effects vs control; learners with per-level outcomes
+        override it to difference those directly.
+        """
+        effects = np.column_stack([np.zeros(X.shape[0]), self._predict_core(X)])
         return effects[:, second] - effects[:, first]
 
     def ate(self) -> float | np.ndarray:

@@ -1,4 +1,11 @@
-"""Command-line interface: ``survhte estimate`` and ``survhte simulate``.
+"""Command-line interface: ``survhte estimate``, ``survhte simulate`` and ``survhte study``.
+
+- ``survhte estimate``: fit a CATE estimator on a CSV (or the built-in Rossi trial), print the
+  effect summary and write figures and per-row effects;
+- ``survhte simulate``: write a SurvHTE-Bench dataset with its ground-truth columns;
+- ``survhte study run STUDY`` / ``survhte study report DIR``: run a simulation study (a TOML
+  file or ``preset:NAME``; every method of :data:`survhte.study.METHODS`) locally or on Dask,
+  resumably, and write its Markdown/HTML report.
 
 Input problems (a missing file or column, a bad horizon, a non-numeric column, an unknown
 configuration) print one line ``survhte: error: ...`` to stderr and exit with status 2.

@@ -13,11 +13,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
 
+from survhte import metalearners
 from survhte.imputation import IPCWeights, Margin
 from survhte.metalearners import DRLearner, RLearner, SLearner, TLearner, XLearner
 from survhte.simulate import survhte_bench
 
-LEARNERS = [TLearner, SLearner, XLearner, DRLearner, RLearner]
+LEARNERS = list(metalearners.LEARNERS.values())
 FAST = RandomForestRegressor(n_estimators=20, min_samples_leaf=30, random_state=0)
 
 

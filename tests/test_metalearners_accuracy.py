@@ -20,10 +20,9 @@ import numpy as np
 import pytest
 
 from survhte.inference import AIPCW
-from survhte.metalearners import DRLearner, RLearner, SLearner, TLearner, XLearner
+from survhte.metalearners import LEARNERS
 from survhte.simulate import survhte_bench
 
-LEARNERS = {"T": TLearner, "S": SLearner, "X": XLearner, "DR": DRLearner, "R": RLearner}
 DESIGNS = [("RCT-50", "A"), ("OBS-CPS", "A"), ("RCT-50", "D"), ("OBS-CPS", "D")]
 #: Measured failure, kept visible (strict: a fix must remove the mark). OBS-CPS D confounds
 #: treatment and censors 91% of rows with censoring driven by X2, X3 and W, so the

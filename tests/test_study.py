@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import Ridge
 
 from survhte.cli import main
+from survhte.metalearners import DRLearner, RLearner, TLearner
 from survhte.simulate import survhte_bench
 from survhte.study import (
     METHODS,
@@ -196,6 +198,42 @@ def test_method_errors_are_recorded_and_retried_on_request(tmp_path, monkeypatch
     retried = run_study(study, tmp_path, scheduler="synchronous", retry_failed=True,
                         progress=None)
     assert retried.executed == first.failed
+
+
+def test_imputation_meta_learners_run_in_a_study_as_by_hand(tmp_path):
+    methods = {
+        "t-margin": ("t-learner", {"imputation": "margin",
+                                   "base_learner": {"model": "ridge", "alpha": 2.0}}),
+        "dr-pseudo": ("dr-learner", {"base_learner": "ridge", "effect_learner": "ridge"}),
+        "r-ipcw": ("r-learner", {"base_learner": "ridge", "effect_learner": "ridge"}),
+    }
+    study = parse_study({
+        "seed": 3,
+        "sizes": {"train": 400, "val": 0, "test": 150},
+        "designs": [{"generator": "survhte_bench", "configs": ["OBS-CPS"], "scenarios": ["A"]}],
+        "methods": [{"name": name, "method": method, "params": params}
+                    for name, (method, params) in methods.items()],
+    })
+    run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    results = read_results(tmp_path).set_index("method")
+    assert results["error"].isna().all(), results["error"]
+    assert results.loc["dr-pseudo", "ate_lower"] < results.loc["dr-pseudo", "ate_upper"]
+    data_seed, method_seed = repeat_seeds(3, 0)
+    sim = survhte_bench("OBS-CPS", "A", n=550, random_state=data_seed)
+    train, test = np.arange(400), np.arange(400, 550)
+    arm_last = min(sim.time[train][sim.w[train] == arm].max() for arm in (0, 1))
+    horizon = min(float(np.quantile(sim.T, 0.5)), float(arm_last))
+    hand = {
+        "t-margin": TLearner(Ridge(alpha=2.0), imputation="margin", n_bootstrap=0),
+        "dr-pseudo": DRLearner(Ridge(), effect_learner=Ridge()),
+        "r-ipcw": RLearner(Ridge(), effect_learner=Ridge(), n_bootstrap=0),
+    }
+    for name, est in hand.items():
+        est.set_params(horizon=horizon, random_state=method_seed)
+        est.fit(sim.X[train], (sim.time[train], sim.event[train]), sim.w[train])
+        mse = np.mean((est.predict(sim.X[test]) - sim.true_cate("rmst", horizon)[test]) ** 2)
+        np.testing.assert_equal(results.loc[name, "mse_cond"], mse, err_msg=name)
+        np.testing.assert_equal(results.loc[name, "ate"], est.ate(), err_msg=name)
 
 
 def test_report_writes_tables_and_figures(small_results, tmp_path):

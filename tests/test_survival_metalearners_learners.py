@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 
+from survhte import survival_metalearners
 from survhte._validation import default_horizon
 from survhte.datasets import load_rossi
 from survhte.simulate import survhte_bench
@@ -25,8 +26,7 @@ from survhte.survival_metalearners import (
     WeibullAFT,
 )
 
-LEARNERS = [SurvivalSLearner, SurvivalTLearner, SurvivalXLearner, MatchingLearner,
-            SurvivalMLearner, SurvivalRLearner]
+LEARNERS = list(survival_metalearners.LEARNERS.values())
 
 
 def _split(scenario, seed=0):

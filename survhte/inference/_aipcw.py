@@ -6,14 +6,14 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from .._propensity import check_clip, clip_propensity
 from .._validation import check_horizon, check_target, default_horizon, validate_fit_inputs
 from ..imputation._censoring import fit_censoring_model
-from ..survival._checks import check_alpha
+from ..survival._checks import wald_interval
 from ._nuisance import outcome_model, propensity_scores
 from ._scores import outcome_mean, transformed_outcome
 
@@ -75,7 +75,7 @@ class AIPCW(BaseEstimator):
         :class:`CoxPH` on ``X``, or any base model.
     propensity_model : classifier, float, "constant" or None, default None
         Model of ``e(x) = P(W = 1 | x)``. ``None``: cubic splines + ridge logistic regression
-        (:func:`~survhte.inference._nuisance.default_propensity_model`: calibrated, smooth,
+        (:func:`~survhte._propensity.default_propensity_model`: calibrated, smooth,
         regularised, because inverse weights punish over-confident probabilities).
         A float is a known constant (an RCT); ``"constant"`` the treated share of the training
         folds. Known per-row propensities go to :meth:`fit`.
@@ -155,8 +155,7 @@ class AIPCW(BaseEstimator):
         n = self.n_folds
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n_folds must be a positive integer; got {n!r}.")
-        if not 0 <= self.propensity_clip < 0.5:
-            raise ValueError(f"propensity_clip must be in [0, 0.5); got {self.propensity_clip!r}.")
+        check_clip(self.propensity_clip)
         if not 0 < self.censoring_floor < 1:
             raise ValueError(f"censoring_floor must be in (0, 1); got {self.censoring_floor!r}.")
 
@@ -252,7 +251,10 @@ class AIPCW(BaseEstimator):
                     model, censoring, X[rows], time[rows], event[rows], self.horizon_,
                     self.target, self.censoring_floor,
                 )
-        self.propensity_ = self._clip(e)
+        self.propensity_ = clip_propensity(
+            e, self.propensity_clip, stacklevel=2,
+            consequence="the ATE leans on the outcome model there",
+        )
         self._warn_floor(floored)
         treated = codes == 1
         arm_scores = np.column_stack([
@@ -264,18 +266,6 @@ class AIPCW(BaseEstimator):
         self.ate_ = float(self.scores_.mean())
         self.std_error_ = float(self.scores_.std(ddof=1) / np.sqrt(n))
         return self
-
-    def _clip(self, e: np.ndarray) -> np.ndarray:
-        low, high = self.propensity_clip, 1 - self.propensity_clip
-        clipped = (e < low) | (e > high)
-        if clipped.any():
-            warnings.warn(
-                f"propensity clipped to [{low:g}, {high:g}] for {clipped.mean():.1%} of the rows "
-                f"({int(clipped.sum())}): poor overlap; the ATE leans on the outcome model there.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return np.clip(e, low, high)
 
     def _warn_floor(self, floored: np.ndarray) -> None:
         if floored.any():
@@ -295,8 +285,7 @@ class AIPCW(BaseEstimator):
     def confidence_interval(self, alpha: float = 0.05) -> tuple[float, float]:
         """Wald interval ``ate_ -+ z_{1 - alpha/2} std_error_``."""
         check_is_fitted(self)
-        half = float(ndtri(1 - check_alpha(alpha) / 2)) * self.std_error_
-        return self.ate_ - half, self.ate_ + half
+        return wald_interval(self.ate_, self.std_error_, alpha)
 
     def ate_interval(self, alpha: float = 0.05) -> tuple[float, float]:
         """Same as :meth:`confidence_interval` (the package-wide name)."""

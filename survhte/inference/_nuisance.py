@@ -6,26 +6,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import SplineTransformer
 
+from .._propensity import default_propensity_model
 from ..survival_metalearners import CoxPH, KaplanMeierSurvival, SurvivalModel
-
-
-def default_propensity_model() -> Pipeline:
-    """Additive logistic model: cubic B-splines (5 knots) per covariate, ridge penalty C = 1.
-
-    The propensity enters through ``1 / e(x)``, so calibration matters more than ranking: a
-    logistic regression fitted on the log-loss is calibrated by construction, the splines
-    capture smooth non-monotone shapes (OBS-CPS's Beta-density propensity), and the ridge
-    penalty (on basis functions bounded by 1) keeps the fit away from the near-0/1
-    probabilities that deep trees give in small folds.
-    """
-    return make_pipeline(
-        SplineTransformer(n_knots=5, degree=3),
-        LogisticRegression(C=1.0, max_iter=1000),
-    )
 
 
 def propensity_scores(spec: Any, X_train: np.ndarray, w_train: np.ndarray,

@@ -11,7 +11,8 @@ any scikit-learn regressor learns the effect:
 
 Every learner handles a binary or multi-valued treatment (levels ``0..K``, effects of each level
 vs control; Acharki et al. 2023). Defaults: :func:`default_regressor` (the S-learner's:
-:func:`default_s_regressor`) and :func:`default_propensity_model`.
+:func:`default_s_regressor`) and :func:`default_propensity_model`. :data:`LEARNERS` maps each
+learner's short name to its class; :data:`IMPUTATIONS` lists the ``imputation`` names.
 """
 
 from ._defaults import default_propensity_model, default_regressor, default_s_regressor
@@ -22,8 +23,18 @@ from ._slearner import SLearner
 from ._tlearner import TLearner
 from ._xlearner import XLearner
 
+#: Every imputation meta-learner by its short name.
+LEARNERS = {
+    "T": TLearner,
+    "S": SLearner,
+    "X": XLearner,
+    "DR": DRLearner,
+    "R": RLearner,
+}
+
 __all__ = [
     "IMPUTATIONS",
+    "LEARNERS",
     "DRLearner",
     "RLearner",
     "SLearner",

@@ -9,10 +9,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
 from .._base import SurvivalCATEEstimator
+from .._propensity import check_clip, seeded_clone
 from ..survival_metalearners._nuisance import check_n_folds, make_folds
 from ._defaults import default_regressor
 from ._outcome import check_arm_events, training_outcome
-from ._propensity import check_clip, propensity_matrix, seeded_clone
+from ._propensity import propensity_matrix
+
+
+def predict_columns(models: list[Any], X: np.ndarray) -> np.ndarray:
+    """Each fitted regressor's prediction on ``X`` as a column, shape (n, len(models))."""
+    return np.column_stack([model.predict(X) for model in models])
 
 
 def one_hot(codes: np.ndarray, n_levels: int) -> np.ndarray:
@@ -100,3 +106,25 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
             models.append(self._fit_weighted(spec, "base_learner", X[rows], outcome[rows],
                                              weight[rows]))
         return models
+
+
+class OneStageLearner(ImputedMetaLearner):
+    """Base of the T- and S-learners, whose only regression is the outcome's: their shared
+    parameters (documented on each learner)."""
+
+    def __init__(
+        self,
+        base_learner: Any = None,
+        *,
+        imputation: Any = "pseudo",
+        target: str = "rmst",
+        horizon: float | None = None,
+        n_bootstrap: int = 200,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.base_learner = base_learner
+        self.imputation = imputation
+        self.target = target
+        self.horizon = horizon
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from ..survival_metalearners import default_propensity_model
+from .._propensity import default_propensity_model
 
 __all__ = ["default_propensity_model", "default_regressor", "default_s_regressor"]
 
@@ -31,9 +31,9 @@ def default_regressor() -> HistGradientBoostingRegressor:
     constant's in scenario D). Accepts ``sample_weight``; fits 5,000 rows in well under a
     second.
 
-    The propensity default, :func:`~survhte.survival_metalearners.default_propensity_model`
-    (cubic B-splines + ridge logistic regression), is shared with the rest of the package:
-    inverse propensities punish over-confident probabilities, and a penalised logistic fit is
+    The propensity default, :func:`~survhte._propensity.default_propensity_model` (cubic
+    B-splines + ridge logistic regression), is shared with the rest of the package: inverse
+    propensities punish over-confident probabilities, and a penalised logistic fit is
     calibrated by construction (multinomial for more than two levels).
     """
     return HistGradientBoostingRegressor(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import _squeeze
-from ..survival._checks import check_alpha
-from ._base import ImputedMetaLearner, one_hot
+from ..survival._checks import wald_interval
+from ._base import ImputedMetaLearner, one_hot, predict_columns
 
 
 class DRLearner(ImputedMetaLearner):
@@ -118,7 +117,7 @@ class DRLearner(ImputedMetaLearner):
         for train, test in folds:
             models = self._arm_means(self.base_learner, X[train], outcome[train],
                                      weight[train], codes[train])
-            means[test] = np.column_stack([model.predict(X[test]) for model in models])
+            means[test] = predict_columns(models, X[test])
         augmented = means + one_hot(codes, n_levels) / r * (outcome[:, None] - means)
         phi = augmented[:, 1:] - augmented[:, [0]]
         rows = weight > 0
@@ -133,7 +132,7 @@ class DRLearner(ImputedMetaLearner):
                                    / np.sqrt(codes.size))
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([model.predict(X) for model in self.effect_models_])
+        return predict_columns(self.effect_models_, X)
 
     def ate(self) -> float | np.ndarray:
         """Augmented IPW estimate of the average effect of each treated level vs control.
@@ -157,5 +156,4 @@ class DRLearner(ImputedMetaLearner):
         (lower, upper) : floats for a binary treatment, arrays of shape (K,) otherwise
         """
         check_is_fitted(self)
-        half = float(ndtri(1 - check_alpha(alpha) / 2)) * self.std_error_
-        return self.ate_ - half, self.ate_ + half
+        return wald_interval(self.ate_, self.std_error_, alpha)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 
-from ._defaults import default_propensity_model
-
-
-def check_clip(clip: Any) -> float:
-    """Validate ``propensity_clip``: a number in ``[0, 0.5)``."""
-    if isinstance(clip, bool) or not isinstance(clip, Real) or not 0 <= clip < 0.5:
-        raise ValueError(f"propensity_clip must be a number in [0, 0.5); got {clip!r}.")
-    return float(clip)
+from .._propensity import clip_propensity, default_propensity_model, seeded_clone
 
 
 def _known(spec: Any, codes: np.ndarray, n_levels: int) -> np.ndarray | None:
@@ -88,26 +79,3 @@ def propensity_matrix(spec: Any, X: np.ndarray, codes: np.ndarray, n_levels: int
         fitted = fit_propensity(spec, X[train], codes[train], n_levels, seed)
         probs[test] = predict_propensity(fitted, X[test], n_levels)
     return clip_propensity(probs, clip)
-
-
-def clip_propensity(probs: np.ndarray, clip: float) -> np.ndarray:
-    """Clip to ``[clip, 1 - clip]``, renormalise rows, warn with the share of rows clipped."""
-    clipped = np.any((probs < clip) | (probs > 1 - clip), axis=1)
-    if clipped.any():
-        warnings.warn(
-            f"propensity clipped to [{clip:g}, {1 - clip:g}] for {clipped.mean():.1%} of the rows "
-            f"({int(clipped.sum())}): poor overlap; effects there lean on extrapolation.",
-            UserWarning,
-            stacklevel=4,
-        )
-        probs = np.clip(probs, clip, 1 - clip)
-        probs = probs / probs.sum(axis=1, keepdims=True)
-    return probs
-
-
-def seeded_clone(model: Any, seed: int) -> Any:
-    """Unfitted clone of ``model``, seeded with ``seed`` if it has a ``random_state`` of None."""
-    fresh = clone(model)
-    if fresh.get_params(deep=False).get("random_state", 0) is None:
-        fresh.set_params(random_state=seed)
-    return fresh

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import ImputedMetaLearner, one_hot
+from ._base import ImputedMetaLearner, one_hot, predict_columns
 
 #: Backfitting sweeps over the treated levels when K > 1 (one pass is exact for K = 1).
 BACKFIT_SWEEPS = 3
@@ -131,4 +131,4 @@ class RLearner(ImputedMetaLearner):
                 fitted[:, k] = model.predict(X)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([model.predict(X) for model in self.effect_models_])
+        return predict_columns(self.effect_models_, X)

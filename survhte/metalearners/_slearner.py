@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ._base import ImputedMetaLearner, one_hot
+from ._base import OneStageLearner, one_hot
 from ._defaults import default_s_regressor
 
 
-class SLearner(ImputedMetaLearner):
+class SLearner(OneStageLearner):
     r"""S-learner: one regression of the imputed outcome on ``X`` and the treatment indicators.
 
     :math:`\hat\mu(x, w)` regresses the target-scale outcome :math:`\tilde Y` (see
@@ -53,23 +51,6 @@ class SLearner(ImputedMetaLearner):
     """
 
     _default_regressor = staticmethod(default_s_regressor)
-
-    def __init__(
-        self,
-        base_learner: Any = None,
-        *,
-        imputation: Any = "pseudo",
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_learner = base_learner
-        self.imputation = imputation
-        self.target = target
-        self.horizon = horizon
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
 
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:

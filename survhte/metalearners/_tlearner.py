@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ._base import ImputedMetaLearner
+from ._base import OneStageLearner, predict_columns
 
 
-class TLearner(ImputedMetaLearner):
+class TLearner(OneStageLearner):
     r"""T-learner: regress the imputed outcome on ``X`` separately in each treatment level.
 
     With ``f(T) = min(T, h)`` (``target="rmst"``) or ``1{T > h}`` (``target="survival"``) and
@@ -79,27 +77,10 @@ class TLearner(ImputedMetaLearner):
     (3,)
     """
 
-    def __init__(
-        self,
-        base_learner: Any = None,
-        *,
-        imputation: Any = "pseudo",
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_learner = base_learner
-        self.imputation = imputation
-        self.target = target
-        self.horizon = horizon
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
-
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        means = np.column_stack([model.predict(X) for model in self.models_])
+        means = predict_columns(self.models_, X)
         return means[:, 1:] - means[:, [0]]

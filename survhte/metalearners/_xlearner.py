@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ._base import ImputedMetaLearner
-from ._propensity import check_clip, clip_propensity, fit_propensity, predict_propensity
+from .._propensity import check_clip, clip_propensity
+from ._base import ImputedMetaLearner, predict_columns
+from ._propensity import fit_propensity, predict_propensity
 
 
 class XLearner(ImputedMetaLearner):
@@ -98,7 +99,7 @@ class XLearner(ImputedMetaLearner):
                      codes: np.ndarray) -> None:
         check_clip(self.propensity_clip)
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
-        means = np.column_stack([model.predict(X) for model in self.models_])
+        means = predict_columns(self.models_, X)
         n_levels = len(self.classes_)
         if n_levels == 2:
             treated = codes == 1
@@ -120,7 +121,7 @@ class XLearner(ImputedMetaLearner):
             )
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        effects = np.column_stack([model.predict(X) for model in self.effect_models_])
+        effects = predict_columns(self.effect_models_, X)
         if len(self.classes_) > 2:
             return effects
         e = clip_propensity(predict_propensity(self.propensity_, X, 2), self.propensity_clip)[:, 1]

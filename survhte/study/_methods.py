@@ -14,16 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..survival_metalearners import (
-    CoxPH,
-    MatchingLearner,
-    SurvivalMLearner,
-    SurvivalRLearner,
-    SurvivalSLearner,
-    SurvivalTLearner,
-    SurvivalXLearner,
-    WeibullAFT,
-)
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Ridge
+
+from .. import metalearners, survival_metalearners
+from ..survival_metalearners import CoxPH, KaplanMeierSurvival, WeibullAFT
 
 #: Keys the runner sets itself; a study may not give them as method parameters.
 RESERVED_PARAMS = ("target", "horizon", "random_state")
@@ -65,35 +60,53 @@ class Method:
 
 
 #: Components a method parameter may name: ``name -> class`` built from the table's other keys.
+#: Survival models (``base_model``, ``censoring_model``) and regressors (``base_learner``,
+#: ``effect_learner``, ``effect_model``).
 COMPONENTS: dict[str, Callable[..., Any]] = {
     "cox": CoxPH,
     "weibull": WeibullAFT,
+    "km": KaplanMeierSurvival,
+    "ridge": Ridge,
+    "random-forest": RandomForestRegressor,
+    "hist-gradient-boosting": HistGradientBoostingRegressor,
 }
 
 #: Study defaults of the learners with a bootstrap: none unless a study asks for intervals.
 _NO_BOOTSTRAP = {"n_bootstrap": 0}
 
+
+def _registered(learners: Mapping[str, type], names: Mapping[str, tuple[str, str]]
+                ) -> dict[str, Method]:
+    """Registry entries of a learner family: ``short name -> (registry key, description)``."""
+    entries = {}
+    for short, (key, description) in names.items():
+        estimator = learners[short]
+        defaults = _NO_BOOTSTRAP if "n_bootstrap" in inspect.signature(estimator).parameters \
+            else {}
+        entries[key] = Method(estimator, description, defaults)
+    return entries
+
+
 #: Methods a study may use, one entry per estimator (keys are the names studies use). Only
-#: CATE estimators (``fit(X, y, w)``, ``predict(X)``, ``ate()``) belong here.
+#: CATE estimators (``fit(X, y, w)``, ``predict(X)``, ``ate()``) belong here. The imputation
+#: meta-learners take ``imputation`` (one of :data:`survhte.metalearners.IMPUTATIONS`) as a
+#: parameter.
 METHODS: dict[str, Method] = {
-    "survival-s-learner": Method(
-        SurvivalSLearner, "S-learner, one survival model on (X, W)", _NO_BOOTSTRAP
-    ),
-    "survival-t-learner": Method(
-        SurvivalTLearner, "T-learner, one survival model per arm", _NO_BOOTSTRAP
-    ),
-    "survival-x-learner": Method(
-        SurvivalXLearner, "X-learner on IPCW-weighted imputed effects", _NO_BOOTSTRAP
-    ),
-    "survival-m-learner": Method(
-        SurvivalMLearner, "M-learner, IPCW-weighted modified outcome", _NO_BOOTSTRAP
-    ),
-    "survival-r-learner": Method(
-        SurvivalRLearner, "R-learner, IPCW-weighted Robinson loss", _NO_BOOTSTRAP
-    ),
-    "matching": Method(
-        MatchingLearner, "nearest-neighbour matching on an S-learner's outcomes", _NO_BOOTSTRAP
-    ),
+    **_registered(survival_metalearners.LEARNERS, {
+        "S": ("survival-s-learner", "S-learner, one survival model on (X, W)"),
+        "T": ("survival-t-learner", "T-learner, one survival model per arm"),
+        "X": ("survival-x-learner", "X-learner on IPCW-weighted imputed effects"),
+        "M": ("survival-m-learner", "M-learner, IPCW-weighted modified outcome"),
+        "R": ("survival-r-learner", "R-learner, IPCW-weighted Robinson loss"),
+        "Matching": ("matching", "nearest-neighbour matching on an S-learner's outcomes"),
+    }),
+    **_registered(metalearners.LEARNERS, {
+        "T": ("t-learner", "T-learner, one regression per arm of an imputed outcome"),
+        "S": ("s-learner", "S-learner, one regression of an imputed outcome on (X, W)"),
+        "X": ("x-learner", "X-learner on imputed outcomes"),
+        "DR": ("dr-learner", "DR-learner, cross-fitted AIPW pseudo-outcome of an imputed outcome"),
+        "R": ("r-learner", "R-learner, cross-fitted Robinson residuals (IPCW complete cases)"),
+    }),
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from .._validation import check_time
 
@@ -44,3 +45,9 @@ def check_groups(groups: Any, n_samples: int) -> np.ndarray:
     if labels.dtype == object and pd.isna(labels).any():
         raise ValueError("groups contains missing values.")
     return labels
+
+
+def wald_interval(estimate: Any, std_error: Any, alpha: Any) -> tuple[Any, Any]:
+    """Wald ``1 - alpha`` interval ``estimate -+ z_{1 - alpha/2} std_error`` (arrays broadcast)."""
+    half = float(ndtri(1 - check_alpha(alpha) / 2)) * std_error
+    return estimate - half, estimate + half

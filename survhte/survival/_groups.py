@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from .._validation import check_time_event
-from ._checks import check_alpha, check_groups
+from ._checks import check_groups, wald_interval
 from ._nonparametric import KaplanMeier
 
 
@@ -83,8 +82,7 @@ class RMSTDifference:
 
     def confidence_interval(self, alpha: float = 0.05) -> tuple[float, float]:
         """Wald interval ``difference -+ z_{1 - alpha/2} std_error``."""
-        half_width = float(ndtri(1.0 - check_alpha(alpha) / 2.0)) * self.std_error
-        return self.difference - half_width, self.difference + half_width
+        return wald_interval(self.difference, self.std_error, alpha)
 
 
 def rmst_difference(

@@ -12,7 +12,8 @@ Base survival models
 :class:`TransformedSurvivalModel`, :class:`LifelinesSurvivalModel`, or any estimator following
 the :class:`SurvivalModel` interface (``fit(X, time, event, sample_weight=None)``,
 ``predict_survival(X, times)``, and ``unique_times_`` or ``restricted_mean(X, horizon)``).
-Defaults live in :func:`default_base_model` and its siblings.
+Defaults live in :func:`default_base_model` and its siblings. :data:`LEARNERS` maps each
+learner's short name to its class (the study registry, benchmarks and tests iterate it).
 """
 
 from ._cox import CoxPH
@@ -34,7 +35,18 @@ from ._transformed import TransformedSurvivalModel
 from ._weibull import WeibullAFT
 from ._xlearner import SurvivalXLearner
 
+#: Every survival meta-learner by its short name.
+LEARNERS = {
+    "S": SurvivalSLearner,
+    "T": SurvivalTLearner,
+    "X": SurvivalXLearner,
+    "Matching": MatchingLearner,
+    "M": SurvivalMLearner,
+    "R": SurvivalRLearner,
+}
+
 __all__ = [
+    "LEARNERS",
     "CoxPH",
     "KaplanMeierSurvival",
     "LifelinesSurvivalModel",

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import SurvivalCATEEstimator
 from .._validation import check_covariates, check_time
+from ._interface import SurvivalModel
 
 
 class ArmCurvesMixin:
@@ -20,15 +22,6 @@ class ArmCurvesMixin:
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         outcomes = self._arm_outcomes(X)
         return outcomes[:, 1:] - outcomes[:, [0]]
-
-    def _code(self, level: Any, name: str) -> int:
-        """Position of treatment label ``level`` in ``classes_``."""
-        matches = np.flatnonzero(self.classes_ == level)
-        if matches.size != 1:
-            raise ValueError(
-                f"{name}={level!r} is not a treatment level; levels are {self.classes_.tolist()}."
-            )
-        return int(matches[0])
 
     def predict_survival(self, X: Any, w: Any, times: Any) -> np.ndarray:
         """Predicted (counterfactual) survival curves ``S_w(t | x)`` under treatment level ``w``.
@@ -58,24 +51,29 @@ class ArmCurvesMixin:
             )
         return self._arm_survival(X, code, times)
 
-    def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
-        """CATE of level ``t1`` vs level ``t0`` (same estimand as ``predict``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, p)
-        t0, t1 : treatment labels, default ``classes_[0]`` and ``classes_[1]``
-
-        Returns
-        -------
-        ndarray of shape (n,)
-        """
-        check_is_fitted(self)
-        X, _ = check_covariates(X, n_features=self.n_features_in_)
-        first = 0 if t0 is None else self._code(t0, "t0")
-        second = 1 if t1 is None else self._code(t1, "t1")
+    def _contrast(self, X: np.ndarray, first: int, second: int) -> np.ndarray:
+        """``effect``'s contrast: the difference of the two levels' outcomes."""
         outcomes = self._arm_outcomes(X)
         return outcomes[:, second] - outcomes[:, first]
+
+
+class ArmCurvesLearner(ArmCurvesMixin, SurvivalCATEEstimator):
+    """Base of the S- and T-learners: their shared parameters (documented on each learner)."""
+
+    def __init__(
+        self,
+        base_model: SurvivalModel | None = None,
+        *,
+        target: str = "rmst",
+        horizon: float | None = None,
+        n_bootstrap: int = 200,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.base_model = base_model
+        self.target = target
+        self.horizon = horizon
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state
 
 
 def arm_last_times(time: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:

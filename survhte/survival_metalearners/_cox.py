@@ -14,7 +14,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.step_function import step_values
-from .._validation import check_covariates, check_time, check_time_event
+from .._validation import check_covariates, check_time
+from ._interface import check_model_data, check_penalizer
 
 #: Newton-Raphson stops when the Newton decrement g' H^{-1} g / 2 falls below this, after taking
 #: that last full step: the coefficient error is then ~ the square of a step of size
@@ -213,14 +214,8 @@ class CoxPH(BaseEstimator):
         -------
         self
         """
-        penalizer = self.penalizer
-        if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float, np.number)) \
-                or not np.isfinite(penalizer) or penalizer < 0:
-            raise ValueError(f"penalizer must be a non-negative number; got {penalizer!r}.")
-        X, _ = check_covariates(X)
-        time, event, weight = check_time_event(time, event, sample_weight)
-        if time.shape[0] != X.shape[0]:
-            raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
+        penalizer = check_penalizer(self.penalizer)
+        X, time, event, weight = check_model_data(X, time, event, sample_weight)
         weight = np.ones_like(time) if weight is None else weight
         varying = np.ptp(X, axis=0) > 0
         if not varying.any():

@@ -2,17 +2,24 @@
 
 When the survival forest of :mod:`survhte.forest` lands it replaces :func:`default_base_model`
 (and its regression forest :func:`default_effect_model`); every learner picks the change up.
+:func:`default_propensity_model` is the package-wide one of :mod:`survhte._propensity`.
 """
 
 from __future__ import annotations
 
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import PolynomialFeatures, SplineTransformer
+from sklearn.preprocessing import PolynomialFeatures
 
+from .._propensity import default_propensity_model
 from ._cox import CoxPH
 from ._transformed import TransformedSurvivalModel
+
+__all__ = [
+    "default_base_model",
+    "default_censoring_model",
+    "default_effect_model",
+    "default_propensity_model",
+]
 
 
 def default_base_model() -> TransformedSurvivalModel:
@@ -33,13 +40,6 @@ def default_base_model() -> TransformedSurvivalModel:
 def default_censoring_model() -> CoxPH:
     """``CoxPH()`` for ``G(t | x, w)``, fitted on ``(X, W)`` with the censorings as events."""
     return CoxPH()
-
-
-def default_propensity_model() -> Pipeline:
-    """Additive logistic regression for ``e(x) = P(W = 1 | x)``: a cubic B-spline basis
-    (5 knots) of each covariate, L2-penalised (``C=1``). Smooth, fast and single-threaded."""
-    return make_pipeline(SplineTransformer(n_knots=5, degree=3),
-                         LogisticRegression(C=1.0, max_iter=1000))
 
 
 def default_effect_model() -> RandomForestRegressor:

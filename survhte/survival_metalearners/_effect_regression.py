@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 
 from .._base import SurvivalCATEEstimator
 from ._defaults import default_censoring_model, default_effect_model, default_propensity_model
+from ._interface import SurvivalModel
 from ._nuisance import check_binary, check_n_folds, make_folds
 
 
@@ -18,6 +19,7 @@ class WeightedEffectLearner(SurvivalCATEEstimator):
 
     Subclasses store ``effect_model``, ``censoring_model``, ``propensity_model``, ``n_folds``
     and ``random_state`` (plus the estimator parameters of :class:`SurvivalCATEEstimator`).
+    ``_predict_core`` is the fitted ``effect_model_``'s prediction unless overridden.
     """
 
     def _prepare(self, codes: np.ndarray) -> list:
@@ -48,3 +50,34 @@ class WeightedEffectLearner(SurvivalCATEEstimator):
                 "choose a shorter horizon."
             )
         return clone(model).fit(X[rows], target[rows], sample_weight=weight[rows])
+
+    def _predict_core(self, X: np.ndarray) -> np.ndarray:
+        return self.effect_model_.predict(X)[:, None]
+
+
+class OutcomeModelEffectLearner(WeightedEffectLearner):
+    """Base of the X- and R-learners, which add per-arm outcome models (``base_model``) to the
+    nuisances: their shared parameters (documented on each learner)."""
+
+    def __init__(
+        self,
+        base_model: SurvivalModel | None = None,
+        *,
+        effect_model: Any = None,
+        censoring_model: SurvivalModel | None = None,
+        propensity_model: Any = None,
+        target: str = "rmst",
+        horizon: float | None = None,
+        n_folds: int = 5,
+        n_bootstrap: int = 200,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.base_model = base_model
+        self.effect_model = effect_model
+        self.censoring_model = censoring_model
+        self.propensity_model = propensity_model
+        self.target = target
+        self.horizon = horizon
+        self.n_folds = n_folds
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state

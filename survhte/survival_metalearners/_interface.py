@@ -21,6 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._validation import check_covariates, check_time_event
+
 
 @runtime_checkable
 class SurvivalModel(Protocol):
@@ -48,3 +50,22 @@ def check_fitted_curves(model: Any, name: str) -> None:
             f"{name} {type(model).__name__} has neither unique_times_ (jump times of step "
             "curves) nor restricted_mean(X, horizon) after fit: its RMST is undefined."
         )
+
+
+def check_model_data(X: Any, time: Any, event: Any, sample_weight: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """A base model's validated ``fit`` arguments: ``X``, ``time``, ``event``, ``sample_weight``
+    (``None`` stays ``None``); ``ValueError`` when ``time`` and ``X`` differ in rows."""
+    X, _ = check_covariates(X)
+    time, event, weight = check_time_event(time, event, sample_weight)
+    if time.shape[0] != X.shape[0]:
+        raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
+    return X, time, event, weight
+
+
+def check_penalizer(penalizer: Any) -> float:
+    """A ridge penalty: a finite non-negative number (``ValueError`` otherwise)."""
+    if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float, np.number)) \
+            or not np.isfinite(penalizer) or penalizer < 0:
+        raise ValueError(f"penalizer must be a non-negative number; got {penalizer!r}.")
+    return penalizer

@@ -10,7 +10,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_covariates, check_time, check_time_event
+from .._validation import check_covariates, check_time
+from ._interface import check_model_data
 
 _TIME, _EVENT, _WEIGHT = "__survhte_time", "__survhte_event", "__survhte_weight"
 
@@ -56,10 +57,7 @@ class LifelinesSurvivalModel(BaseEstimator):
                 "...); "
                 f"got {type(self.fitter).__name__}."
             )
-        X, _ = check_covariates(X)
-        time, event, weight = check_time_event(time, event, sample_weight)
-        if time.shape[0] != X.shape[0]:
-            raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
+        X, time, event, weight = check_model_data(X, time, event, sample_weight)
         frame = self._frame(X).assign(**{_TIME: time, _EVENT: event.astype(np.int64)})
         options = {}
         if weight is not None:

@@ -6,16 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import SurvivalCATEEstimator
 from .._validation import check_covariates
-from ._arm_curves import check_arm_events
 from ._curves import arm_summary
-from ._defaults import default_base_model
-from ._interface import SurvivalModel, check_fitted_curves, check_survival_model
+from ._fitting import fit_curves, prepare_base_model
+from ._interface import SurvivalModel
 from ._nuisance import check_binary
 from ._slearner import with_treatment
 
@@ -86,11 +84,8 @@ class MatchingLearner(SurvivalCATEEstimator):
         k = self.n_neighbors
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"n_neighbors must be a positive integer; got {k!r}.")
-        base = default_base_model() if self.base_model is None else self.base_model
-        check_survival_model(base, "base_model")
-        check_arm_events(event, codes, self.classes_)
-        self.model_ = clone(base).fit(with_treatment(X, codes, 2), time, event)
-        check_fitted_curves(self.model_, "base_model")
+        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        self.model_ = fit_curves(base, with_treatment(X, codes, 2), time, event)
         self.neighbors_, self.arm_values_ = [], []
         for code in (0, 1):
             rows = X[codes == code]

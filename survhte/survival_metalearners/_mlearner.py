@@ -84,6 +84,3 @@ class SurvivalMLearner(WeightedEffectLearner):
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
         modified = outcome * (codes / e - (1 - codes) / (1 - e))
         self.effect_model_ = self._fit_effect(X, modified, weight)
-
-    def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return self.effect_model_.predict(X)[:, None]

@@ -15,14 +15,17 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import StratifiedKFold
 
+from .._propensity import clip_propensity
 from ._curves import arm_summary, survival_at_rows
-from ._interface import check_fitted_curves, check_survival_model
+from ._fitting import fit_curves
+from ._interface import check_survival_model
 from ._slearner import with_treatment
 
 #: Censoring probabilities are floored here before inversion (grf warns below 0.05 too): a few
 #: rows with G near 0 would otherwise carry most of the weight.
 CENSORING_FLOOR = 0.05
-#: Estimated propensities are clipped to [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP].
+#: Estimated propensities are clipped to [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] (with the
+#: package's overlap warning, :func:`survhte._propensity.clip_propensity`).
 PROPENSITY_CLIP = 0.01
 
 
@@ -84,8 +87,8 @@ def censoring_weights(model: Any, X: np.ndarray, codes: np.ndarray, time: np.nda
     for train, test in folds:
         if not censored[train].any():
             continue  # no censoring seen: G = 1 on this fold
-        fitted = clone(model).fit(design[train], exit_time[train], censored[train])
-        check_fitted_curves(fitted, "censoring_model")
+        fitted = fit_curves(model, design[train], exit_time[train], censored[train],
+                            "censoring_model")
         g[test] = survival_at_rows(fitted, design[test], at[test], left=True)
     _, known = known_outcome(time, event, "rmst", horizon)
     return known / np.maximum(g, CENSORING_FLOOR)
@@ -105,7 +108,7 @@ def propensity_scores(model: Any, X: np.ndarray, codes: np.ndarray, folds: list)
     scores = np.empty(codes.size)
     for train, test in folds:
         scores[test] = clone(model).fit(X[train], codes[train]).predict_proba(X[test])[:, 1]
-    return np.clip(scores, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+    return clip_propensity(scores, PROPENSITY_CLIP, stacklevel=5)
 
 
 def arm_outcomes(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
@@ -120,7 +123,6 @@ def arm_outcomes(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
     for train, test in folds:
         for code in (0, 1):
             rows = train[codes[train] == code]
-            model = clone(base).fit(X[rows], time[rows], event[rows])
-            check_fitted_curves(model, "base_model")
+            model = fit_curves(base, X[rows], time[rows], event[rows])
             out[test, code] = arm_summary(model, X[test], target, horizon)
     return out

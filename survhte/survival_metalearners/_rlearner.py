@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ._arm_curves import check_arm_events
-from ._defaults import default_base_model
-from ._effect_regression import WeightedEffectLearner
-from ._interface import SurvivalModel, check_survival_model
+from ._effect_regression import OutcomeModelEffectLearner
+from ._fitting import prepare_base_model
 from ._nuisance import arm_outcomes, censoring_weights, known_outcome, propensity_scores
 
 
-class SurvivalRLearner(WeightedEffectLearner):
+class SurvivalRLearner(OutcomeModelEffectLearner):
     """R-learner for censored outcomes, as survlearners' ``surv_rl_*`` (Xu et al. 2023).
 
     Minimises the IPCW-weighted Robinson loss over the complete cases (rows whose ``f(T)`` is
@@ -58,36 +54,11 @@ class SurvivalRLearner(WeightedEffectLearner):
     Causal Inference*. Chapman & Hall.
     """
 
-    def __init__(
-        self,
-        base_model: SurvivalModel | None = None,
-        *,
-        effect_model: Any = None,
-        censoring_model: SurvivalModel | None = None,
-        propensity_model: Any = None,
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_folds: int = 5,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_model = base_model
-        self.effect_model = effect_model
-        self.censoring_model = censoring_model
-        self.propensity_model = propensity_model
-        self.target = target
-        self.horizon = horizon
-        self.n_folds = n_folds
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
-
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         folds = self._prepare(codes)
-        base = default_base_model() if self.base_model is None else self.base_model
-        check_survival_model(base, "base_model")
-        check_arm_events(event, codes, self.classes_)
+        base = prepare_base_model(self.base_model, event, codes, self.classes_)
         e = propensity_scores(self._propensity_model(), X, codes, folds)
         mu = arm_outcomes(base, X, time, event, codes, self.target, self.horizon_, folds)
         m = e * mu[:, 1] + (1 - e) * mu[:, 0]
@@ -96,6 +67,3 @@ class SurvivalRLearner(WeightedEffectLearner):
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
         residual = codes - e
         self.effect_model_ = self._fit_effect(X, (outcome - m) / residual, weight * residual**2)
-
-    def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return self.effect_model_.predict(X)[:, None]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 
-from .._base import SurvivalCATEEstimator
-from ._arm_curves import ArmCurvesMixin, arm_last_times, check_arm_events
+from ._arm_curves import ArmCurvesLearner, arm_last_times
 from ._curves import arm_summary
-from ._defaults import default_base_model
-from ._interface import SurvivalModel, check_fitted_curves, check_survival_model
+from ._fitting import fit_curves, prepare_base_model
 
 
 def with_treatment(X: np.ndarray, code: int | np.ndarray, n_levels: int) -> np.ndarray:
@@ -20,7 +17,7 @@ def with_treatment(X: np.ndarray, code: int | np.ndarray, n_levels: int) -> np.n
     )
 
 
-class SurvivalSLearner(ArmCurvesMixin, SurvivalCATEEstimator):
+class SurvivalSLearner(ArmCurvesLearner):
     """S-learner for censored outcomes: one survival model on the covariates and the treatment.
 
     ``base_model`` is fitted on ``[X, 1{W = 1}, ..., 1{W = K}]`` and gives ``S(t | x, w)``; the
@@ -70,29 +67,11 @@ class SurvivalSLearner(ArmCurvesMixin, SurvivalCATEEstimator):
     (3, 2)
     """
 
-    def __init__(
-        self,
-        base_model: SurvivalModel | None = None,
-        *,
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_model = base_model
-        self.target = target
-        self.horizon = horizon
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
-
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        base = default_base_model() if self.base_model is None else self.base_model
-        check_survival_model(base, "base_model")
-        check_arm_events(event, codes, self.classes_)
-        self.model_ = clone(base).fit(with_treatment(X, codes, self.classes_.size), time, event)
-        check_fitted_curves(self.model_, "base_model")
+        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        self.model_ = fit_curves(base, with_treatment(X, codes, self.classes_.size), time, event)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 
     def _arm_outcomes(self, X: np.ndarray) -> np.ndarray:

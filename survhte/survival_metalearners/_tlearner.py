@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 
-from .._base import SurvivalCATEEstimator
-from ._arm_curves import ArmCurvesMixin, arm_last_times, check_arm_events
-from ._curves import arm_summary
-from ._defaults import default_base_model
-from ._interface import SurvivalModel, check_fitted_curves, check_survival_model
+from ._arm_curves import ArmCurvesLearner, arm_last_times
+from ._fitting import arm_summaries, fit_arm_models, prepare_base_model
 
 
-class SurvivalTLearner(ArmCurvesMixin, SurvivalCATEEstimator):
+class SurvivalTLearner(ArmCurvesLearner):
     """T-learner for censored outcomes: a separate survival model in each treatment arm.
 
     For each level ``k`` a copy of ``base_model`` is fitted on the rows with ``W = k`` and gives
@@ -83,40 +79,16 @@ class SurvivalTLearner(ArmCurvesMixin, SurvivalCATEEstimator):
     (432,)
     """
 
-    def __init__(
-        self,
-        base_model: SurvivalModel | None = None,
-        *,
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_model = base_model
-        self.target = target
-        self.horizon = horizon
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
-
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        base = default_base_model() if self.base_model is None else self.base_model
-        check_survival_model(base, "base_model")
-        check_arm_events(event, codes, self.classes_)
-        models = []
-        for code in range(self.classes_.size):
-            rows = codes == code
-            models.append(clone(base).fit(X[rows], time[rows], event[rows]))
-            check_fitted_curves(models[-1], "base_model")
-        self.models_ = models
-        self.arm_last_time_ = arm_last_times(time, codes, len(models))
+        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        self.models_ = fit_arm_models(base, X, time, event, codes, self.classes_.size)
+        self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 
     def _arm_outcomes(self, X: np.ndarray) -> np.ndarray:
         """Each arm's RMST or survival probability at the horizon, shape (n, K + 1)."""
-        return np.column_stack(
-            [arm_summary(model, X, self.target, self.horizon_) for model in self.models_]
-        )
+        return arm_summaries(self.models_, X, self.target, self.horizon_)
 
     def _arm_survival(self, X: np.ndarray, code: int, times: np.ndarray) -> np.ndarray:
         return self.models_[code].predict_survival(X, times)

@@ -10,7 +10,8 @@ from scipy.special import gamma, gammainc
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_covariates, check_time, check_time_event
+from .._validation import check_covariates, check_time
+from ._interface import check_model_data, check_penalizer
 
 
 def _negative_loglik(
@@ -100,14 +101,8 @@ class WeibullAFT(BaseEstimator):
         -------
         self
         """
-        penalizer = self.penalizer
-        if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float, np.number)) \
-                or not np.isfinite(penalizer) or penalizer < 0:
-            raise ValueError(f"penalizer must be a non-negative number; got {penalizer!r}.")
-        X, _ = check_covariates(X)
-        time, event, weight = check_time_event(time, event, sample_weight)
-        if time.shape[0] != X.shape[0]:
-            raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
+        penalizer = check_penalizer(self.penalizer)
+        X, time, event, weight = check_model_data(X, time, event, sample_weight)
         if np.any(time <= 0):
             raise ValueError("time must be positive for WeibullAFT; found zero time(s).")
         weight = np.ones_like(time) if weight is None else weight

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 
-from ._arm_curves import check_arm_events
-from ._curves import arm_summary
-from ._defaults import default_base_model
-from ._effect_regression import WeightedEffectLearner
-from ._interface import SurvivalModel, check_fitted_curves, check_survival_model
+from .._propensity import clip_propensity
+from ._effect_regression import OutcomeModelEffectLearner
+from ._fitting import arm_summaries, fit_arm_models, prepare_base_model
 from ._nuisance import PROPENSITY_CLIP, censoring_weights, known_outcome
 
 
-class SurvivalXLearner(WeightedEffectLearner):
+class SurvivalXLearner(OutcomeModelEffectLearner):
     """X-learner for censored outcomes (Kuenzel et al. 2019; survlearners' ``surv_xl_*``).
 
     1. A survival model per arm gives ``mu_w(x) = E[f(T(w)) | x]``, with ``f(T) = min(T, h)``
@@ -70,44 +67,13 @@ class SurvivalXLearner(WeightedEffectLearner):
     Causal Inference*. Chapman & Hall.
     """
 
-    def __init__(
-        self,
-        base_model: SurvivalModel | None = None,
-        *,
-        effect_model: Any = None,
-        censoring_model: SurvivalModel | None = None,
-        propensity_model: Any = None,
-        target: str = "rmst",
-        horizon: float | None = None,
-        n_folds: int = 5,
-        n_bootstrap: int = 200,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.base_model = base_model
-        self.effect_model = effect_model
-        self.censoring_model = censoring_model
-        self.propensity_model = propensity_model
-        self.target = target
-        self.horizon = horizon
-        self.n_folds = n_folds
-        self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
-
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         folds = self._prepare(codes)
-        base = default_base_model() if self.base_model is None else self.base_model
-        check_survival_model(base, "base_model")
-        check_arm_events(event, codes, self.classes_)
-        self.models_ = []
-        for code in (0, 1):
-            rows = codes == code
-            self.models_.append(clone(base).fit(X[rows], time[rows], event[rows]))
-            check_fitted_curves(self.models_[-1], "base_model")
-        mu = np.column_stack(
-            [arm_summary(model, X, self.target, self.horizon_) for model in self.models_]
-        )
+        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        self.models_ = fit_arm_models(base, X, time, event, codes, 2)
+        mu = arm_summaries(self.models_, X, self.target, self.horizon_)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
@@ -126,7 +92,7 @@ class SurvivalXLearner(WeightedEffectLearner):
         if isinstance(self.propensity_model_, float):
             return np.full(X.shape[0], self.propensity_model_)
         score = self.propensity_model_.predict_proba(X)[:, 1]
-        return np.clip(score, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        return clip_propensity(score, PROPENSITY_CLIP, stacklevel=5)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         e = self._propensity(X)

@@ -1,0 +1,48 @@
+"""Base survival models inside the learners: the default, checked fits, per-arm summaries.
+
+Every survival meta-learner with a ``base_model`` resolves it, fits clones of it and reads
+their curves through these helpers, so the checks and their messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from ._arm_curves import check_arm_events
+from ._curves import arm_summary
+from ._defaults import default_base_model
+from ._interface import check_fitted_curves, check_survival_model
+
+
+def prepare_base_model(spec: Any, event: np.ndarray, codes: np.ndarray,
+                       classes: np.ndarray) -> Any:
+    """``spec`` (``None``: :func:`default_base_model`) checked against the interface, after
+    which every treatment arm is checked to have events (``TypeError`` / ``ValueError``)."""
+    base = default_base_model() if spec is None else spec
+    check_survival_model(base, "base_model")
+    check_arm_events(event, codes, classes)
+    return base
+
+
+def fit_curves(model: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+               name: str = "base_model") -> Any:
+    """A clone of ``model`` fitted on ``(X, time, event)``, checked to give an RMST."""
+    fitted = clone(model).fit(X, time, event)
+    check_fitted_curves(fitted, name)
+    return fitted
+
+
+def fit_arm_models(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+                   codes: np.ndarray, n_levels: int) -> list[Any]:
+    """One fitted clone of ``base`` per treatment level, on that level's rows."""
+    return [fit_curves(base, X[rows], time[rows], event[rows])
+            for rows in (codes == code for code in range(n_levels))]
+
+
+def arm_summaries(models: list[Any], X: np.ndarray, target: str, horizon: float) -> np.ndarray:
+    """Each model's RMST or survival probability at ``horizon`` for every row, shape
+    (n, len(models))."""
+    return np.column_stack([arm_summary(model, X, target, horizon) for model in models])
