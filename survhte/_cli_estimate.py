@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from ._cli_report import (
     number_format,
 )
 from ._validation import TARGETS, check_horizon, default_horizon
+from .forest import CausalSurvivalForest
 from .plotting import effect_summary_figure
 from .survival_metalearners import CoxPH, SurvivalTLearner
 
@@ -34,11 +36,26 @@ class Method:
     """A CATE method the CLI can run: its description and how to build it."""
 
     description: str
-    build: Callable[[str, float, int, int | None], SurvivalCATEEstimator]
+    build: Callable[[str, float, int, int | None], SurvivalCATEEstimator | Any]
+    #: The ATE interval when the method has its own (not the percentile bootstrap).
+    interval_note: str | None = None
+    binary_only: bool = False
 
+
+#: The default ``--method`` for a binary treatment; other treatments get FALLBACK_METHOD.
+DEFAULT_METHOD = "csf"
+FALLBACK_METHOD = "t-learner-cox"
 
 #: ``--method`` choices; add an entry to offer another learner.
 METHODS: dict[str, Method] = {
+    "csf": Method(
+        "causal survival forest (Cui et al. 2023; grf defaults, 2000 trees)",
+        lambda target, horizon, n_bootstrap, seed: CausalSurvivalForest(
+            target=target, horizon=horizon, random_state=seed,
+        ),
+        interval_note="doubly robust scores, as grf's average_treatment_effect",
+        binary_only=True,
+    ),
     "t-learner-cox": Method(
         "T-learner, Cox proportional hazards model per arm",
         lambda target, horizon, n_bootstrap, seed: SurvivalTLearner(
@@ -87,14 +104,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", choices=TARGETS, default="rmst",
                         help="rmst: RMST difference; survival: S(horizon) difference")
     parser.add_argument(
-        "--method", choices=sorted(METHODS), default="t-learner-cox",
-        help="; ".join(f"{name}: {method.description}" for name, method in METHODS.items()),
+        "--method", choices=sorted(METHODS), default=None,
+        help="; ".join(f"{name}: {method.description}" for name, method in METHODS.items())
+        + f" (default: {DEFAULT_METHOD} for a binary treatment, {FALLBACK_METHOD} otherwise)",
     )
     parser.add_argument("--out", default="survhte_out", metavar="DIR",
                         help="output directory (default survhte_out/)")
     parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
-                        help=f"bootstrap refits for the ATE interval (default "
-                        f"{DEFAULT_BOOTSTRAP}; 0 = none)")
+                        help=f"bootstrap refits for the ATE interval of the meta-learners "
+                        f"(default {DEFAULT_BOOTSTRAP}; 0 = none; csf has its own interval)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(run=run)
 
@@ -108,7 +126,14 @@ def run(args: argparse.Namespace) -> int:
         horizon, how = default_horizon(data.time, data.w_codes), "default: smallest arm's last time"
     else:
         horizon, how = check_horizon(args.horizon, data.time, name="--horizon"), "--horizon"
+    if args.method is None:
+        args.method = DEFAULT_METHOD if len(data.classes) == 2 else FALLBACK_METHOD
     method = METHODS[args.method]
+    if method.binary_only and len(data.classes) != 2:
+        raise ValueError(
+            f"--method {args.method} needs a binary treatment; {data.treatment_col!r} has "
+            f"{len(data.classes)} levels (use --method {FALLBACK_METHOD})."
+        )
     estimator = method.build(args.target, horizon, args.bootstrap, args.seed)
     estimator.fit(data.X, (data.time, data.event), data.classes[data.w_codes])
     cate = estimator.predict(data.X)
@@ -171,15 +196,18 @@ def _report(
         f"Average effect ({effect_label}; > 0: treatment delays the event):",
     ]
     ates = np.atleast_1d(estimator.ate())
-    if args.bootstrap > 0:
+    interval_note = METHODS[args.method].interval_note
+    if interval_note is None and args.bootstrap > 0:
+        interval_note = f"percentile bootstrap, {args.bootstrap} refits"
+    if interval_note is not None:
         lower, upper = (np.atleast_1d(b) for b in estimator.ate_interval(alpha=0.05))
     km_name = "RMST" if args.target == "rmst" else f"S({horizon:g})"
     for k in range(1, len(data.classes)):
         lines.append(f"  {data.arm_labels[k]} vs {data.arm_labels[0]}:")
         learner = f"    learner ATE {num(ates[k - 1])}"
-        if args.bootstrap > 0:
+        if interval_note is not None:
             learner += (f"  95% CI {format_interval(lower[k - 1], upper[k - 1], num)} "
-                        f"(percentile bootstrap, {args.bootstrap} refits)")
+                        f"({interval_note})")
         lines.append(learner)
         km = km_contrast(data.time, data.event, data.w_codes, k, horizon, args.target)
         lines.append(

@@ -43,7 +43,7 @@ def _error_line(capsys) -> str:
 
 
 def test_estimate_on_rossi_prints_report_and_writes_outputs(tmp_path, capsys):
-    assert main(["estimate", "--out", str(tmp_path), *FAST]) == 0
+    assert main(["estimate", "--out", str(tmp_path), "--method", "t-learner-cox", *FAST]) == 0
     report = capsys.readouterr().out
     for expected in ("n=432, events=114", "horizon: 52 weeks", "learner ATE",
                      "percentile bootstrap, 10 refits", "Kaplan-Meier", "Greenwood",
@@ -53,6 +53,30 @@ def test_estimate_on_rossi_prints_report_and_writes_outputs(tmp_path, capsys):
     cate = pd.read_csv(tmp_path / "cate.csv")
     assert list(cate.columns) == ["row", "cate"] and len(cate) == 432
     assert np.isfinite(cate["cate"]).all()
+
+
+def test_estimate_default_is_causal_survival_forest(tmp_path, capsys):
+    assert main(["estimate", "--out", str(tmp_path), "--bootstrap", "0"]) == 0
+    report = capsys.readouterr().out
+    for expected in ("(csf)", "n=432, events=114", "horizon: 52 weeks", "learner ATE",
+                     "95% CI", "doubly robust scores", "Kaplan-Meier", "CATE distribution",
+                     "1. ", "R^2"):
+        assert expected in report
+    assert "percentile bootstrap" not in report
+    assert (tmp_path / "summary.png").read_bytes()[:8] == PNG_SIGNATURE
+    cate = pd.read_csv(tmp_path / "cate.csv")
+    assert len(cate) == 432 and np.isfinite(cate["cate"]).all()
+
+
+def test_estimate_csf_rejects_multi_arm(tmp_path, capsys):
+    frame = survhte_bench("RCT-50", "A", n=300, random_state=1).to_frame()
+    frame["arm"] = np.array(["a", "b", "c"])[np.arange(300) % 3]
+    path = tmp_path / "three.csv"
+    frame.to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--treatment", "arm", "--covariates", "X1,X2",
+            "--out", str(tmp_path), "--method", "csf"]
+    assert main(argv) == 2
+    assert "needs a binary treatment" in _error_line(capsys)
 
 
 def test_estimate_survival_target_and_explicit_horizon(tmp_path, capsys):

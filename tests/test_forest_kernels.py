@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from survhte._kernels.forest_order import feature_ranks, node_order, order_workspace
 from survhte._kernels.forest_predict import forest_means
+from survhte._kernels.forest_split import SPLIT_CAUSAL, SPLIT_VARIANCE, best_split
 from survhte._kernels.forest_tree import draw_tree_rows
 from survhte.forest._engine import TreeParams, grow_forest, numba_threads, subsample_sizes
 from survhte.forest._prediction import estimand_leaf_values, weights_matrix
@@ -123,3 +128,105 @@ def test_forest_is_independent_of_thread_count():
     for name in ("feature", "threshold", "left", "leaf_start", "leaf_size", "node_offset",
                  "leaf_samples", "inbag"):
         assert np.array_equal(getattr(first, name), getattr(second, name)), name
+
+
+# --- ordering a node's rows (forest_order) and the split search built on it ----------------
+
+
+@st.composite
+def tied_nodes(draw):
+    """A node of ``m`` rows out of ``n``, integer-valued features with many ties."""
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(2, 400))
+    m = draw(st.integers(1, n))
+    # few distinct values (ties everywhere) up to a wide span (several radix passes)
+    high = draw(st.sampled_from([1, 2, 3, 7, 50, 3000, 2**21]))
+    X = rng.integers(0, high, size=(n, 3)).astype(np.float64) - high // 2
+    rows = rng.choice(n, size=m, replace=False).astype(np.int64)
+    return X, rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(tied_nodes())
+def test_node_order_is_a_stable_argsort_of_the_values(node):
+    X, rows = node
+    ranks = feature_ranks(X)
+    # dense ranks: the index among the sorted distinct values
+    for f in range(X.shape[1]):
+        distinct = np.unique(X[:, f])
+        assert np.array_equal(distinct[ranks[f]], X[:, f])
+    work = order_workspace(rows.size)
+    for f in range(X.shape[1]):
+        order, keys = node_order(ranks, f, rows, work)
+        expected = np.argsort(X[rows, f], kind="stable")
+        assert np.array_equal(order, expected)
+        assert np.array_equal(keys, ranks[f, rows[expected]])
+
+
+def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, penalty):
+    """Largest admissible criterion over all cuts between distinct values (plain numpy)."""
+    m = rho.size
+    causal = kind == SPLIT_CAUSAL
+    wsum, rsum = weights.sum(), (weights * rho).sum()
+    min_child = max(math.ceil(alpha * m), 1)
+    tmean = t.sum() / m
+    min_ss = alpha * ((t * t).sum() - t.sum() ** 2 / m)
+    best = 0.0
+    for f in range(X.shape[1]):
+        for cut in np.unique(X[:, f])[:-1]:
+            left = X[:, f] <= cut
+            n_left, n_right = left.sum(), (~left).sum()
+            if causal:
+                small = t < tmean
+                s_left, s_right = small[left].sum(), small[~left].sum()
+                if min(s_left, n_left - s_left, s_right, n_right - s_right) < min_node_size:
+                    continue
+                ss = [(t[side] ** 2).sum() - t[side].sum() ** 2 / side.sum()
+                      for side in (left, ~left)]
+                if min(ss) < min_ss or (penalty > 0 and min(ss) <= 0):
+                    continue
+                pen = penalty * (1 / ss[0] + 1 / ss[1]) if penalty > 0 else 0.0
+            else:
+                if min(n_left, n_right) < min_child:
+                    continue
+                pen = penalty * (1 / n_left + 1 / n_right)
+            w_left = weights[left].sum()
+            w_right = wsum - w_left
+            if w_left <= 0 or w_right <= 0:
+                continue
+            s_l = (weights * rho)[left].sum()
+            s_r = rsum - s_l
+            best = max(best, s_l**2 / w_left + s_r**2 / w_right - rsum**2 / wsum - pen)
+    return best
+
+
+@settings(max_examples=80, deadline=None)
+@given(tied_nodes(), st.sampled_from([SPLIT_VARIANCE, SPLIT_CAUSAL]),
+       st.sampled_from([0.0, 0.05, 0.2]), st.sampled_from([0.0, 1.0]), st.integers(0, 2**31))
+def test_best_split_equals_brute_force_search(node, kind, alpha, penalty, seed):
+    X, rows = node
+    n, m = X.shape[0], rows.size
+    rng = np.random.default_rng(seed)
+    rho = np.round(rng.normal(size=m), 2)
+    weights = rng.integers(1, 3, size=n).astype(np.float64)
+    responses = np.column_stack([rng.normal(size=n), rng.integers(0, 2, size=n)]).astype(float)
+    t = responses[rows, 1]
+    min_node_size = 1 if kind == SPLIT_CAUSAL else 3
+    f, cut = best_split(kind, np.ascontiguousarray(X.T), feature_ranks(X), rows, rho, weights,
+                        responses, 1, np.arange(3, dtype=np.int64), min_node_size, alpha,
+                        penalty, np.empty(m), order_workspace(m))
+    Xn, wn = X[rows], weights[rows]
+    best = _brute_force_best_decrease(kind, Xn, rho, wn, t, min_node_size, alpha, penalty)
+    if f < 0:
+        assert best <= 1e-9
+        return
+    # the chosen threshold is a cut between two distinct values of the node ...
+    below = Xn[:, f][Xn[:, f] <= cut]
+    above = Xn[:, f][Xn[:, f] > cut]
+    assert below.size and above.size and below.max() <= cut < above.min()
+    # ... and attains the maximum
+    single = Xn[:, [f]]
+    attained = _brute_force_best_decrease(kind, (single <= cut).astype(float), rho, wn, t,
+                                          min_node_size, alpha, penalty)
+    assert attained == pytest.approx(best, rel=1e-9, abs=1e-12)

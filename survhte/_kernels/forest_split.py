@@ -17,6 +17,9 @@ Relabelings (``RELABEL_*``), reading the ``responses`` matrix columns:
   ``W - e(X)``; ``rho_i = (W_i - Wbar)((Y_i - Ybar) - tau_P (W_i - Wbar)) / Var_P(W)`` with
   ``tau_P`` the node's least-squares effect: the gradient pseudo-outcome of the partially
   linear moment ``E[(W - Wbar)(Y - Ybar - tau (W - Wbar))] = 0``.
+- ``RELABEL_CAUSAL_SURVIVAL``: columns 0, 1 are the causal survival forest's score ``num_i``
+  and weight ``den_i`` (Cui et al. 2023); ``rho_i = (num_i - eta_P den_i) / sum_P den`` with
+  ``eta_P = sum_P num / sum_P den`` (grf's ``CausalSurvivalRelabelingStrategy``).
 
 Splitting rules (``SPLIT_*``):
 
@@ -26,6 +29,13 @@ Splitting rules (``SPLIT_*``):
   ``min_node_size`` rows with treatment (column ``treatment_col``) below the parent's mean and
   as many at or above it, and a treatment sum of squares ``sum (W - Wbar_child)^2`` of at
   least ``alpha`` times the parent's; penalty ``imbalance_penalty (1/SS_L + 1/SS_R)``.
+- ``SPLIT_CAUSAL_SURVIVAL``: grf's causal survival rule (``stabilize.splits``): the constraints
+  of ``SPLIT_CAUSAL`` on the centred treatment (column ``treatment_col``) and, first, at least
+  ``max(ceil(alpha n), 1)`` events (column ``treatment_col + 1`` > 0) in each child.
+- ``SPLIT_LOGRANK``: the log-rank rule of survival forests (Ishwaran et al. 2008; grf's
+  ``SurvivalSplittingRule``) on columns 0 (failure-time index) and 1 (event), with at least
+  ``max(ceil(alpha n), 1)`` failures in each child; ``survhte._kernels.forest_logrank``. It
+  reads no pseudo-outcomes: its relabeling is ``RELABEL_NONE`` (the node is kept as is).
 
 Adding a forest (log-rank survival splitting, the causal survival relabeling) means adding a
 ``RELABEL_*`` or ``SPLIT_*`` constant and its branch here; the tree builder is unchanged.
@@ -35,14 +45,20 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
+
+from .forest_logrank import logrank_split
+from .forest_order import node_order
 
 RELABEL_CENTER = 0
 RELABEL_CAUSAL = 1
+RELABEL_CAUSAL_SURVIVAL = 4
+RELABEL_NONE = 2
 
 SPLIT_VARIANCE = 0
 SPLIT_CAUSAL = 1
+SPLIT_CAUSAL_SURVIVAL = 4
+SPLIT_LOGRANK = 2
 
 # A node whose treatment variance is below this is not split (grf uses the same cut-off).
 _MIN_TREATMENT_VARIANCE = 1e-10
@@ -101,27 +117,51 @@ def _relabel_causal(rows, responses, weights, rho):
 
 
 @njit(cache=True)
+def _relabel_causal_survival(rows, responses, rho):
+    num = 0.0
+    den = 0.0
+    for q in range(rows.shape[0]):
+        num += responses[rows[q], 0]
+        den += responses[rows[q], 1]
+    if abs(den) <= 1e-10:
+        return False
+    eta = num / den
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        rho[q] = (responses[i, 0] - eta * responses[i, 1]) / den
+    return True
+
+
+@njit(cache=True)
 def relabel(kind, rows, responses, weights, rho):
     """Fill ``rho[:len(rows)]`` with the node's pseudo-outcomes; False: make the node a leaf."""
     if kind == RELABEL_CAUSAL:
         return _relabel_causal(rows, responses, weights, rho)
+    if kind == RELABEL_CAUSAL_SURVIVAL:
+        return _relabel_causal_survival(rows, responses, rho)
+    if kind == RELABEL_NONE:
+        return True
     return _relabel_center(rows, responses, weights, rho)
 
 
 @njit(cache=True)
-def best_split(kind, Xt, rows, rho, weights, responses, treatment_col, features,
-               min_node_size, alpha, imbalance_penalty, values):
+def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, features,
+               min_node_size, alpha, imbalance_penalty, values, work):
     """Best admissible split of a node over ``features``.
 
     Parameters
     ----------
     kind : int
-        ``SPLIT_VARIANCE`` or ``SPLIT_CAUSAL``.
+        ``SPLIT_VARIANCE``, ``SPLIT_CAUSAL`` or ``SPLIT_CAUSAL_SURVIVAL``.
     Xt : float64 (p, n)
         Covariates, feature-major (a row of ``Xt`` is contiguous).
+    ranks : int32 (p, n)
+        Their dense ranks (``forest_order.feature_ranks``): rows are ordered by rank
+        (``forest_order.node_order``), real values give the thresholds.
     rows : int64 (m,)
         The node's rows; ``rho[:m]`` their pseudo-outcomes.
     values : float64 scratch array of length >= m.
+    work : ``forest_order.order_workspace`` scratch for ``m`` rows.
 
     Returns
     -------
@@ -129,22 +169,30 @@ def best_split(kind, Xt, rows, rho, weights, responses, treatment_col, features,
     threshold : float
         Rows with ``x[feature] <= threshold`` go left.
     """
+    if kind == SPLIT_LOGRANK:
+        f, cut, _ = logrank_split(Xt, ranks, rows, responses, features, alpha, values, work)
+        return f, cut
     m = rows.shape[0]
+    survival = kind == SPLIT_CAUSAL_SURVIVAL
+    causal = kind == SPLIT_CAUSAL or survival
     wsum = 0.0
     rsum = 0.0
     tsum = 0.0
     tsq = 0.0
+    n_events = 0
     for q in range(m):
         i = rows[q]
         wsum += weights[i]
         rsum += weights[i] * rho[q]
-        if kind == SPLIT_CAUSAL:
+        if causal:
             t = responses[i, treatment_col]
             tsum += t
             tsq += t * t
+        if survival and responses[i, treatment_col + 1] > 0.0:
+            n_events += 1
     tmean = tsum / m
     n_small = 0
-    if kind == SPLIT_CAUSAL:
+    if causal:
         for q in range(m):
             if responses[rows[q], treatment_col] < tmean:
                 n_small += 1
@@ -155,32 +203,36 @@ def best_split(kind, Xt, rows, rho, weights, responses, treatment_col, features,
     best_threshold = 0.0
     best_decrease = 0.0
     for f in features:
-        for q in range(m):
-            values[q] = Xt[f, rows[q]]
-        order = np.argsort(values[:m])
+        order, keys = node_order(ranks, f, rows, work)
         w_left = 0.0
         s_left = 0.0
         t_left = 0.0
         tsq_left = 0.0
         small_left = 0
+        events_left = 0
         for q in range(m - 1):
             k = order[q]
             i = rows[k]
             w_left += weights[i]
             s_left += weights[i] * rho[k]
-            if kind == SPLIT_CAUSAL:
+            if survival and responses[i, treatment_col + 1] > 0.0:
+                events_left += 1
+            if causal:
                 t = responses[i, treatment_col]
                 t_left += t
                 tsq_left += t * t
                 if t < tmean:
                     small_left += 1
-            x_here = values[k]
-            x_next = values[order[q + 1]]
-            if x_here == x_next:
+            if keys[q] == keys[q + 1]:  # equal ranks: equal values
                 continue
             n_left = q + 1
             n_right = m - n_left
-            if kind == SPLIT_CAUSAL:
+            if survival:
+                if events_left < min_child:
+                    continue
+                if n_events - events_left < min_child:
+                    break
+            if causal:
                 if small_left < min_node_size or n_left - small_left < min_node_size:
                     continue
                 small_right = n_small - small_left
@@ -211,6 +263,8 @@ def best_split(kind, Xt, rows, rho, weights, responses, treatment_col, features,
             if decrease > best_decrease:
                 best_decrease = decrease
                 best_feature = f
+                x_here = Xt[f, i]
+                x_next = Xt[f, rows[order[q + 1]]]
                 threshold = 0.5 * (x_here + x_next)
                 best_threshold = threshold if threshold < x_next else x_here
     return best_feature, best_threshold

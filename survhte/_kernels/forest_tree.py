@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .forest_order import order_workspace
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
 
@@ -61,8 +62,8 @@ def descend(X, row, feature, threshold, left, offset):
 
 
 @njit(cache=True)
-def _grow(Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbalance_penalty,
-          relabel_kind, split_kind, treatment_col, state):
+def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
+          imbalance_penalty, relabel_kind, split_kind, treatment_col, state):
     """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays."""
     m = split_rows.shape[0]
     capacity = max(2 * m, 1)
@@ -74,6 +75,7 @@ def _grow(Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbala
     idx = split_rows.copy()
     rho = np.empty(m)
     values = np.empty(m)
+    work = order_workspace(m)
     p = Xt.shape[0]
     candidates = np.arange(p)
     end[0] = m
@@ -90,8 +92,9 @@ def _grow(Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbala
             continue
         k = min(max(poisson(state, mtry), 1), p)
         shuffle_prefix(candidates, k, state)
-        f, cut = best_split(split_kind, Xt, rows, rho, weights, responses, treatment_col,
-                            candidates[:k], min_node_size, alpha, imbalance_penalty, values)
+        f, cut = best_split(split_kind, Xt, ranks, rows, rho, weights, responses, treatment_col,
+                            candidates[:k], min_node_size, alpha, imbalance_penalty, values,
+                            work)
         if f < 0:
             continue
         lo = s
@@ -195,12 +198,14 @@ def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
 
 
 @njit(parallel=True, cache=True)
-def grow_trees(X, Xt, responses, weights, trees, master_seed, n_half, n_sub, n_split,
+def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
                ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
                relabel_kind, split_kind, treatment_col, out_feature, out_threshold, out_left,
                out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
     """Grow the trees ``trees`` (global indices) in parallel, one output slot each.
 
+    ``ranks`` (int32, the shape of ``Xt``) are the dense ranks of ``Xt``'s rows
+    (``forest_order.feature_ranks``): splits order rows by them.
     Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
     ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
     (int32, one fixed-size block per tree) and of ``inbag`` (packed bits) is written in place.
@@ -215,8 +220,8 @@ def grow_trees(X, Xt, responses, weights, trees, master_seed, n_half, n_sub, n_s
                 r = rows[q]
                 inbag[tree, r >> 3] |= np.uint8(1 << (r & 7))
         n_nodes, feature, threshold, left = _grow(
-            Xt, responses, weights, split_rows, min_node_size, mtry, alpha, imbalance_penalty,
-            relabel_kind, split_kind, treatment_col, state)
+            Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
+            imbalance_penalty, relabel_kind, split_kind, treatment_col, state)
         leaf_rows = est_rows if honesty else split_rows
         leaf_start, leaf_size = _populate(X, leaf_rows, n_nodes, feature, threshold, left,
                                           leaf_samples[tree])

@@ -3,6 +3,10 @@
 - :class:`RegressionForest`: ``E[Y | X = x]`` with pointwise intervals;
 - :class:`CausalForest`: ``E[Y(1) - Y(0) | X = x]`` for an uncensored outcome, with pointwise
   intervals and the doubly robust average effect.
+- :class:`CausalSurvivalForest`: ``E[f(T(1)) - f(T(0)) | X = x]`` for a censored outcome,
+  ``f(T) = min(T, h)`` or ``1{T > h}`` (Cui et al. 2023), with intervals and average effects.
+- :class:`SurvivalForest`: ``S(t | x)`` and its RMST by log-rank trees and forest-weighted
+  Kaplan-Meier (Ishwaran et al. 2008; grf's ``survival_forest``), out of bag on training rows.
 
 The engine (``_engine``) grows trees for a strategy (``_strategies``: a relabeling and a
 splitting rule for growth, an estimand for prediction from the forest weights); kernels live
@@ -10,6 +14,8 @@ in ``survhte._kernels.forest_*``.
 """
 
 from ._causal import CausalForest
+from ._causal_survival import CausalSurvivalForest
 from ._regression import RegressionForest
+from ._survival import SurvivalForest
 
-__all__ = ["CausalForest", "RegressionForest"]
+__all__ = ["CausalForest", "CausalSurvivalForest", "RegressionForest", "SurvivalForest"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .._kernels.forest_order import feature_ranks
 from .._kernels.forest_tree import grow_trees
 from ._strategies import GrowthRule
 
@@ -159,6 +160,7 @@ def grow_forest(
     batch = int(min(n_trees, max(numba.get_num_threads(),
                                  _BATCH_BYTES // (capacity * _BYTES_PER_NODE))))
     Xt = np.ascontiguousarray(X.T)
+    ranks = feature_ranks(X)  # splits order rows by rank (forest_order.node_order)
     responses = np.ascontiguousarray(rule.responses, dtype=np.float64)
     weights = np.ascontiguousarray(rule.weights, dtype=np.float64)
     leaf_samples = np.empty((n_trees, block), dtype=np.int32)
@@ -171,7 +173,7 @@ def grow_forest(
         out = (np.empty(shape, np.int32), np.empty(shape, np.float64), np.empty(shape, np.int32),
                np.empty(shape, np.int32), np.empty(shape, np.int32))
         n_nodes = np.empty(trees.size, dtype=np.int64)
-        grow_trees(X, Xt, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
+        grow_trees(X, Xt, ranks, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
                    ci_group_size, params.honesty, params.prune, params.min_node_size,
                    float(params.mtry), params.alpha, params.imbalance_penalty,
                    rule.relabel_kind, rule.split_kind, rule.treatment_col, *out, n_nodes,

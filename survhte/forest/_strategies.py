@@ -19,6 +19,7 @@ forest                        relabel / split       num_i                       
 ============================  ====================  ===========================  ===========
 regression                    CENTER / VARIANCE     w_i Y_i                      w_i
 causal (Y~ = Y - m, W~ = W-e) CAUSAL / CAUSAL       w_i W~_i Y~_i                w_i W~_i^2
+causal survival               CAUSAL_SURVIVAL (x2)  w_i psi_i                    w_i W~_i^2
 ============================  ====================  ===========================  ===========
 
 The causal survival forest (Cui et al. 2023) is the same ratio with ``num_i`` its doubly robust
@@ -33,7 +34,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels.forest_split import RELABEL_CAUSAL, RELABEL_CENTER, SPLIT_CAUSAL, SPLIT_VARIANCE
+from .._kernels.forest_split import (
+    RELABEL_CAUSAL,
+    RELABEL_CAUSAL_SURVIVAL,
+    RELABEL_CENTER,
+    RELABEL_NONE,
+    SPLIT_CAUSAL,
+    SPLIT_CAUSAL_SURVIVAL,
+    SPLIT_LOGRANK,
+    SPLIT_VARIANCE,
+)
 
 
 @dataclass(frozen=True)
@@ -112,3 +122,44 @@ def causal_strategy(
         [weights * w_centered * y_centered, weights * w_centered * w_centered]
     )
     return rule, Estimand(statistics)
+
+
+def survival_strategy(time_index: np.ndarray, event: np.ndarray) -> GrowthRule:
+    """Survival forest growth: log-rank splits on ``(failure-time index, event)``.
+
+    The survival forest (Ishwaran et al. 2008; grf's ``survival_forest``) estimates a curve,
+    not a ratio: its prediction reads the forest weights (``survhte._kernels.forest_survival``),
+    so it has no :class:`Estimand`. The log-rank rule is unweighted, as grf's.
+    """
+    responses = np.column_stack([time_index, event]).astype(np.float64)
+    return GrowthRule(RELABEL_NONE, SPLIT_LOGRANK, responses, np.ones(time_index.shape[0]))
+
+
+def causal_survival_strategy(
+    numerator: np.ndarray,
+    w_centered: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    *,
+    stabilize_splits: bool = True,
+) -> tuple[GrowthRule, Estimand]:
+    """Causal survival forest (Cui, Kosorok, Sverdrup, Wager & Zhu 2023, JRSS-B).
+
+    ``tau(x) = sum alpha_i w_i psi_i / sum alpha_i w_i W~_i^2``: the local solution of the
+    doubly robust estimating equation ``E[psi - tau(x) W~^2 | X = x] = 0`` with ``psi_i`` the
+    censoring-augmented score ``numerator`` and ``W~ = W - e(X)``. Growth relabels with
+    ``RELABEL_CAUSAL_SURVIVAL``; splits with ``SPLIT_CAUSAL_SURVIVAL`` (treated/control and
+    events-per-child constraints; ``stabilize_splits``) or, without stabilisation, the plain
+    variance rule (grf's ``stabilize.splits = FALSE``). ``event`` is the (horizon-truncated)
+    event indicator counted by the split constraint.
+    """
+    den = w_centered * w_centered
+    split = SPLIT_CAUSAL_SURVIVAL if stabilize_splits else SPLIT_VARIANCE
+    rule = GrowthRule(
+        RELABEL_CAUSAL_SURVIVAL,
+        split,
+        np.column_stack([numerator, den, w_centered, event.astype(np.float64)]),
+        weights,
+        treatment_col=2,
+    )
+    return rule, Estimand(np.column_stack([weights * numerator, weights * den]))

@@ -1,0 +1,186 @@
+"""Log-rank splitting of survival trees (numba): the ``SPLIT_LOGRANK`` rule of ``forest_split``.
+
+A candidate split of a node into left/right children is scored by the squared standardised
+two-sample log-rank statistic (Ishwaran, Kogalur, Blackstone & Lauer 2008, "Random survival
+forests", Ann. Appl. Stat. 2(3), eq. (3.1); grf's ``SurvivalSplittingRule``),
+
+    L = (sum_k d_{k,L} - Y_{k,L} d_k / Y_k)^2
+        / sum_k Y_{k,L} / Y_k (1 - Y_{k,L} / Y_k) (Y_k - d_k) / (Y_k - 1) d_k,
+
+over the node's distinct failure times ``t_k`` (``Y``: at risk, ``d``: failures; subscript
+``L``: in the left child; terms with ``Y_k < 2`` vanish). A split is admissible when each
+child holds at least ``max(ceil(alpha m), 1)`` failures (``m`` rows in the node), as in grf.
+
+``responses`` column 0 is the failure-time index of each row (the number of grid times at or
+below its observed time: grf's ``findInterval`` relabeling), column 1 the event indicator.
+
+Complexity. grf rescans the node's failure times at every candidate threshold, O(m K) per
+feature for ``K`` failure times. Here the numerator and the linear part of the denominator are
+prefix sums moved by one row at a time, and the quadratic part ``sum_k c_k Y_{k,L}^2`` is
+updated through two Fenwick trees over the failure-time index, so a feature costs
+O(m) for the order (``forest_order.node_order``) plus O(m log K) for the scan: the same
+statistic at every threshold.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .forest_order import node_order
+
+# A split whose log-rank variance is below this is not scored. The variance of an admissible
+# split is a sum of terms that are 0 or at least about 1 / Y_k >= 1 / m, while the rounding of
+# the running sums is about m * 1e-16: the cut-off separates the two for m up to ~1e6.
+_MIN_LOGRANK_VARIANCE = 1e-9
+
+
+@njit(cache=True)
+def _fenwick_add(tree, index, value):
+    j = index + 1
+    while j < tree.shape[0]:
+        tree[j] += value
+        j += j & (-j)
+
+
+@njit(cache=True)
+def _fenwick_prefix(tree, index):
+    """Sum of entries ``0 .. index`` (0 when ``index < 0``)."""
+    total = 0.0
+    j = index + 1
+    while j > 0:
+        total += tree[j]
+        j -= j & (-j)
+    return total
+
+
+@njit(cache=True)
+def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
+    """Best admissible log-rank split of a node over ``features``.
+
+    Parameters
+    ----------
+    Xt : float64 (p, n)
+        Covariates, feature-major.
+    ranks : int32 (p, n)
+        Their dense ranks (``forest_order.feature_ranks``).
+    rows : int64 (m,)
+        The node's rows.
+    responses : float64 (n, >= 2)
+        Column 0: failure-time index; column 1: event indicator (0/1).
+    features : int64 (k,)
+        Candidate features.
+    alpha : float
+        Each child needs at least ``max(ceil(alpha m), 1)`` failures.
+    values : float64 scratch array of length >= m.
+    work : ``forest_order.order_workspace`` scratch for ``m`` rows.
+
+    Returns
+    -------
+    feature : int
+        -1 when no admissible split has a positive statistic.
+    threshold : float
+        Rows with ``x[feature] <= threshold`` go left.
+    statistic : float
+        The squared standardised log-rank statistic of the split (0 when none).
+    """
+    m = rows.shape[0]
+    n_events = 0
+    for q in range(m):
+        if responses[rows[q], 1] > 0.0 and responses[rows[q], 0] >= 1.0:
+            n_events += 1
+    if n_events < 2:
+        return -1, 0.0, 0.0
+    event_index = np.empty(n_events)
+    c = 0
+    for q in range(m):
+        i = rows[q]
+        if responses[i, 1] > 0.0 and responses[i, 0] >= 1.0:
+            event_index[c] = responses[i, 0]
+            c += 1
+    failures = np.unique(event_index)
+    n_times = failures.shape[0]
+    if n_times < 2:
+        return -1, 0.0, 0.0
+
+    # Node-local relabeling: local[q] = number of node failure times <= the row's time.
+    for q in range(m):
+        values[q] = responses[rows[q], 0]
+    local = np.searchsorted(failures, values[:m], side="right")
+    event = np.zeros(m, dtype=np.bool_)
+    count_failure = np.zeros(n_times + 1)
+    count_all = np.zeros(n_times + 1)
+    for q in range(m):
+        event[q] = responses[rows[q], 1] > 0.0 and local[q] >= 1
+        count_all[local[q]] += 1.0
+        if event[q]:
+            count_failure[local[q]] += 1.0
+    # Prefix sums over k = 1..j of the parent's per-time weights.
+    num_w = np.zeros(n_times + 1)  # d_k / Y_k
+    lin_w = np.zeros(n_times + 1)  # c_k Y_k
+    quad_w = np.zeros(n_times + 1)  # c_k, with c_k = (Y_k - d_k) / (Y_k - 1) d_k / Y_k^2
+    at_risk = float(m)
+    for k in range(1, n_times + 1):
+        at_risk -= count_all[k - 1]
+        d = count_failure[k]
+        ck = 0.0
+        nk = 0.0
+        if at_risk > 0.0:
+            nk = d / at_risk
+        if at_risk >= 2.0:
+            ck = (at_risk - d) / (at_risk - 1.0) * d / (at_risk * at_risk)
+        num_w[k] = num_w[k - 1] + nk
+        lin_w[k] = lin_w[k - 1] + ck * at_risk
+        quad_w[k] = quad_w[k - 1] + ck
+
+    min_child = max(math.ceil(alpha * m), 1)
+    count_tree = np.zeros(n_times + 2)
+    quad_tree = np.zeros(n_times + 2)
+    best_feature = -1
+    best_threshold = 0.0
+    best_stat = 0.0
+    for f in features:
+        order, keys = node_order(ranks, f, rows, work)
+        count_tree[:] = 0.0
+        quad_tree[:] = 0.0
+        numerator = 0.0
+        linear = 0.0
+        quadratic = 0.0
+        failures_left = 0
+        for r in range(m - 1):
+            k = order[r]
+            j = local[k]
+            # Adding the row raises Y_{k,L} by one for k <= j: the quadratic part grows by
+            # sum_{k<=j} c_k (2 Y_{k,L} + 1), and sum_{k<=j} c_k Y_{k,L} is
+            # C_j #{left rows with index >= j} + sum_{left rows with index < j} C_index.
+            n_left_before = float(r)
+            below = _fenwick_prefix(count_tree, j - 1)
+            cross = quad_w[j] * (n_left_before - below) + _fenwick_prefix(quad_tree, j - 1)
+            quadratic += 2.0 * cross + quad_w[j]
+            _fenwick_add(count_tree, j, 1.0)
+            _fenwick_add(quad_tree, j, quad_w[j])
+            linear += lin_w[j]
+            numerator -= num_w[j]
+            if event[k]:
+                numerator += 1.0
+                failures_left += 1
+            if keys[r] == keys[r + 1]:  # equal ranks: equal values
+                continue
+            if failures_left < min_child:
+                continue
+            if n_events - failures_left < min_child:
+                break
+            variance = linear - quadratic
+            if variance <= _MIN_LOGRANK_VARIANCE:
+                continue
+            stat = numerator * numerator / variance
+            if stat > best_stat:
+                best_stat = stat
+                best_feature = f
+                x_here = Xt[f, rows[k]]
+                x_next = Xt[f, rows[order[r + 1]]]
+                threshold = 0.5 * (x_here + x_next)
+                best_threshold = threshold if threshold < x_next else x_here
+    return best_feature, best_threshold, best_stat

