@@ -11,6 +11,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from survhte.cli import main
+from survhte.forest import CausalSurvivalForest, SurvivalForest
 from survhte.metalearners import DRLearner, RLearner, TLearner
 from survhte.simulate import survhte_bench
 from survhte.study import (
@@ -234,6 +235,39 @@ def test_imputation_meta_learners_run_in_a_study_as_by_hand(tmp_path):
         mse = np.mean((est.predict(sim.X[test]) - sim.true_cate("rmst", horizon)[test]) ** 2)
         np.testing.assert_equal(results.loc[name, "mse_cond"], mse, err_msg=name)
         np.testing.assert_equal(results.loc[name, "ate"], est.ate(), err_msg=name)
+
+
+def test_forests_run_in_a_study_as_by_hand_with_interval_coverage(tmp_path):
+    study = parse_study({
+        "seed": 5,
+        "sizes": {"train": 400, "val": 0, "test": 150},
+        "metrics": ["cate_mse", "ate_bias", "coverage"],
+        "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+        "methods": [
+            {"name": "csf", "method": "causal-survival-forest", "params": {"n_estimators": 50}},
+            {"name": "t-forest", "method": "survival-t-learner",
+             "params": {"base_model": {"model": "survival-forest", "n_estimators": 20}}},
+        ],
+    })
+    run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    results = read_results(tmp_path).set_index("method")
+    assert results["error"].isna().all(), results["error"]
+    # The forest has pointwise intervals, so the runner scores their coverage.
+    assert 0.0 <= results.loc["csf", "cate_coverage"] <= 1.0
+    data_seed, method_seed = repeat_seeds(5, 0)
+    sim = survhte_bench("RCT-50", "A", n=550, random_state=data_seed)
+    train, test = np.arange(400), np.arange(400, 550)
+    arm_last = min(sim.time[train][sim.w[train] == arm].max() for arm in (0, 1))
+    horizon = min(float(np.quantile(sim.T, 0.5)), float(arm_last))
+    hand = {
+        "csf": CausalSurvivalForest(50),
+        "t-forest": SurvivalTLearner(base_model=SurvivalForest(20), n_bootstrap=0),
+    }
+    for name, est in hand.items():
+        est.set_params(horizon=horizon, random_state=method_seed)
+        est.fit(sim.X[train], (sim.time[train], sim.event[train]), sim.w[train])
+        mse = np.mean((est.predict(sim.X[test]) - sim.true_cate("rmst", horizon)[test]) ** 2)
+        np.testing.assert_equal(results.loc[name, "mse_cond"], mse, err_msg=name)
 
 
 def test_report_writes_tables_and_figures(small_results, tmp_path):

@@ -18,6 +18,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.linear_model import Ridge
 
 from .. import metalearners, survival_metalearners
+from ..forest import CausalSurvivalForest, SurvivalForest
 from ..survival_metalearners import CoxPH, KaplanMeierSurvival, WeibullAFT
 
 #: Keys the runner sets itself; a study may not give them as method parameters.
@@ -66,6 +67,7 @@ COMPONENTS: dict[str, Callable[..., Any]] = {
     "cox": CoxPH,
     "weibull": WeibullAFT,
     "km": KaplanMeierSurvival,
+    "survival-forest": SurvivalForest,
     "ridge": Ridge,
     "random-forest": RandomForestRegressor,
     "hist-gradient-boosting": HistGradientBoostingRegressor,
@@ -107,6 +109,8 @@ METHODS: dict[str, Method] = {
         "DR": ("dr-learner", "DR-learner, cross-fitted AIPW pseudo-outcome of an imputed outcome"),
         "R": ("r-learner", "R-learner, cross-fitted Robinson residuals (IPCW complete cases)"),
     }),
+    "causal-survival-forest": Method(
+        CausalSurvivalForest, "causal survival forest (Cui et al. 2023), grf defaults"),
 }
 
 

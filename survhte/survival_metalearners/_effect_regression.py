@@ -9,7 +9,9 @@ from sklearn.base import clone, is_regressor
 from sklearn.utils import check_random_state
 
 from .._base import SurvivalCATEEstimator
+from .._propensity import seeded_clone
 from ._defaults import default_censoring_model, default_effect_model, default_propensity_model
+from ._fitting import learner_seed
 from ._interface import SurvivalModel
 from ._nuisance import check_binary, check_n_folds, make_folds
 
@@ -30,7 +32,10 @@ class WeightedEffectLearner(SurvivalCATEEstimator):
         return make_folds(codes, n_folds, seed)
 
     def _censoring_model(self) -> Any:
-        return default_censoring_model() if self.censoring_model is None else self.censoring_model
+        model = default_censoring_model() if self.censoring_model is None else self.censoring_model
+        if not hasattr(model, "get_params"):
+            return model  # not clonable: check_survival_model names the problem
+        return seeded_clone(model, learner_seed(self.random_state))
 
     def _propensity_model(self) -> Any:
         return (default_propensity_model() if self.propensity_model is None

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import check_random_state
 
+from .._propensity import seeded_clone
 from ._arm_curves import check_arm_events
 from ._curves import arm_summary
 from ._defaults import default_base_model
@@ -18,13 +20,23 @@ from ._interface import check_fitted_curves, check_survival_model
 
 
 def prepare_base_model(spec: Any, event: np.ndarray, codes: np.ndarray,
-                       classes: np.ndarray) -> Any:
+                       classes: np.ndarray, random_state: Any = None) -> Any:
     """``spec`` (``None``: :func:`default_base_model`) checked against the interface, after
-    which every treatment arm is checked to have events (``TypeError`` / ``ValueError``)."""
+    which every treatment arm is checked to have events (``TypeError`` / ``ValueError``).
+
+    A random base model (a survival forest) whose ``random_state`` is None is seeded from the
+    learner's ``random_state``, so a seeded learner is reproducible, as scikit-learn's
+    ensembles seed their estimators.
+    """
     base = default_base_model() if spec is None else spec
     check_survival_model(base, "base_model")
     check_arm_events(event, codes, classes)
-    return base
+    return seeded_clone(base, learner_seed(random_state))
+
+
+def learner_seed(random_state: Any) -> int:
+    """An int seed for a learner's random components, drawn from its ``random_state``."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def fit_curves(model: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,

@@ -84,7 +84,8 @@ class MatchingLearner(SurvivalCATEEstimator):
         k = self.n_neighbors
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"n_neighbors must be a positive integer; got {k!r}.")
-        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        base = prepare_base_model(self.base_model, event, codes, self.classes_,
+                                  self.random_state)
         self.model_ = fit_curves(base, with_treatment(X, codes, 2), time, event)
         self.neighbors_, self.arm_values_ = [], []
         for code in (0, 1):

@@ -58,7 +58,8 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         folds = self._prepare(codes)
-        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        base = prepare_base_model(self.base_model, event, codes, self.classes_,
+                                  self.random_state)
         e = propensity_scores(self._propensity_model(), X, codes, folds)
         mu = arm_outcomes(base, X, time, event, codes, self.target, self.horizon_, folds)
         m = e * mu[:, 1] + (1 - e) * mu[:, 0]

@@ -70,7 +70,8 @@ class SurvivalSLearner(ArmCurvesLearner):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        base = prepare_base_model(self.base_model, event, codes, self.classes_,
+                                  self.random_state)
         self.model_ = fit_curves(base, with_treatment(X, codes, self.classes_.size), time, event)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 

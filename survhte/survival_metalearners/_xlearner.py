@@ -71,7 +71,8 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         folds = self._prepare(codes)
-        base = prepare_base_model(self.base_model, event, codes, self.classes_)
+        base = prepare_base_model(self.base_model, event, codes, self.classes_,
+                                  self.random_state)
         self.models_ = fit_arm_models(base, X, time, event, codes, 2)
         mu = arm_summaries(self.models_, X, self.target, self.horizon_)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
