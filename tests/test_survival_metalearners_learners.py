@@ -13,6 +13,7 @@ from sklearn.linear_model import LinearRegression
 from survhte import survival_metalearners
 from survhte._validation import default_horizon
 from survhte.datasets import load_rossi
+from survhte.forest import SurvivalForest
 from survhte.simulate import survhte_bench
 from survhte.survival_metalearners import (
     CoxPH,
@@ -66,11 +67,20 @@ def test_s_and_t_learners_beat_the_constant_predictor(learner, scenario):
 
 
 @pytest.mark.xfail(reason="Poisson event times (scenario C) defeat the Cox family: S 1.04 / "
-                          "T 0.98 of the constant's MSE; awaits the survival forest",
-                   strict=False)
+                          "T 0.98 of the constant's MSE; the survival forest helps the T- but "
+                          "not the S-learner (test below)", strict=False)
 @pytest.mark.parametrize("learner", [SurvivalSLearner, SurvivalTLearner])
 def test_s_and_t_learners_on_poisson_scenario_c(learner):
     assert _mse_ratio(learner(), "C") < 0.8
+
+
+def test_tlearner_on_the_survival_forest_handles_poisson_scenario_c():
+    # SurvivalForest(200, min_node_size=50) per arm: measured 0.44 / 0.39 / 0.38 of the
+    # constant's MSE with learner seeds 0 / 1 / 2; 0.8 (the bar above) leaves ~1.8x margin.
+    # The S-learner on the same forest stays at 1.18-1.32: a forest splits on the treatment
+    # column like any other, so its effect is diluted (Kunzel et al. 2019's S-learner bias).
+    est = SurvivalTLearner(base_model=SurvivalForest(200, min_node_size=50), random_state=0)
+    assert _mse_ratio(est, "C") < 0.8
 
 
 def test_xlearner_beats_the_constant_predictor_on_scenario_a():
