@@ -118,7 +118,7 @@ def test_dr_influence_interval_and_bootstrap_interval(rct):
     assert lo < hi
 
 
-@pytest.mark.parametrize("imputation", ["pseudo", "margin", "ipcwt", "ipcw",
+@pytest.mark.parametrize("imputation", ["pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw",
                                         Margin(), IPCWeights(censoring="cox")])
 def test_every_imputation_runs(imputation, rct):
     X, y, w = rct

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survhte import _kernels as k
-from survhte.imputation import PseudoObservations
+from survhte.imputation import CensoringKaplanMeier, IPCWeights, PseudoObservations
+from survhte.imputation._base import to_target_scale
 
 # The fast and naive values differ by rounding only: ~1e-16 relative per KM factor, times n
 # (the jackknife multiplies theta_(-i) by n - 1) and the horizon scale (<= 10): ~1e-12 at
@@ -176,3 +177,158 @@ class TestTransformer:
             PseudoObservations(horizon=time.max() + 1).fit((time, event))
         with pytest.raises(ValueError, match="at least two"):
             PseudoObservations(horizon=1.0).fit(([1.0], [1]))
+
+
+# --- IPCW pseudo-observations for covariate-dependent censoring (censoring != "km") ----------
+
+def weighted_km_value(time, event, weight, horizon, functional):
+    """Kaplan-Meier RMST up to ``horizon`` or S(horizon) with (complex) case weights."""
+    value, survival, previous = 0j, 1.0 + 0j, 0.0
+    for t in np.unique(time):
+        if functional == "rmst":
+            value += survival * (min(t, horizon) - min(previous, horizon))
+        elif t > horizon:
+            return survival
+        at_risk = np.sum(weight * (time >= t))
+        survival = survival * (1 - np.sum(weight * ((time == t) & event)) / at_risk)
+        previous = t
+    if functional == "rmst":
+        return value + survival * max(horizon - min(previous, horizon), 0.0)
+    return survival
+
+
+def infinitesimal_jackknife(time, event, horizon, functional):
+    """``theta + n d theta / d w_i``: the empirical influence function by complex-step
+    differentiation (exact to rounding, no cancellation)."""
+    n, step = time.size, 1e-30
+    theta = weighted_km_value(time, event, np.ones(n), horizon, functional).real
+    out = np.empty(n)
+    for i in range(n):
+        weight = np.ones(n, complex)
+        weight[i] += 1j * step
+        out[i] = theta + n * weighted_km_value(time, event, weight, horizon, functional).imag / step
+    return out
+
+
+@SETTINGS
+@given(tied_data(), st.sampled_from(["rmst", "survival"]))
+def test_ipcw_with_marginal_censoring_is_the_infinitesimal_jackknife(data, functional):
+    # Stated identity: with G the Kaplan-Meier of the censoring times, the augmented IPCW
+    # pseudo-value is theta_KM + IF_i exactly, and its mean is theta_KM.
+    time, event, horizon = data
+    if not event.any() or horizon > time.max():
+        return
+    X = np.arange(time.size, dtype=float)[:, None]
+    po = PseudoObservations(functional, horizon=horizon, censoring=CensoringKaplanMeier(),
+                            floor=1e-12)
+    values = po.fit_transform((time, event), X)
+    np.testing.assert_allclose(values, infinitesimal_jackknife(time, event, horizon, functional),
+                               rtol=0, atol=ATOL)
+    assert po.theta_ == pytest.approx(km_value(time, event, horizon, functional), abs=ATOL)
+
+
+@pytest.mark.parametrize("functional", ["rmst", "survival"])
+def test_marginal_ipcw_version_is_within_o_1_over_n_of_the_jackknife(functional):
+    # Both are theta + IF_i + O(1/n). Measured max |difference| * n: 0.05 (RMST), 0.54
+    # (survival); the bound 5 / n allows 9x the larger.
+    rng = np.random.default_rng(0)
+    time, event = np.round(rng.exponential(1.0, 300), 1), rng.random(300) < 0.7
+    ij = PseudoObservations(functional, horizon=1.0, censoring=CensoringKaplanMeier(),
+                            floor=1e-9).fit_transform((time, event), np.zeros((300, 1)))
+    jackknife = PseudoObservations(functional, horizon=1.0).fit_transform((time, event))
+    assert np.max(np.abs(ij - jackknife)) <= 5 / time.size
+    assert ij.mean() == pytest.approx(jackknife.mean(), abs=1e-10)
+
+
+@pytest.mark.parametrize("functional", ["rmst", "survival"])
+def test_km_option_is_the_jackknife_of_the_ipcw_estimator(functional):
+    # censoring="km" (unchanged default): the n-refit jackknife of the IPCW estimator with G
+    # re-estimated by Kaplan-Meier in every leave-one-out sample (Satten & Datta 2001).
+    rng = np.random.default_rng(5)
+    time = np.round(rng.exponential(1.0, 80), 1)
+    event = rng.random(80) < 0.6
+    event[:2] = True
+    horizon = 1.0
+
+    def ipcw(t, e):
+        weight = IPCWeights(horizon=horizon, floor=1e-12).fit_transform((t, e))
+        return np.mean(weight * to_target_scale(t, t, e, functional, horizon))
+
+    n, theta = time.size, ipcw(time, event)
+    naive = [n * theta - (n - 1) * ipcw(np.delete(time, i), np.delete(event, i)) for i in range(n)]
+    po = PseudoObservations(functional, horizon=horizon, censoring="km")
+    np.testing.assert_allclose(po.fit_transform((time, event), rng.normal(size=(n, 2))), naive,
+                               rtol=0, atol=ATOL)
+    np.testing.assert_allclose(po.fit_transform((time, event)), naive, rtol=0, atol=ATOL)
+
+
+@pytest.mark.filterwarnings("ignore:censoring survival G below floor")
+class TestIPCWPseudoObservations:
+    def data(self, n=3000, seed=0):
+        """Binary x raises the event hazard (0.5 -> 2.5) and lowers the censoring hazard
+        (3 -> 0.2): Kaplan-Meier pseudo-values are biased within each level of x."""
+        rng = np.random.default_rng(seed)
+        x = (rng.random(n) < 0.5).astype(float)
+        T = rng.exponential(1.0 / (0.5 + 2.0 * x))
+        C = rng.exponential(1.0 / (3.0 - 2.8 * x))
+        return np.minimum(T, C), T <= C, np.column_stack([x, rng.normal(size=n)]), T
+
+    def test_conditionally_unbiased_where_km_is_not(self):
+        time, event, X, _ = self.data()
+        h = 1.0
+        ipcw = PseudoObservations(horizon=h, censoring="cox").fit_transform((time, event), X)
+        km = PseudoObservations(horizon=h).fit_transform((time, event))
+        km_z = []
+        for level in (0.0, 1.0):
+            rows = X[:, 0] == level
+            rate = 0.5 + 2.0 * level
+            truth = (1 - np.exp(-rate * h)) / rate  # E[min(T, h) | x]
+            se = ipcw[rows].std() / np.sqrt(rows.sum())
+            assert abs(ipcw[rows].mean() - truth) < 3 * se  # measured: 1.4 and 0.1 SE
+            km_z.append(abs(km[rows].mean() - truth) / (km[rows].std() / np.sqrt(rows.sum())))
+        assert min(km_z) > 3 and max(km_z) > 8  # measured: 14 and 4 SE
+
+    def test_transform_is_fit_transform_and_uses_training_statistics_only(self):
+        time, event, X, _ = self.data(400)
+        po = PseudoObservations("survival", horizon=0.5, censoring="cox")
+        values = po.fit_transform((time[:300], event[:300]), X[:300])
+        np.testing.assert_allclose(po.transform((time[:300], event[:300]), X[:300]), values,
+                                   rtol=0, atol=1e-12)
+        assert po.theta_ == pytest.approx(values.mean())
+        new = (time[300:], event[300:]), X[300:]
+        batch = po.transform(*new)
+        one_by_one = [po.transform((time[[i]], event[[i]]), X[[i]])[0] for i in range(300, 400)]
+        np.testing.assert_allclose(batch, one_by_one, rtol=0, atol=1e-12)
+        # the fit is not touched by the rows transformed
+        np.testing.assert_allclose(po.transform((time[:300], event[:300]), X[:300]), values,
+                                   rtol=0, atol=1e-12)
+
+    def test_no_censoring_gives_the_outcomes(self):
+        time = np.array([0.5, 1.0, 1.0, 2.0, 3.5, 4.0])
+        X = np.arange(6.0)[:, None]
+        po = PseudoObservations(horizon=3.0, censoring="cox")
+        np.testing.assert_allclose(po.fit_transform((time, np.ones(6, bool)), X),
+                                   np.minimum(time, 3.0), atol=1e-12)
+
+    def test_floor_warning(self):
+        time, event, X, _ = self.data(300)
+        with pytest.warns(UserWarning, match="below floor=0.9"):
+            PseudoObservations(horizon=1.0, censoring="cox", floor=0.9).fit((time, event), X)
+
+    def test_errors_name_the_argument(self):
+        time, event, X, _ = self.data(50)
+        with pytest.raises(ValueError, match="censoring must be"):
+            PseudoObservations(censoring="weibull").fit((time, event), X)
+        with pytest.raises(ValueError, match="censoring model must be"):
+            PseudoObservations(censoring=object()).fit((time, event), X)
+        with pytest.raises(ValueError, match="pass the covariates X"):
+            PseudoObservations(censoring="cox").fit((time, event))
+        with pytest.raises(ValueError, match="floor"):
+            PseudoObservations(censoring="cox", floor=0.0).fit((time, event), X)
+        with pytest.raises(ValueError, match="X has 49 rows"):
+            PseudoObservations(censoring="cox").fit((time, event), X[:49])
+        po = PseudoObservations(censoring="cox").fit((time, event), X)
+        with pytest.raises(ValueError, match="pass the covariates X"):
+            po.transform((time, event))
+        with pytest.raises(ValueError, match="features"):
+            po.transform((time, event), X[:, :1])

@@ -109,11 +109,14 @@ def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,
 
     ``"km"`` is :class:`CensoringKaplanMeier`; ``"cox"`` is
     :class:`~survhte.survival_metalearners.CoxPH` on ``X`` with event indicator
-    ``1 - event``; any other base model (``fit(X, time, event)``, ``predict_survival``,
+    ``1 - event``; a :class:`CensoringKaplanMeier` instance is fitted like ``"km"``; any other
+    base model (``fit(X, time, event)``, ``predict_survival``,
     ``unique_times_``) is cloned and fitted on ``1 - event``.
     """
     if isinstance(model, str) and model == "km":
         return CensoringKaplanMeier().fit(X, time, event)
+    if isinstance(model, CensoringKaplanMeier):  # takes the outcome's event indicator
+        return clone(model).fit(X, time, event)
     if not (~event).any():
         return CensoringKaplanMeier().fit(X, time, event)  # no censoring: G = 1
     if isinstance(model, str) and model == "cox":

@@ -56,7 +56,7 @@ class DRLearner(ImputedMetaLearner):
         warning reports the share of rows clipped.
     n_folds : int, default 5
         Cross-fitting folds of :math:`\hat\mu_k` and :math:`\hat r_k`, stratified by level.
-    imputation : {"pseudo", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
+    imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None

@@ -17,7 +17,7 @@ from ..imputation._base import to_target_scale
 from ..inference._aipcw import MIN_ARM_EVENTS
 
 #: Names accepted by the ``imputation`` parameter.
-IMPUTATIONS = ("pseudo", "margin", "ipcwt", "ipcw")
+IMPUTATIONS = ("pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw")
 _IMPUTERS = {"pseudo": PseudoObservations, "margin": Margin, "ipcwt": IPCWT}
 
 
@@ -34,6 +34,8 @@ def make_imputer(spec: Any, target: str, horizon: float) -> Any:
             )
         if spec == "ipcw":
             return IPCWeights(censoring="km", horizon=horizon)
+        if spec == "pseudo-cox":
+            return PseudoObservations(target=target, horizon=horizon, censoring="cox")
         return _IMPUTERS[spec](target=target, horizon=horizon)
     if not (hasattr(spec, "fit") and hasattr(spec, "transform") and hasattr(spec, "get_params")):
         raise TypeError(
@@ -75,7 +77,8 @@ def training_outcome(spec: Any, X: np.ndarray, time: np.ndarray, event: np.ndarr
 
     Imputers are fitted within each treatment arm (censoring may differ between arms) on the
     training rows only; training rows get ``fit_transform`` (leave-one-out pseudo-values for
-    :class:`PseudoObservations`) and weight 1. :class:`IPCWeights` gives the observed
+    :class:`PseudoObservations`, which also gets the arm's ``X`` for its censoring model) and
+    weight 1. :class:`IPCWeights` gives the observed
     ``f(min(Y, h))`` with weight ``1 / G(min(Y, h)- | x, w)`` where it is known, 0 elsewhere.
 
     Returns
@@ -89,5 +92,8 @@ def training_outcome(spec: Any, X: np.ndarray, time: np.ndarray, event: np.ndarr
     outcome = np.empty(time.shape[0])
     for code in np.unique(codes):
         rows = codes == code
-        outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]))
+        if isinstance(imputer, PseudoObservations):  # its censoring model may use X
+            outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]), X[rows])
+        else:
+            outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]))
     return outcome, np.ones(time.shape[0])

@@ -50,7 +50,7 @@ class RLearner(ImputedMetaLearner):
         warning reports the share of rows clipped.
     n_folds : int, default 5
         Cross-fitting folds of :math:`\hat m` and :math:`\hat r`, stratified by level.
-    imputation : {"ipcw", "pseudo", "margin", "ipcwt"} or imputer, default "ipcw"
+    imputation : {"ipcw", "pseudo", "pseudo-cox", "margin", "ipcwt"} or imputer, default "ipcw"
         ``"ipcw"``: the rows whose truncated outcome is observed, weighted by the inverse
         Kaplan-Meier censoring survival of their arm (no covariate-free guess enters the
         residuals; as survlearners' R-learner). Pass ``IPCWeights(censoring="cox")`` for

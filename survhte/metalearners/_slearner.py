@@ -28,7 +28,7 @@ class SLearner(OneStageLearner):
         boosting with larger trees than the other learners' default, because the effect is an
         interaction of the treatment indicators with ``X`` that heavily regularised trees
         never split on.
-    imputation : {"pseudo", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
+    imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None

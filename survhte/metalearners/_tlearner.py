@@ -27,14 +27,17 @@ class TLearner(OneStageLearner):
         :func:`~survhte.metalearners.default_regressor`, histogram gradient boosting with large
         leaves, L2 penalty and early stopping on a held-out split (imputed outcomes are noisy:
         the regulariser and the stopping rule keep it from fitting the noise).
-    imputation : {"pseudo", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
+    imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         How censored rows enter. ``"pseudo"``: jackknife pseudo-observations of the
         Kaplan-Meier RMST / survival (:class:`~survhte.imputation.PseudoObservations`), whose
         conditional mean given ``X`` is the target when censoring does not depend on ``X``
         within an arm; the default because it is (asymptotically) unbiased, where
         ``"margin"`` (:class:`~survhte.imputation.Margin`) and ``"ipcwt"``
         (:class:`~survhte.imputation.IPCWT`) replace a censored time by a covariate-free best
-        guess and shrink effects towards zero. ``"ipcw"``: complete cases weighted by
+        guess and shrink effects towards zero. ``"pseudo-cox"``: their augmented IPCW
+        version for censoring that depends on ``X``, with a Cox model of the censoring on
+        ``X`` within each arm (``PseudoObservations(censoring="cox")``; Binder et al. 2014,
+        Overgaard et al. 2019). ``"ipcw"``: complete cases weighted by
         ``1 / G(min(Y, h)- | w)`` (Kaplan-Meier per arm; pass
         ``IPCWeights(censoring="cox")`` for ``G`` given ``(X, W)``). Any imputer with
         ``fit(y)``/``fit_transform(y)`` is cloned; its ``target`` and ``horizon`` are set to

@@ -48,7 +48,7 @@ class XLearner(ImputedMetaLearner):
         RCT); a float: a known ``P(W = classes_[1])``.
     propensity_clip : float, default 0.01
         ``e`` is clipped to ``[clip, 1 - clip]``; a warning reports the share of rows clipped.
-    imputation : {"pseudo", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
+    imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None

@@ -76,7 +76,8 @@ def survival_at_rows(model: Any, X: np.ndarray, times: np.ndarray, *,
         jumps = np.asarray(model.unique_times_, dtype=np.float64)
         position = np.searchsorted(jumps, times, side="left") - 1
         before_first = position < 0
-        query = np.where(before_first, 0.0, jumps[np.maximum(position, 0)])
+        previous = jumps[np.maximum(position, 0)] if jumps.size else np.zeros(times.shape)
+        query = np.where(before_first, 0.0, previous)
     out = np.empty(times.shape[0])
     rows = max(1, _MAX_CHUNK_VALUES // max(1, np.unique(query).size))
     for start in range(0, times.shape[0], rows):
