@@ -208,6 +208,29 @@ def test_default_forest_counterfactual_curves(design, fitted):
     assert s.shape == (10, 2) and np.all((s >= 0) & (s <= 1))
 
 
+@pytest.mark.parametrize("plug_in", [False, True])
+def test_block_size_does_not_change_the_fit(design, monkeypatch, plug_in):
+    """``fit`` takes the training rows in blocks (memory O(n + block x grid)); the scores and
+    the forest are the same as with one block, to the last bit."""
+    from survhte.forest import _causal_survival
+
+    X, y, w, _ = design
+    kw = dict(event_model=ArmKaplanMeier(), censoring_model=ArmKaplanMeier(),
+              n_folds=2) if plug_in else {}
+
+    def fit():
+        return CausalSurvivalForest(60, horizon=1.5, random_state=1, **kw).fit(X, y, w)
+
+    one = fit()
+    assert _causal_survival._BLOCK_VALUES // (one.failure_times_.size + 1) >= X.shape[0]
+    monkeypatch.setattr(_causal_survival, "_BLOCK_VALUES", 37 * (one.failure_times_.size + 1))
+    many = fit()  # 37 rows a block: 33 blocks, the last one short
+    for name in ("y_hat_", "psi_numerator_", "censoring_at_y_"):
+        np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
+    np.testing.assert_array_equal(many.predict(X[:50]), one.predict(X[:50]))
+    assert many.ate() == one.ate()
+
+
 def test_survival_target_and_grid(design):
     X, y, w, _ = design
     grid = np.linspace(0, 1.5, 40)

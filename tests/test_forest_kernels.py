@@ -15,7 +15,7 @@ from survhte._kernels.forest_predict import forest_means
 from survhte._kernels.forest_split import SPLIT_CAUSAL, SPLIT_VARIANCE, best_split
 from survhte._kernels.forest_tree import draw_tree_rows
 from survhte.forest._engine import TreeParams, grow_forest, numba_threads, subsample_sizes
-from survhte.forest._prediction import estimand_leaf_values, weights_matrix
+from survhte.forest._prediction import estimand_leaf_values, oob_rows, weights_matrix
 from survhte.forest._strategies import causal_strategy, regression_strategy
 
 PARAMS = TreeParams(sample_fraction=0.5, mtry=3, min_node_size=3, honesty=True,
@@ -39,7 +39,7 @@ def _forest(X, y, *, seed=0, n_trees=20, group=2, params=PARAMS):
 def _means(forest, estimand, X, oob):
     values = estimand_leaf_values(forest, estimand)
     return forest_means(X, forest.feature, forest.threshold, forest.left, forest.leaf_size,
-                        forest.node_offset, forest.inbag, values, oob)
+                        forest.node_offset, forest.inbag, values, oob_rows(X, oob))
 
 
 @settings(max_examples=15, deadline=None)

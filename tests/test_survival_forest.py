@@ -177,6 +177,47 @@ def test_oob_predictions_use_only_out_of_bag_trees():
     assert not np.allclose(in_sample, oob)
 
 
+def test_predict_survival_oob_at_rows_and_modified_covariates():
+    from survhte._kernels.forest_tree import descend
+
+    X, time, event = small_data(300)
+    forest = SurvivalForest(n_estimators=50, random_state=3).fit(X, (time, event))
+    times = np.quantile(time, [0.1, 0.4, 0.7])
+    oob = forest.predict_survival(None, times)
+    rows = np.array([250, 3, 3, 120, 299])  # any order, repeats allowed
+    np.testing.assert_array_equal(forest.predict_survival_oob(X[rows], rows, times),
+                                  oob[rows])
+    block = forest.predict_survival_oob(X[100:140], np.arange(100, 140), times)
+    np.testing.assert_array_equal(block, oob[100:140])
+    # At modified covariates: the trees that left the row out, at the new point.
+    Z = X[rows] + 0.3
+    got = forest.predict_survival_oob(Z, rows, times)
+    index = np.searchsorted(forest.failure_times_, time, side="right")
+    query = np.searchsorted(forest.failure_times_, times, side="right")
+    trees = forest.forest_
+    for j, i in enumerate(rows):
+        alpha = np.zeros(300)
+        used = 0
+        for b in range(trees.n_trees):
+            if (trees.inbag[b, i >> 3] >> (i & 7)) & 1:
+                continue
+            node = trees.node_offset[b] + descend(Z, j, trees.feature, trees.threshold,
+                                                  trees.left, trees.node_offset[b])
+            size = trees.leaf_size[node]
+            if size == 0:
+                continue
+            used += 1
+            start = trees.leaf_start[node]
+            members = trees.leaf_samples[b, start:start + size]
+            alpha[members] += 1.0 / size
+        expected = weighted_km(alpha / used, index, event, forest.failure_times_, query)
+        np.testing.assert_allclose(got[j], expected, atol=1e-12)
+    with pytest.raises(ValueError, match="rows"):
+        forest.predict_survival_oob(X[:2], [0, 300], times)
+    with pytest.raises(ValueError, match="rows"):
+        forest.predict_survival_oob(X[:2], [0], times)
+
+
 def test_user_grid_discretises_and_keeps_memory_linear():
     X, time, event = small_data(500)
     grid = np.quantile(time, np.linspace(0.05, 0.9, 12))
@@ -286,7 +327,7 @@ def test_little_bag_moments_match_finite_difference_linearisation(target):
     group_means = psi.reshape(10, 2).mean(axis=1)
     var_between = group_means.var()
     group_noise = psi.var() - var_between
-    out = survival_little_bags(*forest._kernel_args(X[:1], False), query, horizon,
+    out = survival_little_bags(*forest._kernel_args(X[:1]), query, horizon,
                                target == "rmst", False, 2)
     assert out[0][0] == pytest.approx(theta(alpha), abs=1e-12)
     assert out[1][0] == pytest.approx(var_between, rel=1e-5)

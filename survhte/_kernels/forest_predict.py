@@ -54,12 +54,13 @@ def leaf_values(leaf_start, leaf_size, node_offset, leaf_samples, stats):
 
 
 @njit(cache=True)
-def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob):
+def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows):
     """Global node index of the leaf of tree ``b`` reached by ``X[t]``; -1 to skip the tree.
 
-    A tree is skipped when its leaf is empty or, out of bag, when row ``t`` is in its bag.
+    A tree is skipped when its leaf is empty or, out of bag (``oob_rows`` non-empty), when
+    training row ``oob_rows[t]`` is in its bag.
     """
-    if oob and _in_bag(inbag, b, t):
+    if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
         return -1
     node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
     return node if leaf_size[node] > 0 else -1
@@ -71,13 +72,16 @@ _BLOCK = 256
 
 
 @njit(parallel=True, cache=True)
-def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, values, oob):
+def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, values,
+                 oob_rows):
     """Forest-weighted means ``sum_i alpha_i(x_t) stats[i]`` for every target row ``t``.
 
-    ``values`` are the leaf means of ``stats`` (:func:`leaf_values`). With ``oob``, ``X`` is
-    the training matrix and tree ``b`` is skipped for row ``t`` when ``t`` was in its
-    subsample. Returns ``(means (m, k), n_trees (m,))``; a row that no tree reaches gets NaN
-    means and ``n_trees = 0``.
+    ``values`` are the leaf means of ``stats`` (:func:`leaf_values`). Out of bag,
+    ``oob_rows`` (int64, one per row of ``X``; empty otherwise) names the training row that
+    target row ``t`` stands for, and tree ``b`` is skipped for ``t`` when that row was in its
+    subsample (``X`` may hold the training rows at modified covariates). Returns
+    ``(means (m, k), n_trees (m,))``; a row that no tree reaches gets NaN means and
+    ``n_trees = 0``.
     """
     m = X.shape[0]
     k = values.shape[1]
@@ -89,7 +93,7 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
         for b in range(node_offset.shape[0] - 1):
             for t in range(first, last):
                 node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
-                             oob)
+                             oob_rows)
                 if node < 0:
                     continue
                 n_trees[t] += 1
@@ -103,14 +107,14 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
 
 @njit(parallel=True, cache=True)
 def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, values, coef,
-                    ci_group_size, oob):
+                    ci_group_size, oob_rows):
     """Between- and within-group moments of the per-tree linearised estimates.
 
     For target row ``t`` and tree ``b``, ``psi_b = coef[t] . values[leaf]``: the tree's
     contribution to the linearised estimate (the influence coefficients ``coef`` come from
     the estimand, ``values`` are leaf means of its statistics). Over the groups of
     ``ci_group_size`` trees whose trees all reach a non-empty leaf (and, out of bag, all left
-    ``t`` out), returns per target row
+    training row ``oob_rows[t]`` out), returns per target row
 
     - ``var_between``: variance across groups of the group means of ``psi``;
     - ``group_noise``: the within-group variance of ``psi``, ``(var_total - var_between) /
@@ -133,7 +137,7 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
             complete = True
             for j in range(ci_group_size):
                 node = _leaf(X, t, g * ci_group_size + j, feature, threshold, left, leaf_size,
-                             node_offset, inbag, oob)
+                             node_offset, inbag, oob_rows)
                 if node < 0:
                     complete = False
                     break
@@ -165,15 +169,18 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
 
 @njit(cache=True)
 def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                leaf_samples, inbag, oob, dense, touched):
+                leaf_samples, inbag, oob_rows, dense, touched):
     """Accumulate ``alpha(x_t)`` into ``dense``; list its support in ``touched``.
+
+    Out of bag (``oob_rows`` non-empty), only the trees that left training row
+    ``oob_rows[t]`` out count.
 
     Returns the support size; ``dense`` holds the weights (zero off the support).
     """
     n_touched = 0
     n_trees = 0
     for b in range(node_offset.shape[0] - 1):
-        if oob and _in_bag(inbag, b, t):
+        if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
             continue
         node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
         size = leaf_size[node]
@@ -194,7 +201,7 @@ def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offs
 
 @njit(parallel=True, cache=True)
 def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                   leaf_samples, inbag, n_train, oob):
+                   leaf_samples, inbag, n_train, oob_rows):
     """The forest weights ``alpha_i(x_t)`` as CSR arrays ``(indptr, indices, data)``.
 
     Row ``t`` lists the training rows with positive weight, in increasing order. Memory is
@@ -208,7 +215,7 @@ def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offs
         touched = np.empty(n_train, dtype=np.int64)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
             counts[t + 1] = n_touched
             for q in range(n_touched):
                 dense[touched[q]] = 0.0
@@ -220,7 +227,7 @@ def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offs
         touched = np.empty(n_train, dtype=np.int64)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
             support = np.sort(touched[:n_touched])
             for q in range(n_touched):
                 indices[indptr[t] + q] = support[q]

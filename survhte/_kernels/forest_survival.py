@@ -99,12 +99,14 @@ def _rmst(ks, S, n_jumps, grid, horizon):
 
 @njit(parallel=True, cache=True)
 def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                    leaf_samples, inbag, n_train, oob, index, event_w, weight, grid, query,
+                    leaf_samples, inbag, n_train, oob_rows, index, event_w, weight, grid, query,
                     horizons, nelson_aalen):
     """Survival at grid indices ``query`` and RMST at ``horizons`` for each row of ``X``.
 
     ``query[j]`` is the failure-time index of the ``j``-th requested time; ``index``,
-    ``event_w`` (``w_i e_i``) and ``weight`` (``w_i``) describe the training rows. Returns
+    ``event_w`` (``w_i e_i``) and ``weight`` (``w_i``) describe the training rows; out of bag,
+    ``oob_rows`` names the training row of each row of ``X`` (``forest_predict``; empty
+    otherwise). Returns
     ``(survival (m, len(query)), rmst (m, len(horizons)))``; NaN for a row no tree reaches.
     """
     m = X.shape[0]
@@ -116,7 +118,7 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
         touched = np.empty(n_train, dtype=np.int64)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
             if n_touched == 0:
                 survival[t, :] = np.nan
                 rmst[t, :] = np.nan
@@ -173,7 +175,7 @@ def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_r
 
 @njit(parallel=True, cache=True)
 def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                         leaf_samples, inbag, n_train, oob, index, event_w, weight, grid,
+                         leaf_samples, inbag, n_train, oob_rows, index, event_w, weight, grid,
                          query, horizon, target_rmst, nelson_aalen, ci_group_size):
     """Estimate and little-bag moments of ``S(t | x)`` (or ``RMST(h | x)``) per row of ``X``.
 
@@ -195,7 +197,7 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
         psi = np.empty(ci_group_size)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob, dense, touched)
+                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
             if n_touched == 0:
                 continue
             ks, D, Y, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
@@ -220,7 +222,7 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
                 complete = True
                 for j in range(ci_group_size):
                     b = g * ci_group_size + j
-                    if oob and _in_bag(inbag, b, t):
+                    if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
                         complete = False
                         break
                     node = node_offset[b] + descend(X, t, feature, threshold, left,

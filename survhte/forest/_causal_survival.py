@@ -1,10 +1,11 @@
 """Causal survival forest (Cui, Kosorok, Sverdrup, Wager & Zhu 2023; grf's
 ``causal_survival_forest``) on the generalized random forest engine.
 
-Memory: the nuisance curves ``S(t | X_i, W_i)`` and ``C(t | X_i, W_i)`` of the training rows
-are held on the failure-time grid, O(n x grid) floats each (two such matrices while fitting;
-the counterfactual-arm curves are reduced to ``E[f(T) | X_i, w]`` fold by fold). Nothing of
-that size is kept after ``fit``; pass a coarser ``failure_times`` grid for large ``n``.
+Memory: the nuisance curves ``S(t | X_i, w)`` and ``C(t | X_i, W_i)`` of the training rows
+live on the failure-time grid, but only for one block of rows at a time: ``fit`` takes the
+rows in blocks of about ``_BLOCK_VALUES / grid`` rows, predicts the block's out-of-bag (or
+out-of-fold) curves, reduces them to ``E[f(T) | X_i, w]`` and the score at once and drops
+them. Peak memory is O(n + block x grid) (grf issue #763), not O(n x grid).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from ._survival import SurvivalForest
 _TARGET_POPULATIONS = ("all", "treated")
 # Rows of a nuisance-curve chunk (rows x grid values stay below ~2**22 per temporary).
 _CHUNK_VALUES = 1 << 22
+# Rows of a block of training rows in ``fit``: block x (grid + 1) values (~64 MB) per curve
+# matrix. Results do not depend on it (everything downstream of the curves is row-wise).
+_BLOCK_VALUES = 1 << 23
 
 
 def _score_bracket(s_obs: np.ndarray, c_obs: np.ndarray, grid: np.ndarray, horizon: float,
@@ -105,6 +109,44 @@ def _folds(n_folds: int, seed: int, strata: np.ndarray) -> list[tuple[np.ndarray
         return [(rows, rows)]
     split = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     return list(split.split(rows, strata))
+
+
+class _Nuisance:
+    """A fitted survival nuisance on ``(X, W)`` and its held-out curves on blocks of rows.
+
+    ``fold_of is None``: one survival forest, out of bag (grf); otherwise one model per
+    cross-fitting fold and ``fold_of[i]`` the fold holding row ``i`` out.
+    """
+
+    def __init__(self, fitted: Any, fold_of: np.ndarray | None) -> None:
+        self.fitted = fitted
+        self.fold_of = fold_of
+
+    def curves(self, X: np.ndarray, w: np.ndarray, block: slice, times: np.ndarray
+               ) -> np.ndarray:
+        """Held-out curves at ``times`` of training rows ``block`` with treatment ``w``.
+
+        Forest: row ``i`` uses only the trees whose subsample left training row ``i`` out
+        (:meth:`SurvivalForest.predict_survival_oob`), at the treatment ``w`` (observed or
+        counterfactual); a row that every tree used (NaN) gets the all-trees curve.
+        Plug-in: each row from the model of the fold that held it out.
+        """
+        Xw = np.column_stack([X[block], w])
+        if self.fold_of is None:
+            model = self.fitted
+            rows = np.arange(block.start, block.stop, dtype=np.int64)
+            out = model.predict_survival_oob(Xw, rows, times)
+            missing = np.isnan(out).any(axis=1)
+            if missing.any():
+                out[missing] = model.predict_survival(Xw[missing], times)
+            return out
+        out = np.empty((Xw.shape[0], times.size))
+        folds = self.fold_of[block]
+        for fold, model in enumerate(self.fitted):
+            mine = folds == fold
+            if mine.any():
+                out[mine] = model.predict_survival(Xw[mine], times)
+        return out
 
 
 class CausalSurvivalForest(BaseForest):
@@ -328,27 +370,46 @@ class CausalSurvivalForest(BaseForest):
         self.w_hat_ = self._propensity(X, codes, treated, weight, seed_w, seed_folds, n_folds)
         w_centered = treated - self.w_hat_
 
-        # Event curves: E[f | x, w] in both arms and S(t | x, W_i) on the grid.
-        eval_times = np.append(grid, horizon)
-        s_obs, arm_means, self.event_model_ = self._curves(
-            self.event_model, "event_model", X, treated, nuis_time, nuis_event, eval_times,
-            seed_s, seed_folds, n_folds, params.mtry, target, horizon, arms=True)
-        self.y_hat_ = self.w_hat_ * arm_means[:, 1] + (1 - self.w_hat_) * arm_means[:, 0]
+        # Nuisance survival models: the event model (its curves give E[f | x, w] in both arms
+        # and S(t | x, W_i)) and the censoring model (C(t | x, W_i)).
+        event_nuisance = self._nuisance(
+            self.event_model, "event_model", X, treated, nuis_time, nuis_event, seed_s,
+            seed_folds, n_folds, params.mtry)
+        self.event_model_ = event_nuisance.fitted
+        censoring_nuisance = None
         if nuis_event.all():  # no censoring (before the horizon): C = 1
-            c_obs = np.ones((n, grid.size))
             if self.censoring_model is not None:
                 check_survival_model(self.censoring_model, "censoring_model")
         else:
-            c_obs, _, _ = self._curves(
+            censoring_nuisance = self._nuisance(
                 self.censoring_model, "censoring_model", X, treated, nuis_time, ~nuis_event,
-                grid, seed_c, seed_folds, n_folds, params.mtry, target, horizon, arms=False)
+                seed_c, seed_folds, n_folds, params.mtry)
 
         # Truncation for the score (survival target: after the nuisances, as grf).
         known = event | (time >= horizon)
         y_trunc = np.minimum(time, horizon)
-        bracket, c_at_y = _score_bracket(s_obs, c_obs, grid, horizon, y_trunc, known, f_value,
-                                         self.y_hat_, target, style)
-        del s_obs, c_obs
+        # The curves, block of rows by block: O(block x grid) memory, all else O(n).
+        eval_times = np.append(grid, horizon)
+        y_hat = np.empty(n)
+        bracket = np.empty(n)
+        c_at_y = np.empty(n)
+        step = max(1, _BLOCK_VALUES // eval_times.size)
+        for start in range(0, n, step):
+            block = slice(start, min(n, start + step))
+            size = block.stop - block.start
+            control, active = (
+                self._arm_mean(event_nuisance.curves(X, np.full(size, code), block, eval_times),
+                               eval_times, target, horizon)
+                for code in (0.0, 1.0))
+            y_hat[block] = self.w_hat_[block] * active + (1 - self.w_hat_[block]) * control
+            s_obs = event_nuisance.curves(X, treated[block], block, eval_times)
+            c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
+                     else censoring_nuisance.curves(X, treated[block], block, grid))
+            bracket[block], c_at_y[block] = _score_bracket(
+                s_obs, c_obs, grid, horizon, y_trunc[block], known[block], f_value[block],
+                y_hat[block], target, style)
+            del s_obs, c_obs
+        self.y_hat_ = y_hat
         self.censoring_at_y_ = c_at_y
         self._warn_censoring(c_at_y, target)
         numerator = w_centered * bracket
@@ -423,17 +484,12 @@ class CausalSurvivalForest(BaseForest):
             raise ValueError("propensity must lie strictly between 0 and 1.")
         return values
 
-    def _curves(self, spec: Any, name: str, X: np.ndarray, treated: np.ndarray,
-                time: np.ndarray, event: np.ndarray, times: np.ndarray, seed: int,
-                seed_folds: int, n_folds: int, mtry: int, target: str, horizon: float,
-                *, arms: bool) -> tuple[np.ndarray, np.ndarray | None, Any]:
-        """Out-of-fold/bag curves at ``times`` for the observed arm and, with ``arms``,
-        ``E[f(T) | X_i, w]`` for ``w = 0, 1``. Returns (curves, arm means, fitted model(s))."""
-        n = X.shape[0]
+    def _nuisance(self, spec: Any, name: str, X: np.ndarray, treated: np.ndarray,
+                  time: np.ndarray, event: np.ndarray, seed: int, seed_folds: int,
+                  n_folds: int, mtry: int) -> _Nuisance:
+        """Fit a survival nuisance on ``(X, W)``: the default survival forest (out-of-bag
+        curves) or ``spec`` cross-fitted over ``n_folds`` folds (out-of-fold curves)."""
         Xw = np.column_stack([X, treated])
-        variants = [Xw]
-        if arms:
-            variants += [np.column_stack([X, np.zeros(n)]), np.column_stack([X, np.ones(n)])]
         if spec is None:
             model = SurvivalForest(
                 n_estimators=max(50, min(self.n_estimators // 4, 500)),
@@ -441,52 +497,27 @@ class CausalSurvivalForest(BaseForest):
                 alpha=self.alpha, prediction_type="nelson-aalen", ci_group_size=1,
                 n_jobs=self.n_jobs, random_state=seed,
             ).fit(Xw, time, event)
-            outs = [self._oob_survival(model, V, times) for V in variants]
-            means = (np.column_stack([self._arm_mean(outs[1], times, target, horizon),
-                                      self._arm_mean(outs[2], times, target, horizon)])
-                     if arms else None)
-            return outs[0], means, model
+            return _Nuisance(model, None)
         check_survival_model(spec, name)
-        curves = np.empty((n, times.size))
-        means = np.empty((n, 2)) if arms else None
+        fold_of = np.empty(X.shape[0], dtype=np.int64)
         models = []
-        for train, test in _folds(n_folds, seed_folds, 2 * treated.astype(int) + event):
-            model = clone(spec).fit(Xw[train], time[train], event[train])
-            models.append(model)
-            curves[test] = model.predict_survival(Xw[test], times)
-            if arms:
-                for code in (0, 1):
-                    arm_curves = model.predict_survival(variants[1 + code][test], times)
-                    means[test, code] = self._arm_mean(arm_curves, times, target, horizon)
-        return curves, means, models
-
-    @staticmethod
-    def _oob_survival(model: Any, X_variant: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Out-of-bag curves of a survival forest at modified training rows.
-
-        grf's workaround: the forest's training matrix is swapped for ``X_variant`` (same
-        rows, the treatment column changed) and the out-of-bag prediction taken, so row ``i``
-        uses only the trees whose subsample left training row ``i`` out. A row that every
-        tree used (NaN) gets the all-trees curve.
-        """
-        original = model._X_train
-        try:
-            model._X_train = np.ascontiguousarray(X_variant, dtype=np.float64)
-            curves = model.predict_survival(None, times)
-        finally:
-            model._X_train = original
-        missing = np.isnan(curves).any(axis=1)
-        if missing.any():
-            curves[missing] = model.predict_survival(X_variant[missing], times)
-        return curves
+        for fold, (train, test) in enumerate(
+                _folds(n_folds, seed_folds, 2 * treated.astype(int) + event)):
+            models.append(clone(spec).fit(Xw[train], time[train], event[train]))
+            fold_of[test] = fold
+        return _Nuisance(models, fold_of)
 
     @staticmethod
     def _arm_mean(curves: np.ndarray, times: np.ndarray, target: str, horizon: float
                   ) -> np.ndarray:
-        """``E[f(T) | x, w]`` from curves at ``times`` = (grid..., horizon)."""
+        """``E[f(T) | x, w]`` from curves at ``times`` = (grid..., horizon).
+
+        A row-wise sum, not a matrix product: BLAS's result for a row can depend on the
+        number of rows, and ``fit``'s results must not depend on its block size.
+        """
         if target == "survival":
             return curves[:, -1]
-        return curves[:, :-1] @ np.diff(times)
+        return np.sum(curves[:, :-1] * np.diff(times), axis=1)
 
     @staticmethod
     def _warn_censoring(c_at_y: np.ndarray, target: str) -> None:

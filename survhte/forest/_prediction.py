@@ -11,6 +11,11 @@ from ._strategies import Estimand
 from ._variance import debias
 
 
+def oob_rows(X: np.ndarray, oob: bool) -> np.ndarray:
+    """The kernels' ``oob_rows``: target row ``t`` is training row ``t`` (``oob``), or none."""
+    return np.arange(X.shape[0], dtype=np.int64) if oob else np.empty(0, dtype=np.int64)
+
+
 def estimand_leaf_values(forest: Forest, estimand: Estimand) -> np.ndarray:
     """Leaf means of the estimand's statistics, one row per node of the forest."""
     return leaf_values(forest.leaf_start, forest.leaf_size, forest.node_offset,
@@ -30,7 +35,7 @@ def predict_estimand(
     ``values`` are :func:`estimand_leaf_values`. With ``oob``, ``X`` must be the training
     matrix: each row uses only the trees whose subsample left it out (NaN when none did).
     """
-    means, _ = forest_means(X, *_tree_arrays(forest), values, oob)
+    means, _ = forest_means(X, *_tree_arrays(forest), values, oob_rows(X, oob))
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = estimand.estimate(means)
     return theta, means
@@ -56,12 +61,13 @@ def predict_variance(
         coef = np.ascontiguousarray(estimand.influence(means, theta))
     coef = np.where(np.isfinite(coef), coef, 0.0)
     var_between, group_noise, n_groups = little_bag_sums(
-        X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob
+        X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob_rows(X, oob)
     )
     return debias(var_between, group_noise, n_groups)
 
 
 def weights_matrix(forest: Forest, X: np.ndarray, *, oob: bool = False) -> sparse.csr_matrix:
     """Forest weights ``alpha_i(x)`` as a sparse (len(X), n_train) matrix, rows summing to 1."""
-    indptr, indices, data = forest_weights(X, *forest.kernel_arrays(), forest.n_train, oob)
+    indptr, indices, data = forest_weights(X, *forest.kernel_arrays(), forest.n_train,
+                                            oob_rows(X, oob))
     return sparse.csr_matrix((data, indices, indptr), shape=(X.shape[0], forest.n_train))

@@ -206,15 +206,17 @@ class SurvivalForest(BaseForest):
 
     # Prediction -------------------------------------------------------------------------
 
-    def _rows(self, X: Any) -> tuple[np.ndarray, bool]:
-        """The target rows and whether they are the training rows out of bag (``X=None``)."""
+    def _rows(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The target rows and, out of bag (``X=None``: the training rows), their row ids."""
         check_is_fitted(self, "forest_")
         if X is None:
-            return self._X_train, True
-        return self._check_X(X), False
+            return self._X_train, np.arange(self._X_train.shape[0], dtype=np.int64)
+        return self._check_X(X), None
 
-    def _kernel_args(self, X: np.ndarray, oob: bool) -> tuple[Any, ...]:
-        return (X, *self.forest_.kernel_arrays(), self.forest_.n_train, oob, self._index,
+    def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None) -> tuple[Any, ...]:
+        """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag)."""
+        oob_rows = np.empty(0, dtype=np.int64) if rows is None else rows
+        return (X, *self.forest_.kernel_arrays(), self.forest_.n_train, oob_rows, self._index,
                 self._event_weight, self._weight, self.failure_times_)
 
     def _query(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -241,12 +243,47 @@ class SurvivalForest(BaseForest):
             Non-increasing in ``t`` and in ``[0, 1]``; NaN for a training row that every tree
             used (out of bag only).
         """
-        X, oob = self._rows(X)
+        X, rows = self._rows(X)
+        return self._survival(X, rows, times)
+
+    def _survival(self, X: np.ndarray, rows: np.ndarray | None, times: Any) -> np.ndarray:
         _, query = self._query(times)
         with numba_threads(self.n_jobs):
-            survival, _ = forest_survival(*self._kernel_args(X, oob), query, np.empty(0),
+            survival, _ = forest_survival(*self._kernel_args(X, rows), query, np.empty(0),
                                           self._nelson_aalen)
         return survival
+
+    def predict_survival_oob(self, X: Any, rows: Any, times: Any = None) -> np.ndarray:
+        """Out-of-bag survival curves of training rows ``rows`` at covariates ``X``.
+
+        Row ``j`` of the result is the curve at ``X[j]`` from only the trees whose subsample
+        left training row ``rows[j]`` out: with ``X[j]`` the training covariates of that row,
+        the out-of-bag prediction (``predict_survival(None, times)[rows]``); with modified
+        covariates (e.g. a counterfactual treatment column), grf's out-of-bag prediction at
+        them. Memory O(len(rows) x len(times)), so the training rows can be taken in blocks.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, p)
+        rows : array-like of int, shape (m,)
+            Training row indices (``0 <= rows < n_train``).
+        times : array-like of shape (k,), optional
+            Default :attr:`failure_times_`.
+
+        Returns
+        -------
+        ndarray of shape (m, k)
+            NaN for a row that every tree used.
+        """
+        X = self._check_X(X)
+        rows = np.asarray(rows)
+        if rows.shape != (X.shape[0],) or not (
+                rows.size == 0 or np.issubdtype(rows.dtype, np.integer)):
+            raise ValueError(f"rows must be {X.shape[0]} integer training row indices; got "
+                             f"shape {rows.shape}, dtype {rows.dtype}.")
+        if rows.size and (rows.min() < 0 or rows.max() >= self.forest_.n_train):
+            raise ValueError(f"rows must lie in [0, {self.forest_.n_train}).")
+        return self._survival(X, np.ascontiguousarray(rows, dtype=np.int64), times)
 
     def predict_rmst(self, X: Any = None, horizon: Any = None) -> np.ndarray:
         """Restricted mean survival time ``int_0^h S(t | x) dt``, integrated exactly.
@@ -263,9 +300,9 @@ class SurvivalForest(BaseForest):
         ndarray of shape (m,)
         """
         value = _check_horizon(horizon)
-        X, oob = self._rows(X)
+        X, rows = self._rows(X)
         with numba_threads(self.n_jobs):
-            _, rmst = forest_survival(*self._kernel_args(X, oob), np.empty(0, np.int64),
+            _, rmst = forest_survival(*self._kernel_args(X, rows), np.empty(0, np.int64),
                                       np.array([value]), self._nelson_aalen)
         return rmst[:, 0]
 
@@ -284,7 +321,7 @@ class SurvivalForest(BaseForest):
                 "variance estimates need ci_group_size >= 2 (trees grown in little bags); "
                 f"this forest has ci_group_size={self.ci_group_size}."
             )
-        X, oob = self._rows(X)
+        X, rows = self._rows(X)
         if horizon is not None:
             targets = [(0, _check_horizon(horizon), True)]
         else:
@@ -293,7 +330,7 @@ class SurvivalForest(BaseForest):
         with numba_threads(self.n_jobs):
             for query, value, rmst in targets:
                 theta, between, noise, groups = survival_little_bags(
-                    *self._kernel_args(X, oob), query, value, rmst, self._nelson_aalen,
+                    *self._kernel_args(X, rows), query, value, rmst, self._nelson_aalen,
                     self.ci_group_size)
                 estimates.append(theta)
                 variances.append(debias(between, noise, groups))
