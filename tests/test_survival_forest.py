@@ -150,6 +150,18 @@ def test_curves_monotone_and_rmst_is_exact_integral():
                           forest.predict_rmst(X[:20], horizon))
 
 
+def test_times_in_any_order_give_the_same_curve_values():
+    # ascending queries are merged with the jumps, others binary-searched: same values
+    X, time, event = small_data(300)
+    forest = SurvivalForest(n_estimators=20, random_state=2).fit(X, (time, event))
+    rng = np.random.default_rng(0)
+    times = np.concatenate([forest.unique_times_[::7], rng.uniform(0, time.max(), 50), [0.0]])
+    shuffled = rng.permutation(times)
+    ascending = np.sort(times)
+    by_order = forest.predict_survival(X[:30], shuffled)[:, np.argsort(shuffled, kind="stable")]
+    assert np.array_equal(by_order, forest.predict_survival(X[:30], ascending))
+
+
 def test_nelson_aalen_prediction():
     X, time, event = small_data(300)
     km = SurvivalForest(n_estimators=20, random_state=0).fit(X, (time, event))

@@ -82,6 +82,32 @@ def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen):
 
 
 @njit(cache=True)
+def _is_ascending(query):
+    for j in range(1, query.shape[0]):
+        if query[j] < query[j - 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _step_values(ks, S, n_jumps, query, ascending, out):
+    """``out[j]`` = the curve at failure index ``query[j]``: ``S`` after the last jump at or
+    before it, 1 before the first. Ascending queries are merged with the jumps in
+    O(len(query) + n_jumps) (the CSF evaluates every row on the whole grid); others are
+    binary-searched."""
+    if ascending:
+        pos = 0
+        for j in range(query.shape[0]):
+            while pos < n_jumps and ks[pos] <= query[j]:
+                pos += 1
+            out[j] = S[pos - 1] if pos > 0 else 1.0
+        return
+    for j in range(query.shape[0]):
+        pos = np.searchsorted(ks[:n_jumps], query[j], side="right")
+        out[j] = S[pos - 1] if pos > 0 else 1.0
+
+
+@njit(cache=True)
 def _rmst(ks, S, n_jumps, grid, horizon):
     """Exact integral of the step curve over ``[0, horizon]``."""
     area = 0.0
@@ -111,6 +137,7 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
     """
     m = X.shape[0]
     n_chunks = min(m, 64)
+    ascending = _is_ascending(query)
     survival = np.empty((m, query.shape[0]))
     rmst = np.empty((m, horizons.shape[0]))
     for chunk in prange(n_chunks):
@@ -125,9 +152,7 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
                 continue
             ks, _, _, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
                                           nelson_aalen)
-            for j in range(query.shape[0]):
-                pos = np.searchsorted(ks[:n_jumps], query[j], side="right")
-                survival[t, j] = S[pos - 1] if pos > 0 else 1.0
+            _step_values(ks, S, n_jumps, query, ascending, survival[t])
             for j in range(horizons.shape[0]):
                 rmst[t, j] = _rmst(ks, S, n_jumps, grid, horizons[j])
             for q in range(n_touched):
