@@ -129,10 +129,7 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
     n_groups = np.zeros(m)
     for t in prange(m):
         psi = np.empty(ci_group_size)
-        sum_group = 0.0
-        sum_group_sq = 0.0
-        sum_sq = 0.0
-        good = 0
+        moments = np.zeros(4)
         for g in range(n_group_total):
             complete = True
             for j in range(ci_group_size):
@@ -145,26 +142,39 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
                 for c in range(k):
                     value += coef[t, c] * values[node, c]
                 psi[j] = value
-            if not complete:
-                continue
-            good += 1
-            mean = 0.0
-            for j in range(ci_group_size):
-                mean += psi[j]
-                sum_sq += psi[j] * psi[j]
-            mean /= ci_group_size
-            sum_group += mean
-            sum_group_sq += mean * mean
-        n_groups[t] = good
-        if good == 0:
-            var_between[t] = np.nan
-            group_noise[t] = np.nan
-            continue
-        average = sum_group / good
-        var_between[t] = sum_group_sq / good - average * average
-        var_total = sum_sq / (good * ci_group_size) - average * average
-        group_noise[t] = (var_total - var_between[t]) / (ci_group_size - 1)
+            if complete:
+                add_group(psi, moments)
+        n_groups[t] = moments[0]
+        var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
     return var_between, group_noise, n_groups
+
+
+@njit(cache=True)
+def add_group(psi, moments):
+    """Add one complete little bag's per-tree estimates ``psi`` to ``moments``: (number of
+    groups, sum of group means, sum of squared group means, sum of squared tree estimates)."""
+    mean = 0.0
+    for j in range(psi.shape[0]):
+        mean += psi[j]
+        moments[3] += psi[j] * psi[j]
+    mean /= psi.shape[0]
+    moments[0] += 1.0
+    moments[1] += mean
+    moments[2] += mean * mean
+
+
+@njit(cache=True)
+def group_variances(moments, ci_group_size):
+    """``(var_between, group_noise)`` from :func:`add_group`'s moments (NaN without groups):
+    the variance across groups of the group means, and the within-group variance
+    ``(var_total - var_between) / (ci_group_size - 1)`` (Sexton & Laake 2009)."""
+    good = moments[0]
+    if good == 0.0:
+        return np.nan, np.nan
+    average = moments[1] / good
+    between = moments[2] / good - average * average
+    total = moments[3] / (good * ci_group_size) - average * average
+    return between, (total - between) / (ci_group_size - 1)
 
 
 @njit(cache=True)

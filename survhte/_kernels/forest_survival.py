@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .forest_predict import _in_bag, _weights_of
+from .forest_predict import _in_bag, _weights_of, add_group, group_variances
 from .forest_tree import descend
 
 
@@ -239,10 +239,7 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
                     if ks[pos - 1] == index[i]:
                         contribution += event_w[i] * coef_d[pos - 1]
                 psi_row[i] = contribution
-            sum_group = 0.0
-            sum_group_sq = 0.0
-            sum_sq = 0.0
-            good = 0
+            moments = np.zeros(4)
             for g in range(n_group_total):
                 complete = True
                 for j in range(ci_group_size):
@@ -260,24 +257,11 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
                     for r in range(size):
                         total += psi_row[leaf_samples[b, leaf_start[node] + r]]
                     psi[j] = total / size
-                if not complete:
-                    continue
-                good += 1
-                mean = 0.0
-                for j in range(ci_group_size):
-                    mean += psi[j]
-                    sum_sq += psi[j] * psi[j]
-                mean /= ci_group_size
-                sum_group += mean
-                sum_group_sq += mean * mean
+                if complete:
+                    add_group(psi, moments)
             for q in range(n_touched):
                 dense[touched[q]] = 0.0
                 psi_row[touched[q]] = 0.0
-            n_groups[t] = good
-            if good == 0:
-                continue
-            average = sum_group / good
-            var_between[t] = sum_group_sq / good - average * average
-            var_total = sum_sq / (good * ci_group_size) - average * average
-            group_noise[t] = (var_total - var_between[t]) / (ci_group_size - 1)
+            n_groups[t] = moments[0]
+            var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
     return theta, var_between, group_noise, n_groups
