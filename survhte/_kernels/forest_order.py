@@ -170,11 +170,18 @@ def node_order(ranks, f, rows, work):
             lo = r
         if r > hi:
             hi = r
+    sort_gathered(work, m, lo, hi)
+    return order[:m], keys[:m]
+
+
+@njit(cache=True)
+def sort_gathered(work, m, lo, hi):
+    """Stable sort of the int32 keys ``work[1, :m]`` (all in ``[lo, hi]``), carrying
+    ``work[0, :m]`` along: insertion sort for small ``m``, LSD radix sort otherwise."""
     if m <= 1 or lo == hi:
-        pass
-    elif m <= _INSERTION_MAX:
-        _insertion_sort(keys, order, m)
+        return
+    if m <= _INSERTION_MAX:
+        _insertion_sort(work[1], work[0], m)
     else:
         passes, digit = radix_passes(np.int64(hi - lo), m)
         _radix_sort(work, m, lo, passes, digit)
-    return order[:m], keys[:m]

@@ -30,25 +30,35 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .forest_order import order_workspace, sort_gathered
 from .forest_predict import _in_bag, _weights_of, add_group, group_variances
 from .forest_tree import descend
 
 
 @njit(cache=True)
-def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen):
+def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen, work):
     """The weighted curve of one target point on its support's failure indices.
 
+    The support is ordered by failure index with ``forest_order.sort_gathered`` (a radix
+    sort: O(support) per target point) in the ``order_workspace`` scratch ``work``.
     Returns ``(ks, D, Y, S, n_jumps)``: failure indices ``ks[:n_jumps]`` (ascending, with
     ``D > 0``), the weighted failures and at-risk sums there, and the survival just after
     each jump.
     """
-    keys = np.empty(n_touched, dtype=np.int64)
+    order = work[0]
+    keys = work[1]
+    lo = np.int32(2147483647)
+    hi = np.int32(-1)
     total = 0.0
     for q in range(n_touched):
         i = touched[q]
-        keys[q] = index[i]
+        key = np.int32(index[i])
+        keys[q] = key
+        order[q] = q
+        lo = min(lo, key)
+        hi = max(hi, key)
         total += dense[i] * weight[i]
-    order = np.argsort(keys)
+    sort_gathered(work, n_touched, lo, hi)
     ks = np.empty(n_touched, dtype=np.int64)
     D = np.empty(n_touched)
     Y = np.empty(n_touched)
@@ -59,10 +69,10 @@ def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen):
     cumhaz = 0.0
     q = 0
     while q < n_touched:
-        k = keys[order[q]]
+        k = keys[q]
         at_risk = total - before
         failed = 0.0
-        while q < n_touched and keys[order[q]] == k:
+        while q < n_touched and keys[q] == k:
             i = touched[order[q]]
             before += dense[i] * weight[i]
             failed += dense[i] * event_w[i]
@@ -143,6 +153,7 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
     for chunk in prange(n_chunks):
         dense = np.zeros(n_train)
         touched = np.empty(n_train, dtype=np.int64)
+        work = order_workspace(n_train)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
                                     node_offset, leaf_samples, inbag, oob_rows, dense, touched)
@@ -151,7 +162,7 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
                 rmst[t, :] = np.nan
                 continue
             ks, _, _, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
-                                          nelson_aalen)
+                                          nelson_aalen, work)
             _step_values(ks, S, n_jumps, query, ascending, survival[t])
             for j in range(horizons.shape[0]):
                 rmst[t, j] = _rmst(ks, S, n_jumps, grid, horizons[j])
@@ -218,6 +229,7 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
     for chunk in prange(n_chunks):
         dense = np.zeros(n_train)
         touched = np.empty(n_train, dtype=np.int64)
+        work = order_workspace(n_train)
         psi_row = np.zeros(n_train)
         psi = np.empty(ci_group_size)
         for t in range(chunk, m, n_chunks):
@@ -226,7 +238,7 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
             if n_touched == 0:
                 continue
             ks, D, Y, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
-                                          nelson_aalen)
+                                          nelson_aalen, work)
             value, coef_d, cum_y = _influence_coefficients(ks, D, Y, S, n_jumps, grid, query,
                                                            horizon, target_rmst, nelson_aalen)
             theta[t] = value
