@@ -155,13 +155,13 @@ def test_node_order_is_a_stable_argsort_of_the_values(node):
     # dense ranks: the index among the sorted distinct values
     for f in range(X.shape[1]):
         distinct = np.unique(X[:, f])
-        assert np.array_equal(distinct[ranks[f]], X[:, f])
+        assert np.array_equal(distinct[ranks[:, f]], X[:, f])
     work = order_workspace(rows.size)
     for f in range(X.shape[1]):
         order, keys = node_order(ranks, f, rows, work)
         expected = np.argsort(X[rows, f], kind="stable")
         assert np.array_equal(order, expected)
-        assert np.array_equal(keys, ranks[f, rows[expected]])
+        assert np.array_equal(keys, ranks[rows[expected], f])
 
 
 def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, penalty):

@@ -38,22 +38,29 @@ _MIN_LOGRANK_VARIANCE = 1e-9
 
 
 @njit(cache=True)
-def _fenwick_add(tree, index, value):
+def _fenwick_add(tree, index, weight):
+    """Add one row of failure-time index ``index`` and weight ``weight`` to the paired tree.
+
+    ``tree[:, 0]`` counts rows, ``tree[:, 1]`` sums their weights; both are updated in one walk.
+    """
     j = index + 1
     while j < tree.shape[0]:
-        tree[j] += value
+        tree[j, 0] += 1.0
+        tree[j, 1] += weight
         j += j & (-j)
 
 
 @njit(cache=True)
 def _fenwick_prefix(tree, index):
-    """Sum of entries ``0 .. index`` (0 when ``index < 0``)."""
+    """(count, weight sum) of the rows with index ``0 .. index`` ((0, 0) when ``index < 0``)."""
+    count = 0.0
     total = 0.0
     j = index + 1
     while j > 0:
-        total += tree[j]
+        count += tree[j, 0]
+        total += tree[j, 1]
         j -= j & (-j)
-    return total
+    return count, total
 
 
 @njit(cache=True)
@@ -64,7 +71,7 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
     ----------
     Xt : float64 (p, n)
         Covariates, feature-major.
-    ranks : int32 (p, n)
+    ranks : int32 (n, p)
         Their dense ranks (``forest_order.feature_ranks``).
     rows : int64 (m,)
         The node's rows.
@@ -109,14 +116,13 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
     for q in range(m):
         values[q] = responses[rows[q], 0]
     local = np.searchsorted(failures, values[:m], side="right")
-    event = np.zeros(m, dtype=np.bool_)
+    event = np.zeros(m, dtype=np.int64)
     count_failure = np.zeros(n_times + 1)
     count_all = np.zeros(n_times + 1)
     for q in range(m):
-        event[q] = responses[rows[q], 1] > 0.0 and local[q] >= 1
+        event[q] = 1 if responses[rows[q], 1] > 0.0 and local[q] >= 1 else 0
         count_all[local[q]] += 1.0
-        if event[q]:
-            count_failure[local[q]] += 1.0
+        count_failure[local[q]] += event[q]
     # Prefix sums over k = 1..j of the parent's per-time weights.
     num_w = np.zeros(n_times + 1)  # d_k / Y_k
     lin_w = np.zeros(n_times + 1)  # c_k Y_k
@@ -136,15 +142,13 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
         quad_w[k] = quad_w[k - 1] + ck
 
     min_child = max(math.ceil(alpha * m), 1)
-    count_tree = np.zeros(n_times + 2)
-    quad_tree = np.zeros(n_times + 2)
+    tree = np.zeros((n_times + 2, 2))
     best_feature = -1
     best_threshold = 0.0
     best_stat = 0.0
     for f in features:
         order, keys = node_order(ranks, f, rows, work)
-        count_tree[:] = 0.0
-        quad_tree[:] = 0.0
+        tree[:] = 0.0
         numerator = 0.0
         linear = 0.0
         quadratic = 0.0
@@ -156,16 +160,14 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
             # sum_{k<=j} c_k (2 Y_{k,L} + 1), and sum_{k<=j} c_k Y_{k,L} is
             # C_j #{left rows with index >= j} + sum_{left rows with index < j} C_index.
             n_left_before = float(r)
-            below = _fenwick_prefix(count_tree, j - 1)
-            cross = quad_w[j] * (n_left_before - below) + _fenwick_prefix(quad_tree, j - 1)
+            below, below_quad = _fenwick_prefix(tree, j - 1)
+            cross = quad_w[j] * (n_left_before - below) + below_quad
             quadratic += 2.0 * cross + quad_w[j]
-            _fenwick_add(count_tree, j, 1.0)
-            _fenwick_add(quad_tree, j, quad_w[j])
+            _fenwick_add(tree, j, quad_w[j])
             linear += lin_w[j]
             numerator -= num_w[j]
-            if event[k]:
-                numerator += 1.0
-                failures_left += 1
+            numerator += event[k]  # branch-free: the event flag is 0/1
+            failures_left += event[k]
             if keys[r] == keys[r + 1]:  # equal ranks: equal values
                 continue
             if failures_left < min_child:

@@ -5,9 +5,10 @@ rows in increasing order of each candidate feature. Sorting the real values per 
 feature (``np.argsort``, O(m log m)) was most of the fit time: with grf's default
 ``mtry = min(ceil(sqrt(p) + 20), p)`` nearly every feature is tried at every node.
 
-Instead each feature is ranked once per fit (``feature_ranks``: ``ranks[f, i]`` is the index of
-``x_{f,i}`` among the sorted distinct values of feature ``f``, int32), and ``node_order``
-sorts a node's rows by rank:
+Instead each feature is ranked once per fit (``feature_ranks``: ``ranks[i, f]`` is the index of
+``x_{i,f}`` among the sorted distinct values of feature ``f``, int32, row-major so that the
+candidate features of a node's rows share cache lines: after the first feature, a node's
+ranks are read from cache), and ``node_order`` sorts a node's rows by rank:
 
 - ``m <= _INSERTION_MAX`` rows: insertion sort (the faster below ~32-48 rows);
 - otherwise an LSD radix sort of ``rank - min`` over the node (``span = max - min`` is read in
@@ -48,11 +49,11 @@ _RADIX_BITS = 11
 
 
 def feature_ranks(X: np.ndarray) -> np.ndarray:
-    """Dense ranks (p, n) int32: ``ranks[f, i]`` = index of ``X[i, f]`` among its values."""
+    """Dense ranks (n, p) int32: ``ranks[i, f]`` = index of ``X[i, f]`` among its values."""
     n, p = X.shape
-    ranks = np.empty((p, n), dtype=np.int32)
+    ranks = np.empty((n, p), dtype=np.int32)
     for f in range(p):
-        ranks[f] = np.unique(X[:, f], return_inverse=True)[1].reshape(-1)
+        ranks[:, f] = np.unique(X[:, f], return_inverse=True)[1].reshape(-1)
     return ranks
 
 
@@ -136,11 +137,11 @@ def radix_passes(span, m):
 
 @njit(cache=True)
 def node_order(ranks, f, rows, work):
-    """Stable order of the node's rows by ``ranks[f, rows[q]]``.
+    """Stable order of the node's rows by ``ranks[rows[q], f]``.
 
     Parameters
     ----------
-    ranks : int32 (p, n)
+    ranks : int32 (n, p)
         ``feature_ranks`` of the covariates.
     f : int
         The feature.
@@ -155,7 +156,7 @@ def node_order(ranks, f, rows, work):
         Positions ``q`` in ``rows``, by increasing rank, ties in increasing ``q`` (a view of
         ``work[0]``).
     keys : int32 (m,)
-        ``ranks[f, rows[order]]`` (a view of ``work[1]``).
+        ``ranks[rows[order], f]`` (a view of ``work[1]``).
     """
     m = rows.shape[0]
     order = work[0]
@@ -163,7 +164,7 @@ def node_order(ranks, f, rows, work):
     lo = np.int32(2147483647)
     hi = np.int32(-1)
     for q in range(m):
-        r = ranks[f, rows[q]]
+        r = ranks[rows[q], f]
         keys[q] = r
         order[q] = q
         if r < lo:

@@ -155,7 +155,7 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
         ``SPLIT_VARIANCE``, ``SPLIT_CAUSAL`` or ``SPLIT_CAUSAL_SURVIVAL``.
     Xt : float64 (p, n)
         Covariates, feature-major (a row of ``Xt`` is contiguous).
-    ranks : int32 (p, n)
+    ranks : int32 (n, p)
         Their dense ranks (``forest_order.feature_ranks``): rows are ordered by rank
         (``forest_order.node_order``), real values give the thresholds.
     rows : int64 (m,)

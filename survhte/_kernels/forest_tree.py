@@ -204,7 +204,7 @@ def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_s
                out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
     """Grow the trees ``trees`` (global indices) in parallel, one output slot each.
 
-    ``ranks`` (int32, the shape of ``Xt``) are the dense ranks of ``Xt``'s rows
+    ``ranks`` (int32, the shape of ``X``) are the dense ranks of ``X``'s columns
     (``forest_order.feature_ranks``): splits order rows by them.
     Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
     ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
