@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 
-from survhte.forest import CausalSurvivalForest
+from survhte.forest import CausalSurvivalForest, SurvivalForest
 from survhte.inference import AIPCW
 from survhte.survival import KaplanMeier
 from survhte.survival_metalearners import CoxPH
@@ -208,15 +208,14 @@ def test_default_forest_counterfactual_curves(design, fitted):
     assert s.shape == (10, 2) and np.all((s >= 0) & (s <= 1))
 
 
-@pytest.mark.parametrize("plug_in", [False, True])
-def test_block_size_does_not_change_the_fit(design, monkeypatch, plug_in):
-    """``fit`` takes the training rows in blocks (memory O(n + block x grid)); the scores and
-    the forest are the same as with one block, to the last bit."""
+def test_block_size_does_not_change_the_fit(design, monkeypatch):
+    """Plug-in nuisances: ``fit`` takes the training rows in blocks (memory
+    O(n + block x grid)); the scores and the forest are the same as with one block, to the
+    last bit."""
     from survhte.forest import _causal_survival
 
     X, y, w, _ = design
-    kw = dict(event_model=ArmKaplanMeier(), censoring_model=ArmKaplanMeier(),
-              n_folds=2) if plug_in else {}
+    kw = dict(event_model=ArmKaplanMeier(), censoring_model=ArmKaplanMeier(), n_folds=2)
 
     def fit():
         return CausalSurvivalForest(60, horizon=1.5, random_state=1, **kw).fit(X, y, w)
@@ -229,6 +228,49 @@ def test_block_size_does_not_change_the_fit(design, monkeypatch, plug_in):
         np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
     np.testing.assert_array_equal(many.predict(X[:50]), one.predict(X[:50]))
     assert many.ate() == one.ate()
+
+
+@pytest.mark.parametrize("target", ["rmst", "survival"])
+@pytest.mark.parametrize("style", ["grf", "aipcw"])
+@pytest.mark.parametrize("coarse", [False, True])
+def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style, coarse):
+    """The default forests' scores are computed on the curves' jumps only; fed the same
+    forests' out-of-bag curves on the whole grid (the plug-in path, grf's ``compute_psi``),
+    the scores agree to rounding (1e-12: sums over the same non-zero terms, in another
+    order), on the default grid and on a coarse user grid the jumps fall between."""
+    from survhte._kernels.causal_survival_score import curve_scores
+
+    X, (time, event), w, _ = design
+    grid = np.linspace(0.0, 2.0, 23) if coarse else None
+    csf = CausalSurvivalForest(80, target=target, horizon=1.2, score_discretization=style,
+                               failure_times=grid, random_state=2).fit(X, (time, event), w)
+    eval_times = np.append(csf.failure_times_, csf.horizon_)
+    rows = np.arange(X.shape[0])
+    Xw = lambda arm: np.column_stack([X, arm])  # noqa: E731
+    s0, s1 = (csf.event_model_.predict_survival_oob(Xw(np.full(rows.size, a)), rows,
+                                                    eval_times) for a in (0.0, 1.0))
+    assert not np.isnan(s0).any()
+    censoring = SurvivalForest(csf.event_model_.n_estimators, mtry=csf.event_model_.mtry,
+                               min_node_size=15, prediction_type="nelson-aalen",
+                               ci_group_size=1, random_state=csf._seeds(5)[3])
+    horizon = csf.horizon_
+    y = np.minimum(time, horizon)
+    nuis_event = event | (time >= horizon) if target == "rmst" else event
+    nuis_time = y if target == "rmst" else time
+    censoring.fit(Xw(w.astype(float)), nuis_time, ~nuis_event)
+    c_obs = censoring.predict_survival_oob(Xw(w.astype(float)), rows, csf.failure_times_)
+    grid_ = csf.failure_times_
+    k_right = np.searchsorted(grid_, y, side="right") - 1
+    k_left = np.searchsorted(grid_, y, side="left") - 1
+    f_value = y if target == "rmst" else (~(event & (time <= horizon))).astype(float)
+    _, y_hat, bracket, c_at_y = curve_scores(
+        s0, s1, c_obs, w.astype(float), eval_times, grid_[k_right], grid_[np.maximum(k_left, 0)],
+        k_left >= 0, event | (time >= horizon), f_value, csf.w_hat_, target == "rmst",
+        style == "grf")
+    np.testing.assert_allclose(csf.y_hat_, y_hat, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(csf.censoring_at_y_, c_at_y, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(csf.psi_numerator_, (w - csf.w_hat_) * bracket, rtol=0,
+                               atol=1e-10)
 
 
 def test_survival_target_and_grid(design):

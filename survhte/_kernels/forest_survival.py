@@ -9,9 +9,14 @@ estimator on the failure-time grid (Ishwaran et al. 2008; grf's ``survival_fores
 
 with ``a_i`` the failure-time index of row ``i`` (the number of grid times at or below its
 observed time) and ``a(t)`` that of ``t``: a right-continuous step function jumping at grid
-times. Each target point is handled on its own: its weights are accumulated in O(n_train)
-scratch per thread, its curve computed on the support's distinct failure indices. Memory is
-O(n_train + grid) per thread; no n_train x grid (or n_target x n_train) array is formed.
+times. ``D`` and ``Y`` need the weights only through their sums per failure index, so each
+leaf's rows are aggregated once per fit (:func:`leaf_histograms`: the leaf's distinct failure
+indices with their summed ``w`` and ``w e``), and a target point accumulates the histograms
+of its leaves into O(grid) scratch per thread: its cost is the number of distinct indices in
+its leaves, not the number of rows. That matters when leaves are large: a censoring forest
+with few censoring events rarely splits (each child needs ``alpha m`` failures), its trees are
+single leaves of thousands of rows, and a per-row support made every curve O(n). Memory is
+O(grid) per thread; no n_train x grid (or n_target x n_train) array is formed.
 
 Variance. ``theta`` (``S(t | x)`` or ``RMST(h | x)``) is a smooth function of the weighted
 means ``D_k``, ``Y_k``; its delta-method linearisation is ``sum_i alpha_i(x) psi_i`` with
@@ -31,19 +36,111 @@ import numpy as np
 from numba import njit, prange
 
 from .forest_order import order_workspace, sort_gathered
-from .forest_predict import _in_bag, _weights_of, add_group, group_variances
+from .forest_predict import _in_bag, add_group, group_variances
 from .forest_tree import descend
 
 
-@njit(cache=True)
-def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen, work):
-    """The weighted curve of one target point on its support's failure indices.
+@njit(parallel=True, cache=True)
+def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, weight, event_w):
+    """Each leaf's rows summed by failure index: ``(start, size, key, w, ew)``.
 
-    The support is ordered by failure index with ``forest_order.sort_gathered`` (a radix
-    sort: O(support) per target point) in the ``order_workspace`` scratch ``work``.
-    Returns ``(ks, D, Y, S, n_jumps)``: failure indices ``ks[:n_jumps]`` (ascending, with
-    ``D > 0``), the weighted failures and at-risk sums there, and the survival just after
-    each jump.
+    Leaf ``node`` (global index) owns entries ``start[node] : start[node] + size[node]`` of
+    row ``b`` (its tree) of ``key`` (int32 failure indices, ascending), ``w`` (summed case
+    weights) and ``ew`` (summed ``w_i e_i``); the arrays have ``leaf_samples``' shape.
+    """
+    n_nodes = leaf_size.shape[0]
+    start = np.zeros(n_nodes, dtype=np.int64)
+    size = np.zeros(n_nodes, dtype=np.int64)
+    key = np.zeros(leaf_samples.shape, dtype=np.int32)
+    w = np.zeros(leaf_samples.shape)
+    ew = np.zeros(leaf_samples.shape)
+    for b in prange(node_offset.shape[0] - 1):
+        work = order_workspace(leaf_samples.shape[1])
+        fill = 0
+        for node in range(node_offset[b], node_offset[b + 1]):
+            m = leaf_size[node]
+            if m == 0:
+                continue
+            base = leaf_start[node]
+            lo = np.int32(2147483647)
+            hi = np.int32(-1)
+            for q in range(m):
+                k = np.int32(index[leaf_samples[b, base + q]])
+                work[1, q] = k
+                work[0, q] = q
+                lo = min(lo, k)
+                hi = max(hi, k)
+            sort_gathered(work, m, lo, hi)
+            start[node] = fill
+            for q in range(m):
+                row = leaf_samples[b, base + work[0, q]]
+                if q == 0 or work[1, q] != work[1, q - 1]:
+                    key[b, fill] = work[1, q]
+                    fill += 1
+                w[b, fill - 1] += weight[row]
+                ew[b, fill - 1] += event_w[row]
+            size[node] = fill - start[node]
+    return start, size, key, w, ew
+
+
+@njit(cache=True)
+def _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows,
+                      hist, acc, seen, touched):
+    """Accumulate ``sum_i alpha_i(x_t) (w_i, w_i e_i)`` by failure index into ``acc``.
+
+    ``hist`` is :func:`leaf_histograms`' output; out of bag (``oob_rows`` non-empty), only
+    the trees that left training row ``oob_rows[t]`` out count. Lists the touched indices in
+    ``touched`` (``seen`` flags them) and returns their number (0: no tree counted).
+    """
+    start, size, key, w, ew = hist
+    n_touched = 0
+    n_trees = 0
+    for b in range(node_offset.shape[0] - 1):
+        if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
+            continue
+        node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
+        m = leaf_size[node]
+        if m == 0:
+            continue
+        n_trees += 1
+        share = 1.0 / m
+        for q in range(start[node], start[node] + size[node]):
+            k = key[b, q]
+            if not seen[k]:
+                seen[k] = True
+                touched[n_touched] = k
+                n_touched += 1
+            acc[k, 0] += w[b, q] * share
+            acc[k, 1] += ew[b, q] * share
+    for q in range(n_touched):
+        acc[touched[q], 0] /= n_trees
+        acc[touched[q], 1] /= n_trees
+    return n_touched
+
+
+@njit(cache=True)
+def _clear(acc, seen, touched, n_touched):
+    for q in range(n_touched):
+        acc[touched[q], 0] = 0.0
+        acc[touched[q], 1] = 0.0
+        seen[touched[q]] = False
+
+
+@njit(cache=True)
+def curve_scratch(n_grid):
+    """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``."""
+    return (np.zeros((n_grid + 1, 2)), np.zeros(n_grid + 1, dtype=np.bool_),
+            np.empty(n_grid + 1, dtype=np.int64), order_workspace(n_grid + 1))
+
+
+@njit(cache=True)
+def _curve(acc, touched, n_touched, nelson_aalen, work):
+    """The weighted curve of one target point from its accumulated ``acc``.
+
+    The touched failure indices are ordered with ``forest_order.sort_gathered`` (a radix
+    sort) in the ``order_workspace`` scratch ``work``. Returns ``(ks, D, Y, S, n_jumps)``:
+    failure indices ``ks[:n_jumps]`` (ascending, with ``D > 0``), the weighted failures and
+    at-risk sums there, and the survival just after each jump.
     """
     order = work[0]
     keys = work[1]
@@ -51,13 +148,12 @@ def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen, work
     hi = np.int32(-1)
     total = 0.0
     for q in range(n_touched):
-        i = touched[q]
-        key = np.int32(index[i])
+        key = np.int32(touched[q])
         keys[q] = key
         order[q] = q
         lo = min(lo, key)
         hi = max(hi, key)
-        total += dense[i] * weight[i]
+        total += acc[key, 0]
     sort_gathered(work, n_touched, lo, hi)
     ks = np.empty(n_touched, dtype=np.int64)
     D = np.empty(n_touched)
@@ -67,16 +163,11 @@ def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen, work
     before = 0.0
     surv = 1.0
     cumhaz = 0.0
-    q = 0
-    while q < n_touched:
+    for q in range(n_touched):
         k = keys[q]
         at_risk = total - before
-        failed = 0.0
-        while q < n_touched and keys[q] == k:
-            i = touched[order[q]]
-            before += dense[i] * weight[i]
-            failed += dense[i] * event_w[i]
-            q += 1
+        failed = acc[k, 1]
+        before += acc[k, 0]
         if k >= 1 and failed > 0.0 and at_risk > 0.0:
             if nelson_aalen:
                 cumhaz += failed / at_risk
@@ -89,6 +180,25 @@ def _curve(dense, touched, n_touched, index, event_w, weight, nelson_aalen, work
             S[n_jumps] = surv
             n_jumps += 1
     return ks, D, Y, S, n_jumps
+
+
+@njit(cache=True)
+def point_curve(X, t, forest, hist, oob_rows, nelson_aalen, scratch):
+    """``_curve`` of target row ``X[t]`` (``n_jumps = -1`` when no tree counts).
+
+    ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``, ``hist``
+    :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left cleared).
+    """
+    feature, threshold, left, leaf_size, node_offset, inbag = forest
+    acc, seen, touched, work = scratch
+    n_touched = _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset,
+                                  inbag, oob_rows, hist, acc, seen, touched)
+    if n_touched == 0:
+        return (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0),
+                np.int64(-1))
+    out = _curve(acc, touched, n_touched, nelson_aalen, work)
+    _clear(acc, seen, touched, n_touched)
+    return out
 
 
 @njit(cache=True)
@@ -134,15 +244,12 @@ def _rmst(ks, S, n_jumps, grid, horizon):
 
 
 @njit(parallel=True, cache=True)
-def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                    leaf_samples, inbag, n_train, oob_rows, index, event_w, weight, grid, query,
-                    horizons, nelson_aalen):
+def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aalen):
     """Survival at grid indices ``query`` and RMST at ``horizons`` for each row of ``X``.
 
-    ``query[j]`` is the failure-time index of the ``j``-th requested time; ``index``,
-    ``event_w`` (``w_i e_i``) and ``weight`` (``w_i``) describe the training rows; out of bag,
-    ``oob_rows`` names the training row of each row of ``X`` (``forest_predict``; empty
-    otherwise). Returns
+    ``forest`` and ``hist`` as in :func:`point_curve`; ``query[j]`` is the failure-time index
+    of the ``j``-th requested time; out of bag, ``oob_rows`` names the training row of each
+    row of ``X`` (``forest_predict``; empty otherwise). Returns
     ``(survival (m, len(query)), rmst (m, len(horizons)))``; NaN for a row no tree reaches.
     """
     m = X.shape[0]
@@ -151,23 +258,17 @@ def forest_survival(X, feature, threshold, left, leaf_start, leaf_size, node_off
     survival = np.empty((m, query.shape[0]))
     rmst = np.empty((m, horizons.shape[0]))
     for chunk in prange(n_chunks):
-        dense = np.zeros(n_train)
-        touched = np.empty(n_train, dtype=np.int64)
-        work = order_workspace(n_train)
+        scratch = curve_scratch(grid.shape[0])
         for t in range(chunk, m, n_chunks):
-            n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
-            if n_touched == 0:
+            ks, _, _, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
+                                               scratch)
+            if n_jumps < 0:
                 survival[t, :] = np.nan
                 rmst[t, :] = np.nan
                 continue
-            ks, _, _, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
-                                          nelson_aalen, work)
             _step_values(ks, S, n_jumps, query, ascending, survival[t])
             for j in range(horizons.shape[0]):
                 rmst[t, j] = _rmst(ks, S, n_jumps, grid, horizons[j])
-            for q in range(n_touched):
-                dense[touched[q]] = 0.0
     return survival, rmst
 
 
@@ -210,15 +311,17 @@ def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_r
 
 
 @njit(parallel=True, cache=True)
-def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
-                         leaf_samples, inbag, n_train, oob_rows, index, event_w, weight, grid,
-                         query, horizon, target_rmst, nelson_aalen, ci_group_size):
+def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target_rmst,
+                         nelson_aalen, ci_group_size):
     """Estimate and little-bag moments of ``S(t | x)`` (or ``RMST(h | x)``) per row of ``X``.
 
     ``query`` is the failure-time index of ``t`` (ignored with ``target_rmst``, which uses
     ``horizon``). Returns ``(theta, var_between, group_noise, n_groups)`` as
-    ``forest_predict.little_bag_sums`` does, for the per-tree leaf means of ``psi``.
+    ``forest_predict.little_bag_sums`` does, for the per-tree leaf means of ``psi`` (summed
+    over a leaf's histogram: ``psi`` depends on a row through its index, ``w`` and ``w e``).
     """
+    feature, threshold, left, leaf_size, node_offset, inbag = forest
+    start, size, key, w, ew = hist
     m = X.shape[0]
     n_chunks = min(m, 64)
     n_group_total = (node_offset.shape[0] - 1) // ci_group_size
@@ -227,30 +330,17 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
     group_noise = np.full(m, np.nan)
     n_groups = np.zeros(m)
     for chunk in prange(n_chunks):
-        dense = np.zeros(n_train)
-        touched = np.empty(n_train, dtype=np.int64)
-        work = order_workspace(n_train)
-        psi_row = np.zeros(n_train)
+        scratch = curve_scratch(grid.shape[0])
         psi = np.empty(ci_group_size)
         for t in range(chunk, m, n_chunks):
-            n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
-            if n_touched == 0:
+            ks, D, Y, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
+                                               scratch)
+            if n_jumps < 0:
                 continue
-            ks, D, Y, S, n_jumps = _curve(dense, touched, n_touched, index, event_w, weight,
-                                          nelson_aalen, work)
             value, coef_d, cum_y = _influence_coefficients(ks, D, Y, S, n_jumps, grid, query,
                                                            horizon, target_rmst, nelson_aalen)
             theta[t] = value
-            for q in range(n_touched):
-                i = touched[q]
-                pos = np.searchsorted(ks[:n_jumps], index[i], side="right")
-                contribution = 0.0
-                if pos > 0:
-                    contribution = weight[i] * cum_y[pos - 1]
-                    if ks[pos - 1] == index[i]:
-                        contribution += event_w[i] * coef_d[pos - 1]
-                psi_row[i] = contribution
+            jumps = ks[:n_jumps]
             moments = np.zeros(4)
             for g in range(n_group_total):
                 complete = True
@@ -261,19 +351,20 @@ def survival_little_bags(X, feature, threshold, left, leaf_start, leaf_size, nod
                         break
                     node = node_offset[b] + descend(X, t, feature, threshold, left,
                                                     node_offset[b])
-                    size = leaf_size[node]
-                    if size == 0:
+                    if leaf_size[node] == 0:
                         complete = False
                         break
                     total = 0.0
-                    for r in range(size):
-                        total += psi_row[leaf_samples[b, leaf_start[node] + r]]
-                    psi[j] = total / size
+                    for q in range(start[node], start[node] + size[node]):
+                        k = key[b, q]
+                        pos = np.searchsorted(jumps, k, side="right")
+                        if pos > 0:
+                            total += w[b, q] * cum_y[pos - 1]
+                            if jumps[pos - 1] == k:
+                                total += ew[b, q] * coef_d[pos - 1]
+                    psi[j] = total / leaf_size[node]
                 if complete:
                     add_group(psi, moments)
-            for q in range(n_touched):
-                dense[touched[q]] = 0.0
-                psi_row[touched[q]] = 0.0
             n_groups[t] = moments[0]
             var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
     return theta, var_between, group_noise, n_groups

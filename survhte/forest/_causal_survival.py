@@ -1,11 +1,13 @@
 """Causal survival forest (Cui, Kosorok, Sverdrup, Wager & Zhu 2023; grf's
 ``causal_survival_forest``) on the generalized random forest engine.
 
-Memory: the nuisance curves ``S(t | X_i, w)`` and ``C(t | X_i, W_i)`` of the training rows
-live on the failure-time grid, but only for one block of rows at a time: ``fit`` takes the
-rows in blocks of about ``_BLOCK_VALUES / grid`` rows, predicts the block's out-of-bag (or
-out-of-fold) curves, reduces them to ``E[f(T) | X_i, w]`` and the score at once and drops
-them. Peak memory is O(n + block x grid) (grf issue #763), not O(n x grid).
+Scores. With the default nuisance forests, each training row's out-of-bag curves
+``S(t | X_i, w)`` (both arms) and ``C(t | X_i, W_i)`` are built and reduced to
+``E[f(T) | X_i, w]`` and the score at once, on their jumps only
+(``_kernels.causal_survival_score``): O(n) memory and O(jumps) work per row, where grf
+evaluates every curve on the whole failure-time grid (O(n x grid) work; memory grf issue
+#763). Plug-in nuisance models give curves on the grid: ``fit`` takes their rows in blocks of
+about ``_BLOCK_VALUES / grid`` rows, so peak memory is O(n + block x grid).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from .._kernels.causal_survival_score import curve_scores, forest_scores
 from .._validation import (
     check_horizon,
     check_sample_weight,
@@ -29,77 +32,64 @@ from .._validation import (
 )
 from ..survival_metalearners._interface import check_survival_model
 from ._base import BaseForest, _check_bool, _check_int
+from ._engine import numba_threads
 from ._regression import RegressionForest
 from ._strategies import causal_survival_strategy
 from ._survival import SurvivalForest
 
 _TARGET_POPULATIONS = ("all", "treated")
-# Rows of a nuisance-curve chunk (rows x grid values stay below ~2**22 per temporary).
-_CHUNK_VALUES = 1 << 22
-# Rows of a block of training rows in ``fit``: block x (grid + 1) values (~64 MB) per curve
-# matrix. Results do not depend on it (everything downstream of the curves is row-wise).
+# Rows of a block of training rows for plug-in nuisances: block x (grid + 1) values (~64 MB)
+# per curve matrix. Results do not depend on it (everything downstream is row-wise).
 _BLOCK_VALUES = 1 << 23
 
 
-def _score_bracket(s_obs: np.ndarray, c_obs: np.ndarray, grid: np.ndarray, horizon: float,
-                   y: np.ndarray, known: np.ndarray, f_value: np.ndarray, m: np.ndarray,
-                   target: str, style: str) -> tuple[np.ndarray, np.ndarray]:
-    """The bracket ``psi_i / (W_i - e_i)`` of the score and ``C`` at each row's own time.
+def _forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: SurvivalForest,
+                   censoring_forest: SurvivalForest | None, eval_times: np.ndarray,
+                   rounding: tuple[np.ndarray, ...], known: np.ndarray, f_value: np.ndarray,
+                   w_hat: np.ndarray, target: str, style: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y_hat, bracket, C at Y)`` of the training rows from the default nuisance forests.
 
-    ``Q(t_k)`` comes from the event curves ``s_obs`` (grid columns, then ``S(h)``); times are
-    rounded down to the grid ``t_0 = 0 < t_1 < ... < t_K <= h``.
-
-    - ``"grf"``: ``[Delta (f - m) + (1 - Delta)(Q(Y) - m)] / C(Y)
-      - sum_{t_k <= Y} (Q(t_k) - m) dLambda_k / C(t_k)`` with ``dLambda_k`` the forward
-      difference of ``-log C`` (grf's ``compute_psi``).
-    - ``"aipcw"``: ``U - m`` with ``U = Delta f / C(Y-) + (1 - Delta) Q(Y) / C(Y)
-      - sum_{k in R} Q(t_k) (1 / C(t_k) - 1 / C(t_{k-1}))``, ``R`` the grid points ``< Y``
-      (events: an event at a censoring time comes first) or ``<= Y`` (censored rows): the
-      transformation of :class:`survhte.inference.AIPCW`; the increments telescope, so the
-      coefficient of ``m`` is exactly 1.
+    Out-of-bag curves, row by row, reduced to the score at once by
+    ``_kernels.causal_survival_score.forest_scores``: O(jumps) work per row, no curve on the
+    grid is formed.
     """
-    n, k = c_obs.shape
-    widths = np.diff(np.append(grid, horizon))
-    k_right = np.searchsorted(grid, y, side="right") - 1  # largest grid point <= Y
-    k_left = np.searchsorted(grid, y, side="left") - 1  # largest grid point < Y
-    grf = style == "grf"
-    n_terms = np.where(known & ~grf, k_left + 1, k_right + 1)
-    out = np.empty(n)
-    c_at_y = np.empty(n)
-    rows = max(1, _CHUNK_VALUES // max(k, 1))
-    for start in range(0, n, rows):
-        sl = slice(start, start + rows)
-        r = np.arange(min(n, start + rows) - start)
-        s = s_obs[sl, :k]
-        positive = s > 0
-        safe = np.where(positive, s, 1.0)
-        if target == "rmst":
-            tail = np.cumsum((s * widths)[:, ::-1], axis=1)[:, ::-1]
-            q = grid + np.where(positive, np.minimum(tail / safe, horizon - grid), 0.0)
-        else:
-            q = np.where(positive, np.minimum(s_obs[sl, -1:] / safe, 1.0), 1.0)
-        c = c_obs[sl]
-        kn = known[sl]
-        mm = m[sl]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if grf:
-                log_c = np.log(c)
-                increments = -np.diff(log_c, axis=1, prepend=0.0) / c
-                terms = (q - mm[:, None]) * increments
-            else:
-                terms = q * np.diff(1.0 / c, axis=1, prepend=1.0)
-            cum = np.concatenate([np.zeros((r.size, 1)), np.cumsum(terms, axis=1)], axis=1)
-            kl = k_left[sl]
-            c_at = c[r, k_right[sl]]
-            c_before = c_at if grf else np.where(kl >= 0, c[r, np.maximum(kl, 0)], 1.0)
-            q_y = q[r, k_right[sl]]
-            if grf:
-                value = np.where(kn, f_value[sl] - mm, q_y - mm) / c_at
-            else:
-                value = np.where(kn, f_value[sl] / c_before, q_y / c_at) - mm
-            out[sl] = value - cum[r, n_terms[sl]]
-        c_at_y[sl] = np.where(kn, c_before, c_at)
-    return out, c_at_y
+    n = X.shape[0]
+    X0 = np.column_stack([X, np.zeros(n)])
+    X1 = np.column_stack([X, np.ones(n)])
+    censored = censoring_forest is not None
+    nuisances = [part for forest in (event_forest, censoring_forest if censored else event_forest)
+                 for part in forest._curve_inputs(eval_times)]
+    with numba_threads(event_forest.n_jobs):
+        _, y_hat, bracket, c_at_y = forest_scores(
+            X0, X1, treated, np.arange(n, dtype=np.int64), *nuisances, censored, eval_times,
+            *rounding, known, f_value, w_hat, target == "rmst", style == "grf")
+    return y_hat, bracket, c_at_y
+
+
+def _curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: _Nuisance,
+                  censoring_nuisance: _Nuisance | None, eval_times: np.ndarray,
+                  rounding: tuple[np.ndarray, ...], known: np.ndarray, f_value: np.ndarray,
+                  w_hat: np.ndarray, target: str, style: str, n_jobs: int | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_forest_scores`` for plug-in nuisances: their held-out curves on the grid, block of
+    rows by block (O(block x grid) memory), reduced by ``curve_scores``."""
+    n = X.shape[0]
+    grid = eval_times[:-1]
+    y_hat, bracket, c_at_y = np.empty(n), np.empty(n), np.empty(n)
+    step = max(1, _BLOCK_VALUES // eval_times.size)
+    for start in range(0, n, step):
+        block = slice(start, min(n, start + step))
+        size = block.stop - block.start
+        s0, s1 = (event_nuisance.curves(X, np.full(size, code), block, eval_times)
+                  for code in (0.0, 1.0))
+        c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
+                 else censoring_nuisance.curves(X, treated[block], block, grid))
+        with numba_threads(n_jobs):
+            _, y_hat[block], bracket[block], c_at_y[block] = curve_scores(
+                s0, s1, c_obs, treated[block], eval_times, *(r[block] for r in rounding),
+                known[block], f_value[block], w_hat[block], target == "rmst", style == "grf")
+    return y_hat, bracket, c_at_y
 
 
 def _folds(n_folds: int, seed: int, strata: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -388,27 +378,20 @@ class CausalSurvivalForest(BaseForest):
         # Truncation for the score (survival target: after the nuisances, as grf).
         known = event | (time >= horizon)
         y_trunc = np.minimum(time, horizon)
-        # The curves, block of rows by block: O(block x grid) memory, all else O(n).
         eval_times = np.append(grid, horizon)
-        y_hat = np.empty(n)
-        bracket = np.empty(n)
-        c_at_y = np.empty(n)
-        step = max(1, _BLOCK_VALUES // eval_times.size)
-        for start in range(0, n, step):
-            block = slice(start, min(n, start + step))
-            size = block.stop - block.start
-            control, active = (
-                self._arm_mean(event_nuisance.curves(X, np.full(size, code), block, eval_times),
-                               eval_times, target, horizon)
-                for code in (0.0, 1.0))
-            y_hat[block] = self.w_hat_[block] * active + (1 - self.w_hat_[block]) * control
-            s_obs = event_nuisance.curves(X, treated[block], block, eval_times)
-            c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
-                     else censoring_nuisance.curves(X, treated[block], block, grid))
-            bracket[block], c_at_y[block] = _score_bracket(
-                s_obs, c_obs, grid, horizon, y_trunc[block], known[block], f_value[block],
-                y_hat[block], target, style)
-            del s_obs, c_obs
+        k_right = np.searchsorted(grid, y_trunc, side="right") - 1  # largest grid time <= Y
+        k_left = np.searchsorted(grid, y_trunc, side="left") - 1  # largest grid time < Y
+        rounding = (grid[k_right], grid[np.maximum(k_left, 0)], k_left >= 0)
+        if event_nuisance.fold_of is None and (censoring_nuisance is None
+                                               or censoring_nuisance.fold_of is None):
+            y_hat, bracket, c_at_y = _forest_scores(
+                X, treated, event_nuisance.fitted,
+                None if censoring_nuisance is None else censoring_nuisance.fitted,
+                eval_times, rounding, known, f_value, self.w_hat_, target, style)
+        else:
+            y_hat, bracket, c_at_y = _curve_scores(
+                X, treated, event_nuisance, censoring_nuisance, eval_times, rounding, known,
+                f_value, self.w_hat_, target, style, self.n_jobs)
         self.y_hat_ = y_hat
         self.censoring_at_y_ = c_at_y
         self._warn_censoring(c_at_y, target)
@@ -506,18 +489,6 @@ class CausalSurvivalForest(BaseForest):
             models.append(clone(spec).fit(Xw[train], time[train], event[train]))
             fold_of[test] = fold
         return _Nuisance(models, fold_of)
-
-    @staticmethod
-    def _arm_mean(curves: np.ndarray, times: np.ndarray, target: str, horizon: float
-                  ) -> np.ndarray:
-        """``E[f(T) | x, w]`` from curves at ``times`` = (grid..., horizon).
-
-        A row-wise sum, not a matrix product: BLAS's result for a row can depend on the
-        number of rows, and ``fit``'s results must not depend on its block size.
-        """
-        if target == "survival":
-            return curves[:, -1]
-        return np.sum(curves[:, :-1] * np.diff(times), axis=1)
 
     @staticmethod
     def _warn_censoring(c_at_y: np.ndarray, target: str) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels.forest_survival import forest_survival, survival_little_bags
+from .._kernels.forest_survival import forest_survival, leaf_histograms, survival_little_bags
 from .._validation import (
     check_covariates,
     check_sample_weight,
@@ -186,9 +186,12 @@ class SurvivalForest(BaseForest):
         self.failure_times_ = grid
         self.unique_times_ = grid
         self._nelson_aalen = kind == "nelson-aalen"
-        self._index = index
-        self._weight = np.ascontiguousarray(weight, dtype=np.float64)
-        self._event_weight = np.where(event & (index >= 1), self._weight, 0.0)
+        weight = np.ascontiguousarray(weight, dtype=np.float64)
+        trees = self.forest_
+        with numba_threads(self.n_jobs):
+            self._hist = leaf_histograms(trees.leaf_start, trees.leaf_size, trees.node_offset,
+                                         trees.leaf_samples, index, weight,
+                                         np.where(event & (index >= 1), weight, 0.0))
         return self
 
     def _prediction_kind(self) -> str:
@@ -216,8 +219,21 @@ class SurvivalForest(BaseForest):
     def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None) -> tuple[Any, ...]:
         """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag)."""
         oob_rows = np.empty(0, dtype=np.int64) if rows is None else rows
-        return (X, *self.forest_.kernel_arrays(), self.forest_.n_train, oob_rows, self._index,
-                self._event_weight, self._weight, self.failure_times_)
+        return X, self._forest_arrays(), self._hist, oob_rows, self.failure_times_
+
+    def _forest_arrays(self) -> tuple[np.ndarray, ...]:
+        trees = self.forest_
+        return (trees.feature, trees.threshold, trees.left, trees.leaf_size, trees.node_offset,
+                trees.inbag)
+
+    def _curve_inputs(self, eval_times: np.ndarray) -> tuple[Any, ...]:
+        """The nuisance tuple of ``_kernels.causal_survival_score.forest_scores``: forest
+        arrays, leaf histograms, Nelson-Aalen?, and each failure index's 1-based position in
+        ``eval_times`` of the first time at or after it (-1 past the last)."""
+        to_eval = np.searchsorted(eval_times, self.failure_times_, side="left") + 1
+        to_eval[self.failure_times_ > eval_times[-1]] = -1
+        return (self._forest_arrays(), self._hist, self._nelson_aalen,
+                np.concatenate([[-1], to_eval]).astype(np.int64))
 
     def _query(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
         if times is None:
