@@ -128,15 +128,15 @@ def _on_eval_times(ks, values, n, to_eval):
 
 
 @njit(cache=True)
-def _forest_curve(X, t, forest, hist, nelson_aalen, to_eval, oob_rows, scratch):
-    """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times (all trees
-    when every tree used the training row; ``n = -1`` when no tree reaches a non-empty
-    leaf)."""
+def _forest_curve(X, t, forest, hist, nelson_aalen, to_eval, oob_rows, scratch, limit):
+    """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times, up to
+    the forest's failure index ``limit`` (all trees when every tree used the training row;
+    ``n = -1`` when no tree reaches a non-empty leaf)."""
     ks, _, _, values, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
-                                            scratch)
+                                            scratch, limit)
     if n_jumps < 0:
         ks, _, _, values, n_jumps = point_curve(X, t, forest, hist, oob_rows[:0],
-                                                nelson_aalen, scratch)
+                                                nelson_aalen, scratch, limit)
     if n_jumps < 0:
         return ks, values, n_jumps
     return _on_eval_times(ks, values, n_jumps, to_eval)
@@ -164,8 +164,9 @@ def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right,
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                  c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring, eval_times,
-                  t_right, t_left, has_left, known, f_value, w_hat, target_rmst, grf_style):
+                  c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring, c_limit,
+                  eval_times, t_right, t_left, has_left, known, f_value, w_hat, target_rmst,
+                  grf_style):
     """Arm means, ``y_hat``, score brackets and ``C`` at each row's time from nuisance forests.
 
     ``X0``/``X1``: the rows with treatment column 0/1; row ``t`` is training row
@@ -174,12 +175,15 @@ def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s
     (``C = 1`` without ``has_censoring``). Each forest (``s_``: event, ``c_``: censoring)
     comes as ``forest``, ``hist`` (as in ``forest_survival.point_curve``), Nelson-Aalen or
     not, and ``to_eval`` mapping its failure indices onto ``eval_times`` = (grid..., horizon)
-    (``_on_eval_times``), so the curves are read exactly as on the grid. Memory: O(grid)
-    scratch per chunk of rows. Returns ``(means (m, 2), y_hat, bracket, c_at_y)``; NaN for a
+    (``_on_eval_times``), so the curves are read exactly as on the grid. The score reads
+    ``C`` only up to the row's own time: ``c_limit[t]`` is the censoring forest's failure
+    index of ``t_right[t]``, past which its leaves are not read. Memory: O(grid) scratch per
+    chunk of rows. Returns ``(means (m, 2), y_hat, bracket, c_at_y)``; NaN for a
     row no tree reaches.
     """
     m = X0.shape[0]
     n_scratch = max(s_to_eval.shape[0], c_to_eval.shape[0])
+    s_limit = s_to_eval.shape[0] - 1
     n_chunks = min(m, 64)
     means = np.full((m, 2), np.nan)
     y_hat = np.full(m, np.nan)
@@ -189,16 +193,17 @@ def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s
         scratch = curve_scratch(n_scratch)
         for t in range(chunk, m, n_chunks):
             ks0, s0, n0 = _forest_curve(X0, t, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                                        oob_rows, scratch)
+                                        oob_rows, scratch, s_limit)
             ks1, s1, n1 = _forest_curve(X1, t, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                                        oob_rows, scratch)
+                                        oob_rows, scratch, s_limit)
             on = treated[t] > 0.5
             c_ks = np.empty(0, dtype=np.int64)
             c_val = np.empty(0)
             n_c = 0
             if has_censoring:
                 c_ks, c_val, n_c = _forest_curve(X1 if on else X0, t, c_forest, c_hist,
-                                                 c_nelson_aalen, c_to_eval, oob_rows, scratch)
+                                                 c_nelson_aalen, c_to_eval, oob_rows, scratch,
+                                                 c_limit[t])
             if n0 < 0 or n1 < 0 or n_c < 0:
                 continue
             y_hat[t], bracket[t], c_at_y[t] = _row_scores(

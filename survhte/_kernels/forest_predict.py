@@ -190,12 +190,10 @@ def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offs
     n_touched = 0
     n_trees = 0
     for b in range(node_offset.shape[0] - 1):
-        if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
+        node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows)
+        if node < 0:
             continue
-        node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
         size = leaf_size[node]
-        if size == 0:
-            continue
         n_trees += 1
         base = leaf_start[node]
         for q in range(size):

@@ -36,21 +36,23 @@ import numpy as np
 from numba import njit, prange
 
 from .forest_order import order_workspace, sort_gathered
-from .forest_predict import _in_bag, add_group, group_variances
+from .forest_predict import _in_bag, _leaf, add_group, group_variances
 from .forest_tree import descend
 
 
 @njit(parallel=True, cache=True)
 def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, weight, event_w):
-    """Each leaf's rows summed by failure index: ``(start, size, key, w, ew)``.
+    """Each leaf's rows summed by failure index: ``(start, size, key, w, ew, total)``.
 
     Leaf ``node`` (global index) owns entries ``start[node] : start[node] + size[node]`` of
     row ``b`` (its tree) of ``key`` (int32 failure indices, ascending), ``w`` (summed case
     weights) and ``ew`` (summed ``w_i e_i``); the arrays have ``leaf_samples``' shape.
+    ``total[node]`` is the leaf's summed case weight.
     """
     n_nodes = leaf_size.shape[0]
     start = np.zeros(n_nodes, dtype=np.int64)
     size = np.zeros(n_nodes, dtype=np.int64)
+    total = np.zeros(n_nodes)
     key = np.zeros(leaf_samples.shape, dtype=np.int32)
     w = np.zeros(leaf_samples.shape)
     ew = np.zeros(leaf_samples.shape)
@@ -79,39 +81,50 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
                     fill += 1
                 w[b, fill - 1] += weight[row]
                 ew[b, fill - 1] += event_w[row]
+                total[node] += weight[row]
             size[node] = fill - start[node]
-    return start, size, key, w, ew
+    return start, size, key, w, ew, total
 
 
 @njit(cache=True)
 def _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows,
-                      hist, acc, seen, touched):
+                      hist, limit, acc, seen, touched):
     """Accumulate ``sum_i alpha_i(x_t) (w_i, w_i e_i)`` by failure index into ``acc``.
 
     ``hist`` is :func:`leaf_histograms`' output; out of bag (``oob_rows`` non-empty), only
-    the trees that left training row ``oob_rows[t]`` out count. Lists the touched indices in
-    ``touched`` (``seen`` flags them) and returns their number (0: no tree counted).
+    the trees that left training row ``oob_rows[t]`` out count. Indices above ``limit`` are
+    pooled into index ``limit + 1`` with no failures: the curve stays exact up to ``limit``
+    (their rows are at risk there) and a caller that needs no more skips the rest of each
+    leaf. Lists the touched indices in ``touched`` (``seen`` flags them) and returns their
+    number (0: no tree counted).
     """
-    start, size, key, w, ew = hist
+    start, size, key, w, ew, total = hist
     n_touched = 0
     n_trees = 0
     for b in range(node_offset.shape[0] - 1):
-        if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
-            continue
-        node = node_offset[b] + descend(X, t, feature, threshold, left, node_offset[b])
-        m = leaf_size[node]
-        if m == 0:
+        node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows)
+        if node < 0:
             continue
         n_trees += 1
-        share = 1.0 / m
+        share = 1.0 / leaf_size[node]
+        below = 0.0
         for q in range(start[node], start[node] + size[node]):
             k = key[b, q]
+            if k > limit:
+                k = limit + 1
+                if not seen[k]:
+                    seen[k] = True
+                    touched[n_touched] = k
+                    n_touched += 1
+                acc[k, 0] += (total[node] - below) * share
+                break
             if not seen[k]:
                 seen[k] = True
                 touched[n_touched] = k
                 n_touched += 1
             acc[k, 0] += w[b, q] * share
             acc[k, 1] += ew[b, q] * share
+            below += w[b, q]
     for q in range(n_touched):
         acc[touched[q], 0] /= n_trees
         acc[touched[q], 1] /= n_trees
@@ -128,9 +141,10 @@ def _clear(acc, seen, touched, n_touched):
 
 @njit(cache=True)
 def curve_scratch(n_grid):
-    """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``."""
-    return (np.zeros((n_grid + 1, 2)), np.zeros(n_grid + 1, dtype=np.bool_),
-            np.empty(n_grid + 1, dtype=np.int64), order_workspace(n_grid + 1))
+    """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``
+    (failure indices 0..n_grid, and one more for ``point_curve``'s pooled tail)."""
+    return (np.zeros((n_grid + 2, 2)), np.zeros(n_grid + 2, dtype=np.bool_),
+            np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2))
 
 
 @njit(cache=True)
@@ -183,8 +197,9 @@ def _curve(acc, touched, n_touched, nelson_aalen, work):
 
 
 @njit(cache=True)
-def point_curve(X, t, forest, hist, oob_rows, nelson_aalen, scratch):
-    """``_curve`` of target row ``X[t]`` (``n_jumps = -1`` when no tree counts).
+def point_curve(X, t, forest, hist, oob_rows, nelson_aalen, scratch, limit):
+    """``_curve`` of target row ``X[t]`` up to failure index ``limit`` (``n_jumps = -1``
+    when no tree counts).
 
     ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``, ``hist``
     :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left cleared).
@@ -192,7 +207,7 @@ def point_curve(X, t, forest, hist, oob_rows, nelson_aalen, scratch):
     feature, threshold, left, leaf_size, node_offset, inbag = forest
     acc, seen, touched, work = scratch
     n_touched = _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset,
-                                  inbag, oob_rows, hist, acc, seen, touched)
+                                  inbag, oob_rows, hist, limit, acc, seen, touched)
     if n_touched == 0:
         return (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0),
                 np.int64(-1))
@@ -261,7 +276,7 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
         scratch = curve_scratch(grid.shape[0])
         for t in range(chunk, m, n_chunks):
             ks, _, _, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
-                                               scratch)
+                                               scratch, grid.shape[0])
             if n_jumps < 0:
                 survival[t, :] = np.nan
                 rmst[t, :] = np.nan
@@ -321,7 +336,7 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     over a leaf's histogram: ``psi`` depends on a row through its index, ``w`` and ``w e``).
     """
     feature, threshold, left, leaf_size, node_offset, inbag = forest
-    start, size, key, w, ew = hist
+    start, size, key, w, ew, _ = hist
     m = X.shape[0]
     n_chunks = min(m, 64)
     n_group_total = (node_offset.shape[0] - 1) // ci_group_size
@@ -334,7 +349,7 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
         psi = np.empty(ci_group_size)
         for t in range(chunk, m, n_chunks):
             ks, D, Y, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
-                                               scratch)
+                                               scratch, grid.shape[0])
             if n_jumps < 0:
                 continue
             value, coef_d, cum_y = _influence_coefficients(ks, D, Y, S, n_jumps, grid, query,

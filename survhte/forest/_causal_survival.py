@@ -58,12 +58,15 @@ def _forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: SurvivalFor
     X0 = np.column_stack([X, np.zeros(n)])
     X1 = np.column_stack([X, np.ones(n)])
     censored = censoring_forest is not None
-    nuisances = [part for forest in (event_forest, censoring_forest if censored else event_forest)
+    c_forest = censoring_forest if censored else event_forest
+    nuisances = [part for forest in (event_forest, c_forest)
                  for part in forest._curve_inputs(eval_times)]
+    c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
     with numba_threads(event_forest.n_jobs):
         _, y_hat, bracket, c_at_y = forest_scores(
-            X0, X1, treated, np.arange(n, dtype=np.int64), *nuisances, censored, eval_times,
-            *rounding, known, f_value, w_hat, target == "rmst", style == "grf")
+            X0, X1, treated, np.arange(n, dtype=np.int64), *nuisances, censored,
+            c_limit.astype(np.int64), eval_times, *rounding, known, f_value, w_hat,
+            target == "rmst", style == "grf")
     return y_hat, bracket, c_at_y
 
 
