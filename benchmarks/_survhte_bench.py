@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 #: Datasets the benchmarks run by default.
 CONFIGS = ["RCT-50", "OBS-CPS", "OBS-UConf", "OBS-CPS-IC"]
@@ -27,6 +29,17 @@ def parser(description: str, learners: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--split-file", default=None)
     parser.add_argument("--out", default=None, help="CSV of the per-repeat rows")
     return parser
+
+
+def run_tasks(run_one: Callable[..., list[dict]], args: argparse.Namespace) -> pd.DataFrame:
+    """``run_one(config, scenario, repeat, args)`` over every dataset and repeat of ``args``
+    (``--jobs`` in parallel), as one frame of rows; written to ``--out`` when given."""
+    tasks = [(c, s, r) for c in args.configs for s in args.scenarios for r in args.repeats]
+    results = Parallel(n_jobs=args.jobs)(delayed(run_one)(c, s, r, args) for c, s, r in tasks)
+    frame = pd.DataFrame([row for rows in results for row in rows])
+    if args.out:
+        frame.to_csv(args.out, index=False)
+    return frame
 
 
 def split_file(path: str | None) -> Path:

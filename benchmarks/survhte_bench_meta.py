@@ -31,8 +31,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _survhte_bench import COLUMNS, parser, scores, split_file, summary
-from joblib import Parallel, delayed
+from _survhte_bench import COLUMNS, parser, run_tasks, scores, split_file, summary
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 
@@ -91,11 +90,7 @@ def main() -> None:
     options.add_argument("--jobs", type=int, default=1, help="datasets x repeats in parallel")
     args = options.parse_args()
     start = clock.perf_counter()
-    tasks = [(c, s, r) for c in args.configs for s in args.scenarios for r in args.repeats]
-    results = Parallel(n_jobs=args.jobs)(delayed(run_one)(c, s, r, args) for c, s, r in tasks)
-    frame = pd.DataFrame([row for rows in results for row in rows])
-    if args.out:
-        frame.to_csv(args.out, index=False)
+    frame = run_tasks(run_one, args)
     keys = ["config", "scenario", "learner", "imputation", "base"]
     table = summary(frame, keys)
     with pd.option_context("display.width", 160, "display.max_rows", None,
