@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survhte._kernels.forest_order import feature_ranks, node_order, order_workspace
+from survhte._kernels.forest_order import feature_ranks, node_order, order_workspace, sort_keys
 from survhte._kernels.forest_predict import forest_means
 from survhte._kernels.forest_split import SPLIT_CAUSAL, SPLIT_VARIANCE, best_split
 from survhte._kernels.forest_tree import draw_tree_rows
@@ -145,6 +145,18 @@ def tied_nodes(draw):
     X = rng.integers(0, high, size=(n, 3)).astype(np.float64) - high // 2
     rows = rng.choice(n, size=m, replace=False).astype(np.int64)
     return X, rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 2**24), min_size=0, max_size=300), st.sampled_from([1, 4, 2**24]))
+def test_sort_keys_is_a_stable_argsort(values, modulus):
+    keys = np.array(values, dtype=np.int32) % modulus  # modulus 1, 4: all or many ties
+    work = order_workspace(max(keys.size, 1))
+    work[1, :keys.size] = keys
+    sort_keys(work, keys.size)
+    expected = np.argsort(keys, kind="stable")
+    assert np.array_equal(work[0, :keys.size], expected)
+    assert np.array_equal(work[1, :keys.size], keys[expected])
 
 
 @settings(max_examples=150, deadline=None)

@@ -176,6 +176,19 @@ def node_order(ranks, f, rows, work):
 
 
 @njit(cache=True)
+def sort_keys(work, m):
+    """Stable sort of the int32 keys ``work[1, :m]``; ``work[0, :m]`` receives their
+    positions ``0..m-1`` in sorted order (``sort_gathered`` with the range read here)."""
+    lo = np.int32(2147483647)
+    hi = np.int32(-1)
+    for q in range(m):
+        work[0, q] = q
+        lo = min(lo, work[1, q])
+        hi = max(hi, work[1, q])
+    sort_gathered(work, m, lo, hi)
+
+
+@njit(cache=True)
 def sort_gathered(work, m, lo, hi):
     """Stable sort of the int32 keys ``work[1, :m]`` (all in ``[lo, hi]``), carrying
     ``work[0, :m]`` along: insertion sort for small ``m``, LSD radix sort otherwise."""

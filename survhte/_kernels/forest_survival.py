@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .forest_order import order_workspace, sort_gathered
+from .forest_order import order_workspace, sort_keys
 from .forest_predict import _in_bag, _leaf, add_group, group_variances
 from .forest_tree import descend
 
@@ -64,15 +64,9 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
             if m == 0:
                 continue
             base = leaf_start[node]
-            lo = np.int32(2147483647)
-            hi = np.int32(-1)
             for q in range(m):
-                k = np.int32(index[leaf_samples[b, base + q]])
-                work[1, q] = k
-                work[0, q] = q
-                lo = min(lo, k)
-                hi = max(hi, k)
-            sort_gathered(work, m, lo, hi)
+                work[1, q] = index[leaf_samples[b, base + q]]
+            sort_keys(work, m)
             start[node] = fill
             for q in range(m):
                 row = leaf_samples[b, base + work[0, q]]
@@ -151,24 +145,17 @@ def curve_scratch(n_grid):
 def _curve(acc, touched, n_touched, nelson_aalen, work):
     """The weighted curve of one target point from its accumulated ``acc``.
 
-    The touched failure indices are ordered with ``forest_order.sort_gathered`` (a radix
+    The touched failure indices are ordered with ``forest_order.sort_keys`` (a radix
     sort) in the ``order_workspace`` scratch ``work``. Returns ``(ks, D, Y, S, n_jumps)``:
     failure indices ``ks[:n_jumps]`` (ascending, with ``D > 0``), the weighted failures and
     at-risk sums there, and the survival just after each jump.
     """
-    order = work[0]
     keys = work[1]
-    lo = np.int32(2147483647)
-    hi = np.int32(-1)
     total = 0.0
     for q in range(n_touched):
-        key = np.int32(touched[q])
-        keys[q] = key
-        order[q] = q
-        lo = min(lo, key)
-        hi = max(hi, key)
-        total += acc[key, 0]
-    sort_gathered(work, n_touched, lo, hi)
+        keys[q] = touched[q]
+        total += acc[touched[q], 0]
+    sort_keys(work, n_touched)
     ks = np.empty(n_touched, dtype=np.int64)
     D = np.empty(n_touched)
     Y = np.empty(n_touched)
