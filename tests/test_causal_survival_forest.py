@@ -263,7 +263,7 @@ def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style,
     k_right = np.searchsorted(grid_, y, side="right") - 1
     k_left = np.searchsorted(grid_, y, side="left") - 1
     f_value = y if target == "rmst" else (~(event & (time <= horizon))).astype(float)
-    _, y_hat, bracket, c_at_y = curve_scores(
+    y_hat, bracket, c_at_y = curve_scores(
         s0, s1, c_obs, w.astype(float), eval_times, grid_[k_right], grid_[np.maximum(k_left, 0)],
         k_left >= 0, event | (time >= horizon), f_value, csf.w_hat_, target == "rmst",
         style == "grf")

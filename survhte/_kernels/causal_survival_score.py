@@ -144,21 +144,16 @@ def _forest_curve(X, t, forest, hist, nelson_aalen, to_eval, oob_rows, scratch, 
 
 @njit(cache=True, error_model="numpy")
 def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right, t_left,
-                has_left, known, f_value, w_hat, treated, target_rmst, grf_style, means, t):
-    """Arm means (into ``means[t]``), ``y_hat``, bracket and ``C`` at the row's time of row
-    ``t`` from its curves on ``eval_times`` at both arms and its censoring curve."""
+                has_left, known, f_value, w_hat, treated, target_rmst, grf_style):
+    """``(y_hat, bracket, C at the row's time)`` of one row from its curves on
+    ``eval_times`` at both arms (``y_hat = e E[f | x, 1] + (1 - e) E[f | x, 0]``) and its
+    censoring curve; ``S`` is the curve of its observed arm."""
     horizon = eval_times[eval_times.shape[0] - 1]
-    a0 = arm_mean(ks0, s0, n0, eval_times, horizon, target_rmst)
-    a1 = arm_mean(ks1, s1, n1, eval_times, horizon, target_rmst)
-    means[t, 0] = a0
-    means[t, 1] = a1
-    y_hat = w_hat * a1 + (1.0 - w_hat) * a0
-    if treated:
-        b, c = row_bracket(ks1, s1, n1, c_ks, c_val, n_c, eval_times, horizon, t_right, t_left,
-                           has_left, known, f_value, y_hat, target_rmst, grf_style)
-    else:
-        b, c = row_bracket(ks0, s0, n0, c_ks, c_val, n_c, eval_times, horizon, t_right, t_left,
-                           has_left, known, f_value, y_hat, target_rmst, grf_style)
+    y_hat = (w_hat * arm_mean(ks1, s1, n1, eval_times, horizon, target_rmst)
+             + (1.0 - w_hat) * arm_mean(ks0, s0, n0, eval_times, horizon, target_rmst))
+    s_ks, s_val, n_s = (ks1, s1, n1) if treated else (ks0, s0, n0)
+    b, c = row_bracket(s_ks, s_val, n_s, c_ks, c_val, n_c, eval_times, horizon, t_right,
+                       t_left, has_left, known, f_value, y_hat, target_rmst, grf_style)
     return y_hat, b, c
 
 
@@ -167,7 +162,7 @@ def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s
                   c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring, c_limit,
                   eval_times, t_right, t_left, has_left, known, f_value, w_hat, target_rmst,
                   grf_style):
-    """Arm means, ``y_hat``, score brackets and ``C`` at each row's time from nuisance forests.
+    """``y_hat``, score brackets and ``C`` at each row's time from the nuisance forests.
 
     ``X0``/``X1``: the rows with treatment column 0/1; row ``t`` is training row
     ``oob_rows[t]`` and uses the out-of-bag curves of the event forest at both arms (its
@@ -178,14 +173,13 @@ def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s
     (``_on_eval_times``), so the curves are read exactly as on the grid. The score reads
     ``C`` only up to the row's own time: ``c_limit[t]`` is the censoring forest's failure
     index of ``t_right[t]``, past which its leaves are not read. Memory: O(grid) scratch per
-    chunk of rows. Returns ``(means (m, 2), y_hat, bracket, c_at_y)``; NaN for a
+    chunk of rows. Returns ``(y_hat, bracket, c_at_y)``; NaN for a
     row no tree reaches.
     """
     m = X0.shape[0]
     n_scratch = max(s_to_eval.shape[0], c_to_eval.shape[0])
     s_limit = s_to_eval.shape[0] - 1
     n_chunks = min(m, 64)
-    means = np.full((m, 2), np.nan)
     y_hat = np.full(m, np.nan)
     bracket = np.full(m, np.nan)
     c_at_y = np.full(m, np.nan)
@@ -208,9 +202,8 @@ def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s
                 continue
             y_hat[t], bracket[t], c_at_y[t] = _row_scores(
                 ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right[t], t_left[t],
-                has_left[t], known[t], f_value[t], w_hat[t], on, target_rmst, grf_style, means,
-                t)
-    return means, y_hat, bracket, c_at_y
+                has_left[t], known[t], f_value[t], w_hat[t], on, target_rmst, grf_style)
+    return y_hat, bracket, c_at_y
 
 
 @njit(cache=True)
@@ -239,7 +232,6 @@ def curve_scores(s0, s1, c_obs, treated, eval_times, t_right, t_left, has_left, 
     functions of the grid.
     """
     m = s0.shape[0]
-    means = np.empty((m, 2))
     y_hat = np.empty(m)
     bracket = np.empty(m)
     c_at_y = np.empty(m)
@@ -250,5 +242,5 @@ def curve_scores(s0, s1, c_obs, treated, eval_times, t_right, t_left, has_left, 
         y_hat[t], bracket[t], c_at_y[t] = _row_scores(
             ks0, v0, n0, ks1, v1, n1, c_ks, c_val, n_c, eval_times, t_right[t], t_left[t],
             has_left[t], known[t], f_value[t], w_hat[t], treated[t] > 0.5, target_rmst,
-            grf_style, means, t)
-    return means, y_hat, bracket, c_at_y
+            grf_style)
+    return y_hat, bracket, c_at_y

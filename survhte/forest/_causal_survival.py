@@ -63,7 +63,7 @@ def _forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: SurvivalFor
                  for part in forest._curve_inputs(eval_times)]
     c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
     with numba_threads(event_forest.n_jobs):
-        _, y_hat, bracket, c_at_y = forest_scores(
+        y_hat, bracket, c_at_y = forest_scores(
             X0, X1, treated, np.arange(n, dtype=np.int64), *nuisances, censored,
             c_limit.astype(np.int64), eval_times, *rounding, known, f_value, w_hat,
             target == "rmst", style == "grf")
@@ -89,7 +89,7 @@ def _curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: _Nuisance,
         c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
                  else censoring_nuisance.curves(X, treated[block], block, grid))
         with numba_threads(n_jobs):
-            _, y_hat[block], bracket[block], c_at_y[block] = curve_scores(
+            y_hat[block], bracket[block], c_at_y[block] = curve_scores(
                 s0, s1, c_obs, treated[block], eval_times, *(r[block] for r in rounding),
                 known[block], f_value[block], w_hat[block], target == "rmst", style == "grf")
     return y_hat, bracket, c_at_y
