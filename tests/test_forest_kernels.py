@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survhte._kernels.forest_order import feature_ranks, node_order, order_workspace, sort_keys
-from survhte._kernels.forest_predict import forest_means
+from survhte._kernels.forest_predict import block_leaves, forest_means
 from survhte._kernels.forest_split import SPLIT_CAUSAL, SPLIT_VARIANCE, best_split
-from survhte._kernels.forest_tree import draw_tree_rows
+from survhte._kernels.forest_tree import descend, draw_tree_rows
 from survhte.forest._engine import TreeParams, grow_forest, numba_threads, subsample_sizes
 from survhte.forest._prediction import estimand_leaf_values, oob_rows, weights_matrix
 from survhte.forest._strategies import causal_strategy, regression_strategy
@@ -94,6 +94,27 @@ def test_weights_sum_to_one_and_reproduce_the_forest_means(seed, n, oob):
     np.testing.assert_allclose(np.asarray(alpha.sum(axis=1)).ravel()[reached], 1.0, rtol=1e-12)
     np.testing.assert_allclose((alpha @ estimand.statistics)[reached], means[reached],
                                rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(60, 300), oob=st.booleans(),
+       bounds=st.tuples(st.integers(0, 59), st.integers(0, 59)))
+def test_block_leaves_are_each_trees_leaf_or_minus_one(seed, n, oob, bounds):
+    X, y = _data(seed, n)
+    forest, _ = _forest(X, y, seed=seed)
+    first, last = min(bounds), max(bounds)
+    rows = oob_rows(X, oob)
+    arrays = (forest.feature, forest.threshold, forest.left, forest.leaf_size,
+              forest.node_offset, forest.inbag)
+    out = np.full((last - first, forest.n_trees), -7, dtype=np.int64)
+    block_leaves(X, first, last, arrays, rows, out)
+    for t in range(first, last):
+        for b in range(forest.n_trees):
+            start = forest.node_offset[b]
+            node = start + descend(X, t, forest.feature, forest.threshold, forest.left, start)
+            in_bag = oob and (forest.inbag[b, t >> 3] >> (t & 7)) & 1
+            expected = -1 if in_bag or forest.leaf_size[node] == 0 else node
+            assert out[t - first, b] == expected
 
 
 @settings(max_examples=10, deadline=None)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .forest_predict import _BLOCK, block_leaves
 from .forest_survival import _rmst, curve_scratch, point_curve
 
 
@@ -128,15 +129,17 @@ def _on_eval_times(ks, values, n, to_eval):
 
 
 @njit(cache=True)
-def _forest_curve(X, t, forest, hist, nelson_aalen, to_eval, oob_rows, scratch, limit):
+def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, limit):
     """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times, up to
-    the forest's failure index ``limit`` (all trees when every tree used the training row;
-    ``n = -1`` when no tree reaches a non-empty leaf)."""
-    ks, _, _, values, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
-                                            scratch, limit)
+    the forest's failure index ``limit``, from its out-of-bag ``leaves`` (all trees when
+    every tree used the training row; ``n = -1`` when no tree reaches a non-empty leaf)."""
+    ks, _, _, values, n_jumps = point_curve(leaves, forest[3], hist, nelson_aalen, scratch,
+                                            limit)
     if n_jumps < 0:
-        ks, _, _, values, n_jumps = point_curve(X, t, forest, hist, oob_rows[:0],
-                                                nelson_aalen, scratch, limit)
+        every_tree = np.empty((1, leaves.shape[0]), dtype=np.int64)
+        block_leaves(X, t, t + 1, forest, np.empty(0, dtype=np.int64), every_tree)
+        ks, _, _, values, n_jumps = point_curve(every_tree[0], forest[3], hist, nelson_aalen,
+                                                scratch, limit)
     if n_jumps < 0:
         return ks, values, n_jumps
     return _on_eval_times(ks, values, n_jumps, to_eval)
@@ -158,45 +161,56 @@ def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right,
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def forest_scores(X0, X1, treated, oob_rows, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                  c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring, c_limit,
-                  eval_times, t_right, t_left, has_left, known, f_value, w_hat, target_rmst,
-                  grf_style):
+def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_aalen,
+                  s_to_eval, c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring,
+                  c_limit, eval_times, t_right, t_left, has_left, known, f_value, w_hat,
+                  target_rmst, grf_style):
     """``y_hat``, score brackets and ``C`` at each row's time from the nuisance forests.
 
-    ``X0``/``X1``: the rows with treatment column 0/1; row ``t`` is training row
-    ``oob_rows[t]`` and uses the out-of-bag curves of the event forest at both arms (its
-    observed arm ``treated[t]`` gives ``S``) and of the censoring forest at its observed arm
-    (``C = 1`` without ``has_censoring``). Each forest (``s_``: event, ``c_``: censoring)
+    ``X0``/``X1``/``X_obs``: the rows with treatment column 0/1/observed (``treated``); row
+    ``t`` is training row ``oob_rows[t]`` and uses the out-of-bag curves of the event forest
+    at both arms (its observed arm gives ``S``) and of the censoring forest at its observed
+    arm (``C = 1`` without ``has_censoring``). Each forest (``s_``: event, ``c_``: censoring)
     comes as ``forest``, ``hist`` (as in ``forest_survival.point_curve``), Nelson-Aalen or
     not, and ``to_eval`` mapping its failure indices onto ``eval_times`` = (grid..., horizon)
     (``_on_eval_times``), so the curves are read exactly as on the grid. The score reads
     ``C`` only up to the row's own time: ``c_limit[t]`` is the censoring forest's failure
-    index of ``t_right[t]``, past which its leaves are not read. Memory: O(grid) scratch per
-    chunk of rows. Returns ``(y_hat, bracket, c_at_y)``; NaN for a
+    index of ``t_right[t]``, past which its leaves are not read. Rows come in blocks whose
+    leaves are found tree by tree (``forest_predict.block_leaves``). Memory: O(grid + block x
+    trees) scratch per block. Returns ``(y_hat, bracket, c_at_y)``; NaN for a
     row no tree reaches.
     """
     m = X0.shape[0]
     n_scratch = max(s_to_eval.shape[0], c_to_eval.shape[0])
     s_limit = s_to_eval.shape[0] - 1
-    n_chunks = min(m, 64)
+    s_trees = s_forest[4].shape[0] - 1
+    c_trees = c_forest[4].shape[0] - 1
     y_hat = np.full(m, np.nan)
     bracket = np.full(m, np.nan)
     c_at_y = np.full(m, np.nan)
-    for chunk in prange(n_chunks):
+    for block in prange((m + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, m)
         scratch = curve_scratch(n_scratch)
-        for t in range(chunk, m, n_chunks):
-            ks0, s0, n0 = _forest_curve(X0, t, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                                        oob_rows, scratch, s_limit)
-            ks1, s1, n1 = _forest_curve(X1, t, s_forest, s_hist, s_nelson_aalen, s_to_eval,
-                                        oob_rows, scratch, s_limit)
+        leaves0 = np.empty((_BLOCK, s_trees), dtype=np.int64)
+        leaves1 = np.empty((_BLOCK, s_trees), dtype=np.int64)
+        block_leaves(X0, first, last, s_forest, oob_rows, leaves0)
+        block_leaves(X1, first, last, s_forest, oob_rows, leaves1)
+        c_leaves = np.empty((_BLOCK, c_trees), dtype=np.int64)
+        if has_censoring:
+            block_leaves(X_obs, first, last, c_forest, oob_rows, c_leaves)
+        for t in range(first, last):
+            ks0, s0, n0 = _forest_curve(leaves0[t - first], X0, t, s_forest, s_hist,
+                                        s_nelson_aalen, s_to_eval, scratch, s_limit)
+            ks1, s1, n1 = _forest_curve(leaves1[t - first], X1, t, s_forest, s_hist,
+                                        s_nelson_aalen, s_to_eval, scratch, s_limit)
             on = treated[t] > 0.5
             c_ks = np.empty(0, dtype=np.int64)
             c_val = np.empty(0)
             n_c = 0
             if has_censoring:
-                c_ks, c_val, n_c = _forest_curve(X1 if on else X0, t, c_forest, c_hist,
-                                                 c_nelson_aalen, c_to_eval, oob_rows, scratch,
+                c_ks, c_val, n_c = _forest_curve(c_leaves[t - first], X_obs, t, c_forest,
+                                                 c_hist, c_nelson_aalen, c_to_eval, scratch,
                                                  c_limit[t])
             if n0 < 0 or n1 < 0 or n_c < 0:
                 continue

@@ -15,8 +15,10 @@ indices with their summed ``w`` and ``w e``), and a target point accumulates the
 of its leaves into O(grid) scratch per thread: its cost is the number of distinct indices in
 its leaves, not the number of rows. That matters when leaves are large: a censoring forest
 with few censoring events rarely splits (each child needs ``alpha m`` failures), its trees are
-single leaves of thousands of rows, and a per-row support made every curve O(n). Memory is
-O(grid) per thread; no n_train x grid (or n_target x n_train) array is formed.
+single leaves of thousands of rows, and a per-row support made every curve O(n). Target
+points come in blocks whose leaves are found tree by tree (``forest_predict.block_leaves``),
+so each tree's nodes are read from cache. Memory is O(grid + block x trees) per thread; no
+n_train x grid (or n_target x n_train) array is formed.
 
 Variance. ``theta`` (``S(t | x)`` or ``RMST(h | x)``) is a smooth function of the weighted
 means ``D_k``, ``Y_k``; its delta-method linearisation is ``sum_i alpha_i(x) psi_i`` with
@@ -36,8 +38,7 @@ import numpy as np
 from numba import njit, prange
 
 from .forest_order import order_workspace, sort_keys
-from .forest_predict import _in_bag, _leaf, add_group, group_variances
-from .forest_tree import descend
+from .forest_predict import _BLOCK, add_group, block_leaves, group_variances
 
 
 @njit(parallel=True, cache=True)
@@ -81,22 +82,21 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
 
 
 @njit(cache=True)
-def _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows,
-                      hist, limit, acc, seen, touched):
-    """Accumulate ``sum_i alpha_i(x_t) (w_i, w_i e_i)`` by failure index into ``acc``.
+def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched):
+    """Accumulate ``sum_i alpha_i(x) (w_i, w_i e_i)`` by failure index into ``acc``.
 
-    ``hist`` is :func:`leaf_histograms`' output; out of bag (``oob_rows`` non-empty), only
-    the trees that left training row ``oob_rows[t]`` out count. Indices above ``limit`` are
-    pooled into index ``limit + 1`` with no failures: the curve stays exact up to ``limit``
-    (their rows are at risk there) and a caller that needs no more skips the rest of each
-    leaf. Lists the touched indices in ``touched`` (``seen`` flags them) and returns their
-    number (0: no tree counted).
+    ``leaves[b]`` is the point's leaf in tree ``b`` (-1: the tree does not count;
+    ``forest_predict.block_leaves``), ``hist`` :func:`leaf_histograms`' output. Indices above
+    ``limit`` are pooled into index ``limit + 1`` with no failures: the curve stays exact up
+    to ``limit`` (their rows are at risk there) and a caller that needs no more skips the rest
+    of each leaf. Lists the touched indices in ``touched`` (``seen`` flags them) and returns
+    their number (0: no tree counted).
     """
     start, size, key, w, ew, total = hist
     n_touched = 0
     n_trees = 0
-    for b in range(node_offset.shape[0] - 1):
-        node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows)
+    for b in range(leaves.shape[0]):
+        node = leaves[b]
         if node < 0:
             continue
         n_trees += 1
@@ -184,17 +184,16 @@ def _curve(acc, touched, n_touched, nelson_aalen, work):
 
 
 @njit(cache=True)
-def point_curve(X, t, forest, hist, oob_rows, nelson_aalen, scratch, limit):
-    """``_curve`` of target row ``X[t]`` up to failure index ``limit`` (``n_jumps = -1``
-    when no tree counts).
+def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit):
+    """``_curve`` of the point whose leaf in tree ``b`` is ``leaves[b]`` (-1: skip the tree;
+    ``forest_predict.block_leaves``), up to failure index ``limit`` (``n_jumps = -1`` when no
+    tree counts).
 
-    ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``, ``hist``
-    :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left cleared).
+    ``hist`` is :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left
+    cleared).
     """
-    feature, threshold, left, leaf_size, node_offset, inbag = forest
     acc, seen, touched, work = scratch
-    n_touched = _index_weights_of(X, t, feature, threshold, left, leaf_size, node_offset,
-                                  inbag, oob_rows, hist, limit, acc, seen, touched)
+    n_touched = _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched)
     if n_touched == 0:
         return (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0),
                 np.int64(-1))
@@ -255,14 +254,18 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
     ``(survival (m, len(query)), rmst (m, len(horizons)))``; NaN for a row no tree reaches.
     """
     m = X.shape[0]
-    n_chunks = min(m, 64)
+    leaf_size = forest[3]
     ascending = _is_ascending(query)
     survival = np.empty((m, query.shape[0]))
     rmst = np.empty((m, horizons.shape[0]))
-    for chunk in prange(n_chunks):
+    for block in prange((m + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, m)
         scratch = curve_scratch(grid.shape[0])
-        for t in range(chunk, m, n_chunks):
-            ks, _, _, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
+        leaves = np.empty((_BLOCK, forest[4].shape[0] - 1), dtype=np.int64)
+        block_leaves(X, first, last, forest, oob_rows, leaves)
+        for t in range(first, last):
+            ks, _, _, S, n_jumps = point_curve(leaves[t - first], leaf_size, hist, nelson_aalen,
                                                scratch, grid.shape[0])
             if n_jumps < 0:
                 survival[t, :] = np.nan
@@ -322,20 +325,24 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     ``forest_predict.little_bag_sums`` does, for the per-tree leaf means of ``psi`` (summed
     over a leaf's histogram: ``psi`` depends on a row through its index, ``w`` and ``w e``).
     """
-    feature, threshold, left, leaf_size, node_offset, inbag = forest
+    leaf_size = forest[3]
+    n_trees = forest[4].shape[0] - 1
     start, size, key, w, ew, _ = hist
     m = X.shape[0]
-    n_chunks = min(m, 64)
-    n_group_total = (node_offset.shape[0] - 1) // ci_group_size
+    n_group_total = n_trees // ci_group_size
     theta = np.full(m, np.nan)
     var_between = np.full(m, np.nan)
     group_noise = np.full(m, np.nan)
     n_groups = np.zeros(m)
-    for chunk in prange(n_chunks):
+    for block in prange((m + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, m)
         scratch = curve_scratch(grid.shape[0])
+        leaves = np.empty((_BLOCK, n_trees), dtype=np.int64)
+        block_leaves(X, first, last, forest, oob_rows, leaves)
         psi = np.empty(ci_group_size)
-        for t in range(chunk, m, n_chunks):
-            ks, D, Y, S, n_jumps = point_curve(X, t, forest, hist, oob_rows, nelson_aalen,
+        for t in range(first, last):
+            ks, D, Y, S, n_jumps = point_curve(leaves[t - first], leaf_size, hist, nelson_aalen,
                                                scratch, grid.shape[0])
             if n_jumps < 0:
                 continue
@@ -348,12 +355,8 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
                 complete = True
                 for j in range(ci_group_size):
                     b = g * ci_group_size + j
-                    if oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[t]):
-                        complete = False
-                        break
-                    node = node_offset[b] + descend(X, t, feature, threshold, left,
-                                                    node_offset[b])
-                    if leaf_size[node] == 0:
+                    node = leaves[t - first, b]
+                    if node < 0:  # in the row's bag (out of bag) or an empty leaf
                         complete = False
                         break
                     total = 0.0

@@ -64,7 +64,8 @@ def _forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: SurvivalFor
     c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
     with numba_threads(event_forest.n_jobs):
         y_hat, bracket, c_at_y = forest_scores(
-            X0, X1, treated, np.arange(n, dtype=np.int64), *nuisances, censored,
+            X0, X1, np.where(treated[:, None] > 0.5, X1, X0), treated,
+            np.arange(n, dtype=np.int64), *nuisances, censored,
             c_limit.astype(np.int64), eval_times, *rounding, known, f_value, w_hat,
             target == "rmst", style == "grf")
     return y_hat, bracket, c_at_y
