@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 
-from survhte.forest import CausalSurvivalForest, SurvivalForest
+from survhte.forest import CausalSurvivalForest, SurvivalForest, UnsplitForestWarning
 from survhte.inference import AIPCW
 from survhte.survival import KaplanMeier
 from survhte.survival_metalearners import CoxPH
@@ -348,3 +349,22 @@ def test_matches_grf_reference(name):
     assert json.dumps(row)
     assert row["rmse"] <= 1.05 * row["grf_rmse"]
     assert row["cover"] >= row["grf_cover"]
+
+
+def test_warns_when_heavy_censoring_leaves_the_forest_unsplit():
+    """SurvHTE-Bench scenario D: 91% of rows censored before the horizon, fewer than
+    2 alpha = 10% with an event: grf's rule admits no split of the causal forest nor of the
+    event nuisance forest, whose estimates are then one pooled value; alpha=0 splits."""
+    from survhte.simulate import survhte_bench
+
+    d = survhte_bench("RCT-50", "D", n=2000, random_state=0)
+    with pytest.warns(UnsplitForestWarning) as caught:
+        CausalSurvivalForest(100, horizon=1.3, random_state=0).fit(d.X, d.y, d.w)
+    messages = [str(w.message) for w in caught if w.category is UnsplitForestWarning]
+    assert any(m.startswith("CausalSurvivalForest:") for m in messages)
+    assert any(m.startswith("CausalSurvivalForest's event survival forest") for m in messages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsplitForestWarning)
+        split = CausalSurvivalForest(100, horizon=1.3, alpha=0.0, random_state=0)
+        split.fit(d.X, d.y, d.w)
+    assert np.std(split.predict(d.X[:200])) > 0.02

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import pickle
 import resource
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from sklearn.base import clone
 
 from survhte._kernels.forest_logrank import logrank_split
 from survhte._kernels.forest_order import feature_ranks, order_workspace
-from survhte.forest import SurvivalForest
+from survhte.forest import SurvivalForest, UnsplitForestWarning
 from survhte.simulate import survhte_bench
 
 
@@ -345,6 +346,22 @@ def test_little_bag_moments_match_finite_difference_linearisation(target):
     assert out[1][0] == pytest.approx(var_between, rel=1e-5)
     assert out[2][0] == pytest.approx(group_noise, rel=1e-5)
     assert out[3][0] == 10
+
+
+def test_warns_when_too_few_events_let_no_tree_split():
+    """5% events < 2 alpha = 10%: no node can leave ceil(alpha m) events in both children, so
+    the trees stay single leaves and every point gets the pooled curve; alpha=0 splits."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(600, 3))
+    time = rng.exponential(1 / np.exp(2 * X[:, 0]))
+    event = rng.uniform(size=600) < 0.05
+    with pytest.warns(UnsplitForestWarning, match=r"alpha = 0.05"):
+        pooled = SurvivalForest(n_estimators=20, random_state=0).fit(X, (time, event))
+    assert np.ptp(pooled.predict_rmst(X[:50], 1.0)) < 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsplitForestWarning)
+        split = SurvivalForest(n_estimators=20, alpha=0.0, random_state=0).fit(X, (time, event))
+    assert np.ptp(split.predict_rmst(X[:50], 1.0)) > 0.05
 
 
 def test_bad_input_names_the_argument():

@@ -13,9 +13,11 @@ splitting rule for growth, an estimand for prediction from the forest weights); 
 in ``survhte._kernels.forest_*``.
 """
 
+from ._base import UnsplitForestWarning
 from ._causal import CausalForest
 from ._causal_survival import CausalSurvivalForest
 from ._regression import RegressionForest
 from ._survival import SurvivalForest
 
-__all__ = ["CausalForest", "CausalSurvivalForest", "RegressionForest", "SurvivalForest"]
+__all__ = ["CausalForest", "CausalSurvivalForest", "RegressionForest", "SurvivalForest",
+           "UnsplitForestWarning"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from functools import cached_property
 from numbers import Integral, Real
 from typing import Any
@@ -45,6 +46,35 @@ def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}.")
     return bool(value)
+
+
+class UnsplitForestWarning(UserWarning):
+    """Most trees of a survival or causal survival forest are a single leaf: too few rows have
+    events for the split rule's ``alpha``, and the forest's predictions barely depend on x."""
+
+
+def warn_if_unsplit(forest: Any, event_fraction: float, alpha: float, who: str) -> bool:
+    """Warn (:class:`UnsplitForestWarning`) when most trees of ``forest`` are one leaf while
+    fewer than ``2 alpha`` of the rows have events; returns whether it warned.
+
+    The survival and causal survival split rules (grf's) need at least ``ceil(alpha m)``
+    events in each child of a node of ``m`` rows, which no split of a node with an event
+    share below ``2 alpha`` has: with heavy censoring no tree splits at all, and every
+    prediction is the same pooled estimate. grf documents this (grf-labs/grf#1072) but gives
+    no message.
+    """
+    single = float(np.mean(np.diff(forest.node_offset) == 1))
+    if single < 0.5 or event_fraction >= 2 * alpha:
+        return False
+    warnings.warn(
+        f"{who}: {single:.0%} of the trees are a single leaf, so its estimates barely depend "
+        f"on x. Only {event_fraction:.1%} of the rows have an event, and a split needs at "
+        f"least alpha = {alpha:g} of a node's rows as events in each child (grf's rule); "
+        "lower alpha (alpha=0 leaves only min_node_size) to let the trees split.",
+        UnsplitForestWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 class BaseForest(BaseEstimator):

@@ -31,7 +31,7 @@ from .._validation import (
     validate_fit_inputs,
 )
 from ..survival_metalearners._interface import check_survival_model
-from ._base import BaseForest, _check_bool, _check_int
+from ._base import BaseForest, UnsplitForestWarning, _check_bool, _check_int, warn_if_unsplit
 from ._engine import numba_threads
 from ._regression import RegressionForest
 from ._strategies import causal_survival_strategy
@@ -221,7 +221,11 @@ class CausalSurvivalForest(BaseForest):
         hazard's steps; they differ with tied (discrete) times or large steps of ``C``.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
     alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
-        As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
+        As :class:`~survhte.forest._base.BaseForest` (grf's defaults). ``alpha`` also sets
+        the split rule's event constraint (each child keeps ``ceil(alpha m)`` rows with an
+        event or followed to ``h``) and the nuisance forests'; with fewer than ``2 alpha`` of
+        such rows (heavy censoring) the trees cannot split, and ``fit`` warns
+        (:class:`~survhte.forest.UnsplitForestWarning`): lower ``alpha``.
 
     Attributes
     ----------
@@ -370,6 +374,9 @@ class CausalSurvivalForest(BaseForest):
             self.event_model, "event_model", X, treated, nuis_time, nuis_event, seed_s,
             seed_folds, n_folds, params.mtry)
         self.event_model_ = event_nuisance.fitted
+        if event_nuisance.fold_of is None:
+            warn_if_unsplit(event_nuisance.fitted.forest_, float(np.mean(nuis_event)),
+                            params.alpha, "CausalSurvivalForest's event survival forest")
         censoring_nuisance = None
         if nuis_event.all():  # no censoring (before the horizon): C = 1
             if self.censoring_model is not None:
@@ -413,6 +420,8 @@ class CausalSurvivalForest(BaseForest):
         rule, estimand = causal_survival_strategy(numerator, w_centered, known, weight,
                                                   stabilize_splits=stabilize)
         self._grow(X, rule, estimand, seed_forest)
+        warn_if_unsplit(self.forest_, float(np.mean(known)), params.alpha,
+                        "CausalSurvivalForest")
         return self
 
     def _grid(self, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
@@ -483,7 +492,12 @@ class CausalSurvivalForest(BaseForest):
                 sample_fraction=self.sample_fraction, mtry=mtry, min_node_size=15,
                 alpha=self.alpha, prediction_type="nelson-aalen", ci_group_size=1,
                 n_jobs=self.n_jobs, random_state=seed,
-            ).fit(Xw, time, event)
+            )
+            with warnings.catch_warnings():
+                # An unsplit censoring forest is the pooled censoring curve, as an analysis
+                # of a trial assumes; the event forest's is reported by ``fit``.
+                warnings.simplefilter("ignore", UnsplitForestWarning)
+                model.fit(Xw, time, event)
             return _Nuisance(model, None)
         check_survival_model(spec, name)
         fold_of = np.empty(X.shape[0], dtype=np.int64)

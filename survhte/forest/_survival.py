@@ -17,7 +17,7 @@ from .._validation import (
     check_time,
     check_time_event,
 )
-from ._base import BaseForest
+from ._base import BaseForest, warn_if_unsplit
 from ._engine import grow_forest, numba_threads
 from ._strategies import survival_strategy
 from ._variance import debias
@@ -65,7 +65,10 @@ class SurvivalForest(BaseForest):
         As in :class:`~survhte.forest._base.BaseForest`.
     alpha : float, default 0.05
         Each child of a split holds at least ``max(ceil(alpha m), 1)`` failures (``m``: rows
-        of the parent), as grf's ``SurvivalSplittingRule``.
+        of the parent), as grf's ``SurvivalSplittingRule``. When fewer than ``2 alpha`` of
+        the rows have events (heavy censoring) no split is admissible, every tree is one
+        leaf and ``fit`` warns (:class:`~survhte.forest.UnsplitForestWarning`); lower
+        ``alpha`` (0 leaves only ``min_node_size``).
     prediction_type : {"kaplan-meier", "nelson-aalen"}, default "kaplan-meier"
         Weighted Kaplan-Meier ``prod (1 - D_k / Y_k)`` or ``exp(-sum D_k / Y_k)``.
     failure_times : array-like, optional
@@ -192,6 +195,7 @@ class SurvivalForest(BaseForest):
             self._hist = leaf_histograms(trees.leaf_start, trees.leaf_size, trees.node_offset,
                                          trees.leaf_samples, index, weight,
                                          np.where(event & (index >= 1), weight, 0.0))
+        warn_if_unsplit(trees, float(np.mean(event)), params.alpha, "SurvivalForest")
         return self
 
     def _prediction_kind(self) -> str:
