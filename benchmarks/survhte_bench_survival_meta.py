@@ -14,7 +14,9 @@ dataset, averaged over repeats: CATE MSE against the per-row effect the benchmar
 (``individual_effect``) and against the conditional truth ``true_cate``, the MSE of the best
 constant (the test rows' true ATE) as a yardstick, ATE bias (mean prediction on the test rows
 minus the mean per-row effect) and fit seconds. Default learners; ``--base forest`` swaps the
-outcome model of every learner that has one for ``SurvivalForest(n_estimators=200)``.
+outcome model of every learner that has one for ``censored_forest_model(200)`` (alpha = 0,
+leaves of 100 rows), ``--base grf-forest`` for ``SurvivalForest(n_estimators=200)`` (grf's
+defaults).
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from _survhte_bench import COLUMNS, parser, scores, split_file, summary
 from survhte._validation import default_horizon
 from survhte.forest import SurvivalForest
 from survhte.simulate import benchmark_split, survhte_bench
-from survhte.survival_metalearners import LEARNERS
+from survhte.survival_metalearners import LEARNERS, censored_forest_model
+
+#: ``--base`` choices that swap each learner's outcome model for a survival forest.
+FOREST_BASES = {
+    "forest": lambda seed: censored_forest_model(200, random_state=seed),
+    "grf-forest": lambda seed: SurvivalForest(n_estimators=200, random_state=seed),
+}
 
 
 def run_one(config: str, scenario: str, repeat: int, learners: list[str], target: str,
@@ -44,8 +52,8 @@ def run_one(config: str, scenario: str, repeat: int, learners: list[str], target
     rows = []
     for name in learners:
         est = LEARNERS[name](target=target, horizon=horizon, n_bootstrap=0, random_state=repeat)
-        if base == "forest" and "base_model" in est.get_params():
-            est.set_params(base_model=SurvivalForest(n_estimators=200, random_state=repeat))
+        if base in FOREST_BASES and "base_model" in est.get_params():
+            est.set_params(base_model=FOREST_BASES[base](repeat))
         start = clock.perf_counter()
         est.fit(data.X[train], data.y[train], data.w[train])
         seconds = clock.perf_counter() - start
@@ -59,7 +67,7 @@ def run_one(config: str, scenario: str, repeat: int, learners: list[str], target
 
 def main() -> None:
     options = parser(__doc__.splitlines()[0], list(LEARNERS))
-    options.add_argument("--base", default="default", choices=["default", "forest"])
+    options.add_argument("--base", default="default", choices=["default", *FOREST_BASES])
     args = options.parse_args()
     warnings.simplefilter("ignore")
     splits = split_file(args.split_file)

@@ -18,6 +18,7 @@ learner's short name to its class (the study registry, benchmarks and tests iter
 
 from ._cox import CoxPH
 from ._defaults import (
+    censored_forest_model,
     default_base_model,
     default_censoring_model,
     default_effect_model,
@@ -59,6 +60,7 @@ __all__ = [
     "SurvivalXLearner",
     "TransformedSurvivalModel",
     "WeibullAFT",
+    "censored_forest_model",
     "default_base_model",
     "default_censoring_model",
     "default_effect_model",
