@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/survhte_bench_survival_meta.py [--configs RCT-50 OBS-CPS]
 [--scenarios A B] [--repeats 0 1] [--learners T S X Matching M R] [--target rmst]
-[--base default|forest]``
+[--base default|forest|grf-forest] [--interactions]``
 
 Protocol (Noroozizadeh et al., ICLR 2026): each dataset is the published one (n = 50,000,
 legacy seed 2025); repeat K trains on the first 5,000 rows of permutation ``random_idxK`` of
@@ -42,7 +42,7 @@ FOREST_BASES = {
 
 
 def run_one(config: str, scenario: str, repeat: int, learners: list[str], target: str,
-            splits: Path, base: str) -> list[dict]:
+            splits: Path, base: str, interactions: bool) -> list[dict]:
     data = survhte_bench(config, scenario, n=50_000, random_state=2025, legacy=True)
     train, _, test = benchmark_split(repeat, splits)
     horizon = min(float(np.median(data.T[train])),
@@ -54,13 +54,16 @@ def run_one(config: str, scenario: str, repeat: int, learners: list[str], target
         est = LEARNERS[name](target=target, horizon=horizon, n_bootstrap=0, random_state=repeat)
         if base in FOREST_BASES and "base_model" in est.get_params():
             est.set_params(base_model=FOREST_BASES[base](repeat))
+        if interactions and "treatment_interactions" in est.get_params():
+            est.set_params(treatment_interactions=True)
         start = clock.perf_counter()
         est.fit(data.X[train], data.y[train], data.w[train])
         seconds = clock.perf_counter() - start
         tau = est.predict(data.X[test])
         rows.append({
             "config": config, "scenario": scenario, "repeat": repeat, "learner": name,
-            "base": base, "horizon": horizon, **scores(tau, per_row, truth, seconds),
+            "base": base, "interactions": interactions, "horizon": horizon,
+            **scores(tau, per_row, truth, seconds),
         })
     return rows
 
@@ -68,6 +71,8 @@ def run_one(config: str, scenario: str, repeat: int, learners: list[str], target
 def main() -> None:
     options = parser(__doc__.splitlines()[0], list(LEARNERS))
     options.add_argument("--base", default="default", choices=["default", *FOREST_BASES])
+    options.add_argument("--interactions", action="store_true",
+                         help="S-learner with treatment_interactions=True")
     args = options.parse_args()
     warnings.simplefilter("ignore")
     splits = split_file(args.split_file)
@@ -75,7 +80,7 @@ def main() -> None:
     rows = [row for config in args.configs for scenario in args.scenarios
             for repeat in args.repeats
             for row in run_one(config, scenario, repeat, args.learners, args.target, splits,
-                               args.base)]
+                               args.base, args.interactions)]
     frame = pd.DataFrame(rows)
     if args.out:
         frame.to_csv(args.out, index=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from sklearn.linear_model import LinearRegression
 from survhte import survival_metalearners
 from survhte._validation import default_horizon
 from survhte.datasets import load_rossi
-from survhte.forest import SurvivalForest
+from survhte.forest import SurvivalForest, UnsplitForestWarning
 from survhte.simulate import survhte_bench
 from survhte.survival_metalearners import (
     CoxPH,
@@ -25,7 +26,9 @@ from survhte.survival_metalearners import (
     SurvivalTLearner,
     SurvivalXLearner,
     WeibullAFT,
+    censored_forest_model,
 )
+from survhte.survival_metalearners._slearner import with_treatment
 
 LEARNERS = list(survival_metalearners.LEARNERS.values())
 
@@ -81,6 +84,36 @@ def test_tlearner_on_the_survival_forest_handles_poisson_scenario_c():
     # column like any other, so its effect is diluted (Kunzel et al. 2019's S-learner bias).
     est = SurvivalTLearner(base_model=SurvivalForest(200, min_node_size=50), random_state=0)
     assert _mse_ratio(est, "C") < 0.8
+
+
+@pytest.mark.parametrize("scenario", list("ABCDE"))
+def test_s_and_t_learners_on_the_censored_forest_beat_the_constant(scenario):
+    """The survival forest as base (``censored_forest_model``; the S-learner with treatment
+    interactions): CATE MSE below the best constant's, averaged over five generated datasets
+    (single datasets vary: 0.27-1.52 on D and E). Measured means S / T: A 0.37 / 0.28,
+    B 0.34 / 0.27, C 0.44 / 0.39, D 0.57 / 0.65, E 0.83 / 0.88; the bound is the criterion
+    itself. On D (9% events) grf's default alpha = 0.05 lets no tree split: the T-learner on
+    SurvivalForest() is at 2.34 (1.32-3.65)."""
+    ratios = {"S": [], "T": [], "grf": []}
+    for seed in range(5):
+        d, train, test, horizon = _split(scenario, seed)
+        truth = d.true_cate("rmst", horizon)[test]
+        learners = {
+            "S": SurvivalSLearner(censored_forest_model(200, random_state=0),
+                                  treatment_interactions=True),
+            "T": SurvivalTLearner(censored_forest_model(200, random_state=0)),
+        }
+        if scenario == "D":
+            learners["grf"] = SurvivalTLearner(SurvivalForest(200, random_state=0))
+        for name, est in learners.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnsplitForestWarning)
+                est.set_params(horizon=horizon, n_bootstrap=0, random_state=0)
+                est.fit(d.X[train], d.y[train], d.w[train])
+            ratios[name].append(np.mean((est.predict(d.X[test]) - truth) ** 2) / np.var(truth))
+    assert np.mean(ratios["S"]) < 1.0 and np.mean(ratios["T"]) < 1.0
+    if scenario == "D":
+        assert np.mean(ratios["grf"]) > 1.0
 
 
 def test_xlearner_beats_the_constant_predictor_on_scenario_a():
@@ -144,6 +177,18 @@ def test_matching_learner_definitions(rossi):
         est.predict(X, np.full(432, 7))
 
 
+def test_s_learner_interaction_columns_are_indicator_times_covariates(rossi):
+    X = np.arange(6.0).reshape(3, 2)
+    design = with_treatment(X, np.array([0, 1, 2]), 3, interactions=True)
+    expected = np.column_stack([X, [[0, 0], [1, 0], [0, 1]], [[0, 0], [2, 3], [0, 0]],
+                                [[0, 0], [0, 0], [4, 5]]])
+    np.testing.assert_array_equal(design, expected)
+    est = SurvivalSLearner(treatment_interactions=True, horizon=40.0, n_bootstrap=0)
+    est.fit(rossi.X, rossi.y, rossi.w)
+    assert est.model_.n_features_in_ == 2 * rossi.X.shape[1] + 1
+    assert clone(est).get_params()["treatment_interactions"] is True
+
+
 def test_learner_errors_name_the_argument(rossi):
     w3 = np.arange(432) % 3
     for learner in (SurvivalXLearner, MatchingLearner, SurvivalMLearner, SurvivalRLearner):
@@ -151,6 +196,8 @@ def test_learner_errors_name_the_argument(rossi):
             learner(horizon=30.0).fit(rossi.X, rossi.y, w3)
     with pytest.raises(TypeError, match="base_model must have fit"):
         SurvivalSLearner(base_model="cox").fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(TypeError, match="treatment_interactions must be True or False"):
+        SurvivalSLearner(treatment_interactions="yes").fit(rossi.X, rossi.y, rossi.w)
     with pytest.raises(ValueError, match="n_folds must be an integer >= 2"):
         SurvivalRLearner(n_folds=1).fit(rossi.X, rossi.y, rossi.w)
     with pytest.raises(ValueError, match="propensity_model as a number must be in"):
