@@ -77,8 +77,9 @@ def block_leaves(X, first, last, forest, oob_rows, out):
 
     ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``. The block
     descends one tree at a time, so that tree's nodes stay in cache: kernels that need a
-    point's leaves in every tree at once (survival curves) descend 3-5x faster than tree by
-    tree per point, whose working set is the whole forest.
+    point's leaves in every tree at once (survival curves) descend faster than tree by tree
+    per point, whose working set is the whole forest (500 trees, 50,000 points out of bag:
+    2.5 s against 5.8 s on 2 threads).
     """
     feature, threshold, left, leaf_size, node_offset, inbag = forest
     for b in range(node_offset.shape[0] - 1):

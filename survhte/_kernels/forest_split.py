@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from .forest_logrank import logrank_split
@@ -176,10 +175,6 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
     m = rows.shape[0]
     survival = kind == SPLIT_CAUSAL_SURVIVAL
     causal = kind == SPLIT_CAUSAL or survival
-    # What the scans read, gathered once per node in node order: (w, w rho, treatment,
-    # event) of row q in one cache line, so a scan in feature order reads an m-row array
-    # rather than three n-row ones.
-    node = np.zeros((m, 4))
     wsum = 0.0
     rsum = 0.0
     tsum = 0.0
@@ -187,23 +182,19 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
     n_events = 0
     for q in range(m):
         i = rows[q]
-        node[q, 0] = weights[i]
-        node[q, 1] = weights[i] * rho[q]
-        wsum += node[q, 0]
-        rsum += node[q, 1]
+        wsum += weights[i]
+        rsum += weights[i] * rho[q]
         if causal:
             t = responses[i, treatment_col]
-            node[q, 2] = t
             tsum += t
             tsq += t * t
         if survival and responses[i, treatment_col + 1] > 0.0:
-            node[q, 3] = 1.0
             n_events += 1
     tmean = tsum / m
     n_small = 0
     if causal:
         for q in range(m):
-            if node[q, 2] < tmean:
+            if responses[rows[q], treatment_col] < tmean:
                 n_small += 1
     min_child = max(math.ceil(alpha * m), 1)
     min_child_ss = alpha * (tsq - tsum * tsum / m)
@@ -221,12 +212,13 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
         events_left = 0
         for q in range(m - 1):
             k = order[q]
-            w_left += node[k, 0]
-            s_left += node[k, 1]
-            if node[k, 3] > 0.0:
+            i = rows[k]
+            w_left += weights[i]
+            s_left += weights[i] * rho[k]
+            if survival and responses[i, treatment_col + 1] > 0.0:
                 events_left += 1
             if causal:
-                t = node[k, 2]
+                t = responses[i, treatment_col]
                 t_left += t
                 tsq_left += t * t
                 if t < tmean:
@@ -271,7 +263,7 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
             if decrease > best_decrease:
                 best_decrease = decrease
                 best_feature = f
-                x_here = Xt[f, rows[k]]
+                x_here = Xt[f, i]
                 x_next = Xt[f, rows[order[q + 1]]]
                 threshold = 0.5 * (x_here + x_next)
                 best_threshold = threshold if threshold < x_next else x_here
