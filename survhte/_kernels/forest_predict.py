@@ -71,21 +71,43 @@ def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_
 _BLOCK = 256
 
 
+# Rows descended together: their reads are independent, so the CPU overlaps the memory
+# latency that a single descent (one dependent load after another) waits out alone.
+_LOCKSTEP = 16
+
+
 @njit(cache=True)
 def block_leaves(X, first, last, forest, oob_rows, out):
     """``out[t - first, b]`` = :func:`_leaf` of tree ``b`` for target rows ``first <= t < last``.
 
     ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``. The block
-    descends one tree at a time, so that tree's nodes stay in cache: kernels that need a
-    point's leaves in every tree at once (survival curves) descend faster than tree by tree
-    per point, whose working set is the whole forest (500 trees, 50,000 points out of bag:
-    2.5 s against 5.8 s on 2 threads).
+    descends one tree at a time, so that tree's nodes stay in cache, and ``_LOCKSTEP`` rows
+    at a time advance one level each per pass. 500 trees, 50,000 points out of bag, 2
+    threads: 5.8 s tree by tree per point, 2.6-3.0 s by block, 1.6 s by block in lockstep.
     """
     feature, threshold, left, leaf_size, node_offset, inbag = forest
+    nodes = np.empty(_LOCKSTEP, dtype=np.int64)
     for b in range(node_offset.shape[0] - 1):
-        for t in range(first, last):
-            out[t - first, b] = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset,
-                                      inbag, oob_rows)
+        offset = node_offset[b]
+        for group in range(first, last, _LOCKSTEP):
+            size = min(_LOCKSTEP, last - group)
+            for j in range(size):
+                skip = oob_rows.shape[0] > 0 and _in_bag(inbag, b, oob_rows[group + j])
+                nodes[j] = -1 if skip else 0
+            moving = True
+            while moving:
+                moving = False
+                for j in range(size):
+                    node = nodes[j]
+                    if node < 0 or feature[offset + node] < 0:
+                        continue
+                    moving = True
+                    goes_left = X[group + j, feature[offset + node]] <= threshold[offset + node]
+                    nodes[j] = left[offset + node] + (0 if goes_left else 1)  # as ``descend``
+            for j in range(size):
+                node = offset + nodes[j]
+                reached = nodes[j] >= 0 and leaf_size[node] > 0
+                out[group + j - first, b] = node if reached else -1
 
 
 @njit(parallel=True, cache=True)
@@ -102,21 +124,21 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
     """
     m = X.shape[0]
     k = values.shape[1]
+    forest = (feature, threshold, left, leaf_size, node_offset, inbag)
     means = np.zeros((m, k))
     n_trees = np.zeros(m, dtype=np.int64)
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        for b in range(node_offset.shape[0] - 1):
-            for t in range(first, last):
-                node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
-                             oob_rows)
+        leaves = np.empty((_BLOCK, node_offset.shape[0] - 1), dtype=np.int64)
+        block_leaves(X, first, last, forest, oob_rows, leaves)
+        for t in range(first, last):
+            for node in leaves[t - first]:
                 if node < 0:
                     continue
                 n_trees[t] += 1
                 for c in range(k):
                     means[t, c] += values[node, c]
-        for t in range(first, last):
             for c in range(k):
                 means[t, c] = means[t, c] / n_trees[t] if n_trees[t] > 0 else np.nan
     return means, n_trees
@@ -140,29 +162,34 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
     """
     m = X.shape[0]
     k = values.shape[1]
+    forest = (feature, threshold, left, leaf_size, node_offset, inbag)
     n_group_total = (node_offset.shape[0] - 1) // ci_group_size
     var_between = np.zeros(m)
     group_noise = np.zeros(m)
     n_groups = np.zeros(m)
-    for t in prange(m):
+    for block in prange((m + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, m)
+        leaves = np.empty((_BLOCK, node_offset.shape[0] - 1), dtype=np.int64)
+        block_leaves(X, first, last, forest, oob_rows, leaves)
         psi = np.empty(ci_group_size)
-        moments = np.zeros(4)
-        for g in range(n_group_total):
-            complete = True
-            for j in range(ci_group_size):
-                node = _leaf(X, t, g * ci_group_size + j, feature, threshold, left, leaf_size,
-                             node_offset, inbag, oob_rows)
-                if node < 0:
-                    complete = False
-                    break
-                value = 0.0
-                for c in range(k):
-                    value += coef[t, c] * values[node, c]
-                psi[j] = value
-            if complete:
-                add_group(psi, moments)
-        n_groups[t] = moments[0]
-        var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
+        for t in range(first, last):
+            moments = np.zeros(4)
+            for g in range(n_group_total):
+                complete = True
+                for j in range(ci_group_size):
+                    node = leaves[t - first, g * ci_group_size + j]
+                    if node < 0:
+                        complete = False
+                        break
+                    value = 0.0
+                    for c in range(k):
+                        value += coef[t, c] * values[node, c]
+                    psi[j] = value
+                if complete:
+                    add_group(psi, moments)
+            n_groups[t] = moments[0]
+            var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
     return var_between, group_noise, n_groups
 
 
