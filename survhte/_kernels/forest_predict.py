@@ -83,7 +83,7 @@ def block_leaves(X, first, last, forest, oob_rows, out):
     ``forest`` is ``(feature, threshold, left, leaf_size, node_offset, inbag)``. The block
     descends one tree at a time, so that tree's nodes stay in cache, and ``_LOCKSTEP`` rows
     at a time advance one level each per pass. 500 trees, 50,000 points out of bag, 2
-    threads: 5.8 s tree by tree per point, 2.6-3.0 s by block, 1.6 s by block in lockstep.
+    threads: 5.8 s tree by tree per point, 2.5-3.6 s by block, 1.6 s by block in lockstep.
     """
     feature, threshold, left, leaf_size, node_offset, inbag = forest
     nodes = np.empty(_LOCKSTEP, dtype=np.int64)
