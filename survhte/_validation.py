@@ -45,6 +45,13 @@ def _finite_float_vector(values: Any, name: str) -> np.ndarray:
     return array
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool; ``ValueError`` naming ``name`` unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
 def check_time(time: Any, *, name: str = "time") -> np.ndarray:
     """Validate observed times: one-dimensional, finite and non-negative (zero is valid)."""
     time = _finite_float_vector(time, name)

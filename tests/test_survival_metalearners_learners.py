@@ -197,7 +197,7 @@ def test_learner_errors_name_the_argument(rossi):
             learner(horizon=30.0).fit(rossi.X, rossi.y, w3)
     with pytest.raises(TypeError, match="base_model must have fit"):
         SurvivalSLearner(base_model="cox").fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(TypeError, match="treatment_interactions must be True or False"):
+    with pytest.raises(ValueError, match="treatment_interactions must be True or False"):
         SurvivalSLearner(treatment_interactions="yes").fit(rossi.X, rossi.y, rossi.w)
     with pytest.raises(ValueError, match="n_folds must be an integer >= 2"):
         SurvivalRLearner(n_folds=1).fit(rossi.X, rossi.y, rossi.w)

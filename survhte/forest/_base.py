@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_covariates
+from .._validation import check_bool, check_covariates
 from ._engine import TreeParams, grow_forest, numba_threads
 from ._prediction import (
     estimand_leaf_values,
@@ -40,12 +40,6 @@ def _check_real(value: Any, name: str, low: float, high: float, *, open_low: boo
         bracket = "(" if open_low else "["
         raise ValueError(f"{name} must be a number in {bracket}{low}, {high}]; got {value!r}.")
     return float(value)
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
 
 
 class UnsplitForestWarning(UserWarning):
@@ -162,10 +156,10 @@ class BaseForest(BaseEstimator):
             sample_fraction=fraction,
             mtry=mtry,
             min_node_size=_check_int(self.min_node_size, "min_node_size", 1),
-            honesty=_check_bool(self.honesty, "honesty"),
+            honesty=check_bool(self.honesty, "honesty"),
             honesty_fraction=_check_real(self.honesty_fraction, "honesty_fraction", 0.0, 1.0,
                                          open_low=True),
-            prune=_check_bool(self.honesty_prune_leaves, "honesty_prune_leaves"),
+            prune=check_bool(self.honesty_prune_leaves, "honesty_prune_leaves"),
             alpha=_check_real(self.alpha, "alpha", 0.0, 0.25, open_low=False),
             imbalance_penalty=_check_real(self.imbalance_penalty, "imbalance_penalty", 0.0,
                                           math.inf, open_low=False),

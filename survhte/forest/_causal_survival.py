@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.causal_survival_score import curve_scores, forest_scores
 from .._validation import (
+    check_bool,
     check_horizon,
     check_sample_weight,
     check_target,
@@ -31,7 +32,7 @@ from .._validation import (
     validate_fit_inputs,
 )
 from ..survival_metalearners._interface import check_survival_model
-from ._base import BaseForest, UnsplitForestWarning, _check_bool, _check_int, warn_if_unsplit
+from ._base import BaseForest, UnsplitForestWarning, _check_int, warn_if_unsplit
 from ._engine import numba_threads
 from ._regression import RegressionForest
 from ._strategies import causal_survival_strategy
@@ -337,7 +338,7 @@ class CausalSurvivalForest(BaseForest):
                 f"w has {classes.size} levels; CausalSurvivalForest needs a binary treatment."
             )
         n, p = X.shape
-        stabilize = _check_bool(self.stabilize_splits, "stabilize_splits")
+        stabilize = check_bool(self.stabilize_splits, "stabilize_splits")
         style = self.score_discretization
         if style not in ("grf", "aipcw"):
             raise ValueError(

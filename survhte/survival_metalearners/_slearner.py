@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_bool
 from ._arm_curves import ArmCurvesLearner, arm_last_times
 from ._curves import arm_summary
 from ._fitting import fit_curves, prepare_base_model
@@ -100,9 +101,7 @@ class SurvivalSLearner(ArmCurvesLearner):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        if not isinstance(self.treatment_interactions, (bool, np.bool_)):
-            raise TypeError("treatment_interactions must be True or False; got "
-                            f"{self.treatment_interactions!r}.")
+        check_bool(self.treatment_interactions, "treatment_interactions")
         base = prepare_base_model(self.base_model, event, codes, self.classes_,
                                   self.random_state)
         self.model_ = fit_curves(base, self._design(X, codes), time, event)
