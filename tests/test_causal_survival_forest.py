@@ -232,6 +232,41 @@ def test_block_size_does_not_change_the_fit(design, monkeypatch):
 
 
 @pytest.mark.parametrize("target", ["rmst", "survival"])
+def test_dense_single_leaf_censoring_trees_give_the_sparse_scores(design, target, monkeypatch):
+    """With few censoring events the censoring forest is single-leaf trees, added as dense
+    rows up to each row's own time plus the pooled tail beyond it
+    (``dense_single_leaves``). With no dense rows (cap 0) every leaf is read key by key: the
+    scores agree to rounding (1e-12: the same terms in another order)."""
+    from survhte._kernels.forest_survival import dense_single_leaves
+    from survhte.forest import _survival
+
+    X, (time, event), w, _ = design
+    event = event | (np.random.default_rng(3).uniform(size=event.size) < 0.8)  # 5% censored
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnsplitForestWarning)
+            return CausalSurvivalForest(80, target=target, horizon=1.2,
+                                        random_state=2).fit(X, (time, event), w)
+
+    n_dense = []
+
+    def recorded(leaf_size, node_offset, *args):
+        tables = dense_single_leaves(leaf_size, node_offset, *args)
+        n_dense.append((int((tables[0] >= 0).sum()), node_offset.size - 1))
+        return tables
+
+    monkeypatch.setattr(_survival, "dense_single_leaves", recorded)
+    dense = fit()
+    assert n_dense[-1] == (50, 50)  # the censoring forest (max(50, trees / 4)): all dense
+    monkeypatch.setattr(_survival, "_DENSE_LEAF_VALUES", 0)
+    sparse = fit()
+    for name in ("y_hat_", "psi_numerator_", "censoring_at_y_"):
+        np.testing.assert_allclose(getattr(dense, name), getattr(sparse, name), rtol=0,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("target", ["rmst", "survival"])
 @pytest.mark.parametrize("style", ["grf", "aipcw"])
 @pytest.mark.parametrize("coarse", [False, True])
 def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style, coarse):

@@ -131,6 +131,39 @@ def test_one_leaf_forest_equals_kaplan_meier():
     np.testing.assert_allclose(got, np.broadcast_to(expected, got.shape), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("alpha", [0.1, 0.2])
+def test_single_leaf_trees_read_densely_give_the_sparse_curves(alpha, monkeypatch):
+    """Single-leaf trees are added as dense rows over the failure indices
+    (``dense_single_leaves``); with no dense rows (cap 0) every tree is read key by key. The
+    curves, RMST and intervals agree to rounding (1e-12: the same terms summed in another
+    order), on a forest of single-leaf trees only (alpha 0.2) and on a mix (alpha 0.1)."""
+    from survhte._kernels.forest_survival import dense_single_leaves
+    from survhte.forest import _survival
+
+    X, time, event = small_data(400)
+    event = event & (np.random.default_rng(0).uniform(size=400) < 0.3)  # 19% events
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsplitForestWarning)
+        forest = SurvivalForest(n_estimators=40, alpha=alpha, random_state=0)
+        forest.fit(X, (time, event))
+    trees = forest.forest_
+    single = np.diff(trees.node_offset) == 1
+    dense_of = dense_single_leaves(trees.leaf_size, trees.node_offset, forest._hist,
+                                   forest.failure_times_.size, 1 << 20)[0]
+    assert 0 < (dense_of >= 0).sum() == single.sum() and (alpha == 0.2) == single.all()
+    times = np.quantile(time, [0.1, 0.4, 0.7, 1.0])
+
+    def predictions():
+        return (forest.predict_survival(X[:50], times), forest.predict_survival(None, times),
+                forest.predict_rmst(X[:50], times[2]),
+                *forest.predict_interval(X[:50], times=times[1]))
+
+    dense = predictions()
+    monkeypatch.setattr(_survival, "_DENSE_LEAF_VALUES", 0)
+    for got, expected in zip(predictions(), dense, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 def test_curves_monotone_and_rmst_is_exact_integral():
     X, time, event = small_data(400)
     forest = SurvivalForest(n_estimators=40, random_state=1).fit(X, (time, event))

@@ -191,7 +191,7 @@ def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_a
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(n_scratch)
+        scratch = curve_scratch(n_scratch, max(s_trees, c_trees))
         leaves0 = np.empty((_BLOCK, s_trees), dtype=np.int64)
         leaves1 = np.empty((_BLOCK, s_trees), dtype=np.int64)
         block_leaves(X0, first, last, s_forest, oob_rows, leaves0)

@@ -82,24 +82,83 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
 
 
 @njit(cache=True)
-def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched):
+def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
+    """The trees that are one leaf holding most failure indices, as dense rows.
+
+    A tree with a single leaf puts the same weights on every target point out of its bag:
+    its histogram can be added as a dense row over the failure indices (contiguous, vector
+    adds) rather than key by key. That pays when the leaf holds at least an eighth of the
+    ``n_grid + 2`` indices: the censoring forest of a causal survival forest with few
+    censoring events is 500 such trees (each ~1,000 keys of ~1,700 indices at n = 5e4), and
+    their curves were half of the scores' time.
+
+    Returns ``(dense_of, dense_w, dense_ew, dense_tail)``: ``dense_of[b]`` is tree ``b``'s
+    row in the tables (-1: read sparsely); row ``d`` holds the leaf's ``w / leaf size`` and
+    ``w e / leaf size`` by failure index and, in ``dense_tail[d, k]``, the sum of
+    ``dense_w[d, k + 1:]``. Trees are taken in order while the three tables hold at most
+    ``max_values`` values.
+    """
+    start, size, key, w, ew = hist[0], hist[1], hist[2], hist[3], hist[4]
+    n_trees = node_offset.shape[0] - 1
+    width = n_grid + 2
+    dense_of = np.full(n_trees, -1, dtype=np.int64)
+    n_dense = 0
+    for b in range(n_trees):
+        node = node_offset[b]
+        if node_offset[b + 1] - node != 1 or leaf_size[node] == 0 or 8 * size[node] < width:
+            continue
+        if 3 * (n_dense + 1) * width > max_values:
+            break
+        dense_of[b] = n_dense
+        n_dense += 1
+    dense_w = np.zeros((n_dense, width))
+    dense_ew = np.zeros((n_dense, width))
+    dense_tail = np.zeros((n_dense, width))
+    for b in range(n_trees):
+        d = dense_of[b]
+        if d < 0:
+            continue
+        node = node_offset[b]
+        share = 1.0 / leaf_size[node]
+        for q in range(start[node], start[node] + size[node]):
+            dense_w[d, key[b, q]] = w[b, q] * share
+            dense_ew[d, key[b, q]] = ew[b, q] * share
+        running = 0.0
+        for k in range(width - 1, -1, -1):
+            dense_tail[d, k] = running
+            running += dense_w[d, k]
+    return dense_of, dense_w, dense_ew, dense_tail
+
+
+@njit(cache=True)
+def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_rows,
+                      dense_sums):
     """Accumulate ``sum_i alpha_i(x) (w_i, w_i e_i)`` by failure index into ``acc``.
 
     ``leaves[b]`` is the point's leaf in tree ``b`` (-1: the tree does not count;
-    ``forest_predict.block_leaves``), ``hist`` :func:`leaf_histograms`' output. Indices above
-    ``limit`` are pooled into index ``limit + 1`` with no failures: the curve stays exact up
-    to ``limit`` (their rows are at risk there) and a caller that needs no more skips the rest
-    of each leaf. Lists the touched indices in ``touched`` (``seen`` flags them) and returns
-    their number (0: no tree counted).
+    ``forest_predict.block_leaves``), ``hist`` :func:`leaf_histograms`' output followed by
+    :func:`dense_single_leaves`'. Indices above ``limit`` are pooled into index ``limit + 1``
+    with no failures: the curve stays exact up to ``limit`` (their rows are at risk there)
+    and a caller that needs no more skips the rest of each leaf. Lists the touched indices in
+    ``touched`` (``seen`` flags them) and returns ``(their number, ordered)`` (0: no tree
+    counted). When a dense tree counts, every index up to ``limit + 1`` is listed, in
+    order (``ordered``); ``dense_rows`` (one entry per tree) and ``dense_sums`` (2, grid)
+    are scratch.
     """
-    start, size, key, w, ew, total = hist
+    start, size, key, w, ew, total = hist[0], hist[1], hist[2], hist[3], hist[4], hist[5]
+    dense_of, dense_w, dense_ew, dense_tail = hist[6], hist[7], hist[8], hist[9]
     n_touched = 0
     n_trees = 0
+    n_dense = 0
     for b in range(leaves.shape[0]):
         node = leaves[b]
         if node < 0:
             continue
         n_trees += 1
+        if dense_of[b] >= 0:
+            dense_rows[n_dense] = dense_of[b]
+            n_dense += 1
+            continue
         share = 1.0 / leaf_size[node]
         below = 0.0
         for q in range(start[node], start[node] + size[node]):
@@ -119,10 +178,34 @@ def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched):
             acc[k, 0] += w[b, q] * share
             acc[k, 1] += ew[b, q] * share
             below += w[b, q]
+    ordered = n_dense > 0
+    if ordered:
+        top = min(limit, dense_w.shape[1] - 1)
+        sum_w = dense_sums[0]
+        sum_ew = dense_sums[1]
+        sum_w[:top + 1] = 0.0
+        sum_ew[:top + 1] = 0.0
+        tail = 0.0
+        for d in dense_rows[:n_dense]:
+            row_w = dense_w[d]
+            row_ew = dense_ew[d]
+            for k in range(top + 1):  # contiguous: vectorised
+                sum_w[k] += row_w[k]
+                sum_ew[k] += row_ew[k]
+            tail += dense_tail[d, top]
+        for k in range(top + 1):
+            acc[k, 0] += sum_w[k]
+            acc[k, 1] += sum_ew[k]
+        if top < dense_w.shape[1] - 1:
+            acc[top + 1, 0] += tail
+        n_touched = min(top + 2, dense_w.shape[1])
+        for k in range(n_touched):
+            seen[k] = True
+            touched[k] = k
     for q in range(n_touched):
         acc[touched[q], 0] /= n_trees
         acc[touched[q], 1] /= n_trees
-    return n_touched
+    return n_touched, ordered
 
 
 @njit(cache=True)
@@ -134,28 +217,32 @@ def _clear(acc, seen, touched, n_touched):
 
 
 @njit(cache=True)
-def curve_scratch(n_grid):
-    """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``
-    (failure indices 0..n_grid, and one more for ``point_curve``'s pooled tail)."""
+def curve_scratch(n_grid, n_trees):
+    """Per-thread scratch ``(acc, seen, touched, work, dense_rows, dense_sums)`` of curves
+    on a grid of ``n_grid`` (failure indices 0..n_grid, and one more for ``point_curve``'s
+    pooled tail) from forests of up to ``n_trees`` trees."""
     return (np.zeros((n_grid + 2, 2)), np.zeros(n_grid + 2, dtype=np.bool_),
-            np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2))
+            np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2),
+            np.empty(n_trees, dtype=np.int64), np.empty((2, n_grid + 2)))
 
 
 @njit(cache=True)
-def _curve(acc, touched, n_touched, nelson_aalen, work):
+def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
     """The weighted curve of one target point from its accumulated ``acc``.
 
-    The touched failure indices are ordered with ``forest_order.sort_keys`` (a radix
-    sort) in the ``order_workspace`` scratch ``work``. Returns ``(ks, D, Y, S, n_jumps)``:
-    failure indices ``ks[:n_jumps]`` (ascending, with ``D > 0``), the weighted failures and
-    at-risk sums there, and the survival just after each jump.
+    The touched failure indices are ordered (unless ``ordered``) with
+    ``forest_order.sort_keys`` (a radix sort) in the ``order_workspace`` scratch ``work``.
+    Returns ``(ks, D, Y, S, n_jumps)``: failure indices ``ks[:n_jumps]`` (ascending, with
+    ``D > 0``), the weighted failures and at-risk sums there, and the survival just after
+    each jump.
     """
     keys = work[1]
     total = 0.0
     for q in range(n_touched):
         keys[q] = touched[q]
         total += acc[touched[q], 0]
-    sort_keys(work, n_touched)
+    if not ordered:
+        sort_keys(work, n_touched)
     ks = np.empty(n_touched, dtype=np.int64)
     D = np.empty(n_touched)
     Y = np.empty(n_touched)
@@ -192,12 +279,13 @@ def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit):
     ``hist`` is :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left
     cleared).
     """
-    acc, seen, touched, work = scratch
-    n_touched = _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched)
+    acc, seen, touched, work, dense_rows, dense_sums = scratch
+    n_touched, ordered = _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched,
+                                           dense_rows, dense_sums)
     if n_touched == 0:
         return (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0),
                 np.int64(-1))
-    out = _curve(acc, touched, n_touched, nelson_aalen, work)
+    out = _curve(acc, touched, n_touched, ordered, nelson_aalen, work)
     _clear(acc, seen, touched, n_touched)
     return out
 
@@ -261,7 +349,7 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0])
+        scratch = curve_scratch(grid.shape[0], forest[4].shape[0] - 1)
         leaves = np.empty((_BLOCK, forest[4].shape[0] - 1), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
         for t in range(first, last):
@@ -327,7 +415,7 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     """
     leaf_size = forest[3]
     n_trees = forest[4].shape[0] - 1
-    start, size, key, w, ew, _ = hist
+    start, size, key, w, ew = hist[0], hist[1], hist[2], hist[3], hist[4]
     m = X.shape[0]
     n_group_total = n_trees // ci_group_size
     theta = np.full(m, np.nan)
@@ -337,7 +425,7 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0])
+        scratch = curve_scratch(grid.shape[0], forest[4].shape[0] - 1)
         leaves = np.empty((_BLOCK, n_trees), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
         psi = np.empty(ci_group_size)

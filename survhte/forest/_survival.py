@@ -9,7 +9,12 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels.forest_survival import forest_survival, leaf_histograms, survival_little_bags
+from .._kernels.forest_survival import (
+    dense_single_leaves,
+    forest_survival,
+    leaf_histograms,
+    survival_little_bags,
+)
 from .._validation import (
     check_covariates,
     check_sample_weight,
@@ -23,6 +28,8 @@ from ._strategies import survival_strategy
 from ._variance import debias
 
 PREDICTION_TYPES = ("kaplan-meier", "nelson-aalen")
+# Cap on the dense rows of single-leaf trees built per prediction call (64 MB of float64).
+_DENSE_LEAF_VALUES = 1 << 23
 
 
 def _check_horizon(horizon: Any) -> float:
@@ -223,7 +230,15 @@ class SurvivalForest(BaseForest):
     def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None) -> tuple[Any, ...]:
         """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag)."""
         oob_rows = np.empty(0, dtype=np.int64) if rows is None else rows
-        return X, self._forest_arrays(), self._hist, oob_rows, self.failure_times_
+        return X, self._forest_arrays(), self._histograms(), oob_rows, self.failure_times_
+
+    def _histograms(self) -> tuple[np.ndarray, ...]:
+        """The leaf histograms and, for the kernels' fast path, the dense rows of the
+        single-leaf trees (``_kernels.forest_survival.dense_single_leaves``; built per call,
+        at most ``_DENSE_LEAF_VALUES`` values, so the fitted model does not carry them)."""
+        trees = self.forest_
+        return self._hist + dense_single_leaves(trees.leaf_size, trees.node_offset, self._hist,
+                                                self.failure_times_.size, _DENSE_LEAF_VALUES)
 
     def _forest_arrays(self) -> tuple[np.ndarray, ...]:
         trees = self.forest_
@@ -236,7 +251,7 @@ class SurvivalForest(BaseForest):
         ``eval_times`` of the first time at or after it (-1 past the last)."""
         to_eval = np.searchsorted(eval_times, self.failure_times_, side="left") + 1
         to_eval[self.failure_times_ > eval_times[-1]] = -1
-        return (self._forest_arrays(), self._hist, self._nelson_aalen,
+        return (self._forest_arrays(), self._histograms(), self._nelson_aalen,
                 np.concatenate([[-1], to_eval]).astype(np.int64))
 
     def _query(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
