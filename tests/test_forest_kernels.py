@@ -10,13 +10,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survhte._kernels.forest_order import feature_ranks, node_order, order_workspace, sort_keys
+from survhte._kernels.forest_order import (
+    feature_ranks,
+    node_order,
+    order_workspace,
+    partition_presorted,
+    per_node_orders,
+    presort,
+    sort_keys,
+)
 from survhte._kernels.forest_predict import block_leaves, forest_means
 from survhte._kernels.forest_split import SPLIT_CAUSAL, SPLIT_VARIANCE, best_split
 from survhte._kernels.forest_tree import descend, draw_tree_rows
 from survhte.forest._engine import TreeParams, grow_forest, numba_threads, subsample_sizes
 from survhte.forest._prediction import estimand_leaf_values, oob_rows, weights_matrix
-from survhte.forest._strategies import causal_strategy, regression_strategy
+from survhte.forest._strategies import (
+    causal_strategy,
+    regression_strategy,
+    survival_strategy,
+)
 
 PARAMS = TreeParams(sample_fraction=0.5, mtry=3, min_node_size=3, honesty=True,
                     honesty_fraction=0.5, prune=True, alpha=0.05, imbalance_penalty=0.0)
@@ -197,6 +209,55 @@ def test_node_order_is_a_stable_argsort_of_the_values(node):
         assert np.array_equal(keys, ranks[rows[expected], f])
 
 
+@settings(max_examples=100, deadline=None)
+@given(tied_nodes(), st.integers(0, 2**31))
+def test_partitioned_presorted_orders_are_the_childrens_node_orders(node, seed):
+    """Split a node's rows stably (left first) at a random side per row: each child's slice
+    of the presorted orders is that child's ``node_order`` (same positions, same ranks)."""
+    X, rows = node
+    m = rows.size
+    ranks, work = feature_ranks(X), order_workspace(m)
+    positions, keys = presort(ranks, rows, work)
+    goes_left = np.random.default_rng(seed).uniform(size=m) < 0.4
+    new_position = np.where(goes_left, np.cumsum(goes_left) - 1,
+                            np.cumsum(~goes_left) - 1).astype(np.int32)
+    partition_presorted(positions, keys, 0, goes_left, new_position,
+                        np.empty((2, m), dtype=np.int32))
+    n_left = int(goes_left.sum())
+    for child, part in ((rows[goes_left], slice(0, n_left)), (rows[~goes_left], slice(n_left, m))):
+        for f in range(X.shape[1]):
+            order, key = node_order(ranks, f, child, order_workspace(max(child.size, 1)))
+            assert np.array_equal(positions[f, part], order)
+            assert np.array_equal(keys[f, part], key)
+
+
+@pytest.mark.parametrize("strategy", ["regression", "causal", "survival"])
+def test_presorted_and_per_node_orders_grow_the_same_trees(strategy, monkeypatch):
+    """Trees that keep every feature's order through the splits and trees that sort each
+    node's candidates see the same orders, so they are the same trees, bit for bit."""
+    from survhte.forest import _engine
+
+    X, y = _data(4, 500, p=4)
+    if strategy == "regression":
+        rule, _ = regression_strategy(y, np.ones(X.shape[0]))
+    elif strategy == "causal":
+        w = (X[:, 2] > 0.5).astype(float)
+        rule, _ = causal_strategy(y, w - 0.5, np.ones(X.shape[0]))
+    else:
+        event = np.random.default_rng(5).uniform(size=y.size) < 0.7
+        index = np.searchsorted(np.unique(y[event]), y, side="right")
+        rule = survival_strategy(index, event)
+    params = TreeParams(sample_fraction=0.5, mtry=2, min_node_size=5, honesty=True,
+                        honesty_fraction=0.5, prune=True, alpha=0.05, imbalance_penalty=0.0)
+    grown = {}
+    for presorted in (False, True):
+        monkeypatch.setattr(_engine, "presorted_orders", lambda mtry, p, on=presorted: on)
+        grown[presorted] = grow_forest(X, rule, params, n_trees=8, ci_group_size=2, seed=3)
+    assert grown[True].feature.size > 8 * 7  # trees of several splits each
+    for name in ("feature", "threshold", "left", "leaf_start", "leaf_size", "leaf_samples"):
+        assert np.array_equal(getattr(grown[True], name), getattr(grown[False], name)), name
+
+
 def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, penalty):
     """Largest admissible criterion over all cuts between distinct values (plain numpy)."""
     m = rho.size
@@ -236,8 +297,9 @@ def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, p
 
 @settings(max_examples=80, deadline=None)
 @given(tied_nodes(), st.sampled_from([SPLIT_VARIANCE, SPLIT_CAUSAL]),
-       st.sampled_from([0.0, 0.05, 0.2]), st.sampled_from([0.0, 1.0]), st.integers(0, 2**31))
-def test_best_split_equals_brute_force_search(node, kind, alpha, penalty, seed):
+       st.sampled_from([0.0, 0.05, 0.2]), st.sampled_from([0.0, 1.0]), st.integers(0, 2**31),
+       st.booleans())
+def test_best_split_equals_brute_force_search(node, kind, alpha, penalty, seed, presorted):
     X, rows = node
     n, m = X.shape[0], rows.size
     rng = np.random.default_rng(seed)
@@ -246,9 +308,12 @@ def test_best_split_equals_brute_force_search(node, kind, alpha, penalty, seed):
     responses = np.column_stack([rng.normal(size=n), rng.integers(0, 2, size=n)]).astype(float)
     t = responses[rows, 1]
     min_node_size = 1 if kind == SPLIT_CAUSAL else 3
-    f, cut = best_split(kind, np.ascontiguousarray(X.T), feature_ranks(X), rows, rho, weights,
+    ranks, work = feature_ranks(X), order_workspace(m)
+    orders = ((ranks, work, *presort(ranks, rows, work), 0) if presorted
+              else per_node_orders(ranks, work))
+    f, cut = best_split(kind, np.ascontiguousarray(X.T), orders, rows, rho, weights,
                         responses, 1, np.arange(3, dtype=np.int64), min_node_size, alpha,
-                        penalty, np.empty(m), order_workspace(m))
+                        penalty, np.empty(m))
     Xn, wn = X[rows], weights[rows]
     best = _brute_force_best_decrease(kind, Xn, rho, wn, t, min_node_size, alpha, penalty)
     if f < 0:

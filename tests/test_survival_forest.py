@@ -17,7 +17,7 @@ from lifelines.utils import concordance_index
 from sklearn.base import clone
 
 from survhte._kernels.forest_logrank import logrank_split
-from survhte._kernels.forest_order import feature_ranks, order_workspace
+from survhte._kernels.forest_order import feature_ranks, order_workspace, per_node_orders, presort
 from survhte.forest import SurvivalForest, UnsplitForestWarning
 from survhte.simulate import survhte_bench
 
@@ -77,16 +77,24 @@ def tiny_nodes(draw):
     return X, a, e, alpha
 
 
+def _orders(X, rows, presorted):
+    """The rules' ``orders`` of a root node: sorted by the rule or presorted."""
+    ranks, work = feature_ranks(X), order_workspace(rows.size)
+    if presorted:
+        return (ranks, work, *presort(ranks, rows, work), 0)
+    return per_node_orders(ranks, work)
+
+
 @settings(max_examples=60, deadline=None)
-@given(tiny_nodes())
-def test_logrank_split_equals_brute_force(node):
+@given(tiny_nodes(), st.booleans())
+def test_logrank_split_equals_brute_force(node, presorted):
     X, a, e, alpha = node
     m = len(a)
+    rows = np.arange(m, dtype=np.int64)
     responses = np.column_stack([a, e]).astype(np.float64)
-    feature, cut, stat = logrank_split(np.ascontiguousarray(X.T), feature_ranks(X),
-                                       np.arange(m, dtype=np.int64), responses,
-                                       np.arange(3, dtype=np.int64), alpha, np.empty(m),
-                                       order_workspace(m))
+    feature, cut, stat = logrank_split(np.ascontiguousarray(X.T), _orders(X, rows, presorted),
+                                       rows, responses, np.arange(3, dtype=np.int64), alpha,
+                                       np.empty(m))
     best = brute_force_logrank(X, a, e, alpha)
     assert stat == pytest.approx(best, rel=1e-9, abs=1e-12)
     if best > 0:
@@ -106,8 +114,9 @@ def test_logrank_split_invariant_to_monotone_time_transform(node, stretch):
     the failure-time indices leaves the chosen split and its statistic unchanged."""
     X, a, e, alpha = node
     m = len(a)
-    args = (np.ascontiguousarray(X.T), feature_ranks(X), np.arange(m, dtype=np.int64))
-    tail = (np.arange(3, dtype=np.int64), alpha, np.empty(m), order_workspace(m))
+    rows = np.arange(m, dtype=np.int64)
+    args = (np.ascontiguousarray(X.T), _orders(X, rows, False), rows)
+    tail = (np.arange(3, dtype=np.int64), alpha, np.empty(m))
     before = logrank_split(*args, np.column_stack([a, e]).astype(np.float64), *tail)
     mapped = np.where(a >= 1, stretch * a * a + 3, 0)  # increasing on 1.., keeps index 0
     after = logrank_split(*args, np.column_stack([mapped, e]).astype(np.float64), *tail)

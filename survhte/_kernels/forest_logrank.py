@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .forest_order import node_order
+from .forest_order import feature_order
 
 # A split whose log-rank variance is below this is not scored. The variance of an admissible
 # split is a sum of terms that are 0 or at least about 1 / Y_k >= 1 / m, while the rounding of
@@ -61,15 +61,15 @@ def _fenwick_prefix_then_add(count, weight, index, added):
 
 
 @njit(cache=True)
-def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
+def logrank_split(Xt, orders, rows, responses, features, alpha, values):
     """Best admissible log-rank split of a node over ``features``.
 
     Parameters
     ----------
     Xt : float64 (p, n)
         Covariates, feature-major.
-    ranks : int32 (n, p)
-        Their dense ranks (``forest_order.feature_ranks``).
+    orders : tuple
+        How the node's rows are ordered by a feature (``forest_order.feature_order``).
     rows : int64 (m,)
         The node's rows.
     responses : float64 (n, >= 2)
@@ -79,7 +79,6 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
     alpha : float
         Each child needs at least ``max(ceil(alpha m), 1)`` failures.
     values : float64 scratch array of length >= m.
-    work : ``forest_order.order_workspace`` scratch for ``m`` rows.
 
     Returns
     -------
@@ -149,7 +148,7 @@ def logrank_split(Xt, ranks, rows, responses, features, alpha, values, work):
     best_threshold = 0.0
     best_stat = 0.0
     for f in features:
-        order, keys = node_order(ranks, f, rows, work)
+        order, keys = feature_order(orders, f, rows)
         for r in range(m):
             local_ordered[r] = local[order[r]]
             event_ordered[r] = event[order[r]]

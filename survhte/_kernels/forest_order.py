@@ -199,3 +199,74 @@ def sort_gathered(work, m, lo, hi):
     else:
         passes, digit = radix_passes(np.int64(hi - lo), m)
         _radix_sort(work, m, lo, passes, digit)
+
+
+@njit(cache=True)
+def per_node_orders(ranks, work):
+    """The ``orders`` argument of the split rules when every node sorts its rows itself
+    (:func:`node_order` in the ``order_workspace`` scratch ``work``)."""
+    empty = np.empty((0, 0), dtype=np.int32)
+    return ranks, work, empty, empty, 0
+
+
+@njit(cache=True)
+def presort(ranks, rows, work):
+    """Every feature's order of ``rows``: ``(positions, ranks)``, each int32 (p, m).
+
+    Row ``f`` holds :func:`node_order` of feature ``f``. The tree builder keeps them through
+    the splits (:func:`partition_presorted`), so a node reads its orders instead of sorting.
+    """
+    p = ranks.shape[1]
+    m = rows.shape[0]
+    positions = np.empty((p, m), dtype=np.int32)
+    keys = np.empty((p, m), dtype=np.int32)
+    for f in range(p):
+        order, key = node_order(ranks, f, rows, work)
+        positions[f] = order
+        keys[f] = key
+    return positions, keys
+
+
+@njit(cache=True)
+def partition_presorted(positions, keys, start, goes_left, new_position, scratch):
+    """Split the node ``[start, start + m)`` of every feature's order into its children.
+
+    ``goes_left[q]`` tells where the node's row at position ``q`` goes and ``new_position[q]``
+    its position in that child; the tree builder moved the rows stably (left child first), so
+    each child's order stays sorted with ties by position, as :func:`node_order` gives it.
+    ``scratch`` is int32 (2, >= m). O(p m).
+    """
+    m = goes_left.shape[0]
+    for f in range(positions.shape[0]):
+        pos = positions[f, start:start + m]
+        key = keys[f, start:start + m]
+        n_left = 0
+        n_right = 0
+        for q in range(m):
+            old = pos[q]
+            if goes_left[old]:
+                pos[n_left] = new_position[old]
+                key[n_left] = key[q]
+                n_left += 1
+            else:
+                scratch[0, n_right] = new_position[old]
+                scratch[1, n_right] = key[q]
+                n_right += 1
+        pos[n_left:] = scratch[0, :n_right]
+        key[n_left:] = scratch[1, :n_right]
+
+
+@njit(cache=True)
+def feature_order(orders, f, rows):
+    """The order of a node's ``rows`` by feature ``f``: ``(positions, ranks)`` as
+    :func:`node_order` returns them.
+
+    ``orders`` is ``(ranks, work, positions, keys, start)``: with presorted orders
+    (:func:`presort`, non-empty ``positions``) the node's slice from ``start``; otherwise
+    :func:`node_order` (:func:`per_node_orders`).
+    """
+    ranks, work, positions, keys, start = orders
+    if positions.shape[0] > 0:
+        m = rows.shape[0]
+        return positions[f, start:start + m], keys[f, start:start + m]
+    return node_order(ranks, f, rows, work)

@@ -48,7 +48,7 @@ import math
 from numba import njit
 
 from .forest_logrank import logrank_split
-from .forest_order import node_order
+from .forest_order import feature_order
 
 RELABEL_CENTER = 0
 RELABEL_CAUSAL = 1
@@ -145,8 +145,8 @@ def relabel(kind, rows, responses, weights, rho):
 
 
 @njit(cache=True)
-def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, features,
-               min_node_size, alpha, imbalance_penalty, values, work):
+def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, features,
+               min_node_size, alpha, imbalance_penalty, values):
     """Best admissible split of a node over ``features``.
 
     Parameters
@@ -155,13 +155,12 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
         ``SPLIT_VARIANCE``, ``SPLIT_CAUSAL`` or ``SPLIT_CAUSAL_SURVIVAL``.
     Xt : float64 (p, n)
         Covariates, feature-major (a row of ``Xt`` is contiguous).
-    ranks : int32 (n, p)
-        Their dense ranks (``forest_order.feature_ranks``): rows are ordered by rank
-        (``forest_order.node_order``), real values give the thresholds.
+    orders : tuple
+        How the node's rows are ordered by a feature (``forest_order.feature_order``: by
+        rank, presorted or sorted here); real values give the thresholds.
     rows : int64 (m,)
         The node's rows; ``rho[:m]`` their pseudo-outcomes.
     values : float64 scratch array of length >= m.
-    work : ``forest_order.order_workspace`` scratch for ``m`` rows.
 
     Returns
     -------
@@ -170,7 +169,7 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
         Rows with ``x[feature] <= threshold`` go left.
     """
     if kind == SPLIT_LOGRANK:
-        f, cut, _ = logrank_split(Xt, ranks, rows, responses, features, alpha, values, work)
+        f, cut, _ = logrank_split(Xt, orders, rows, responses, features, alpha, values)
         return f, cut
     m = rows.shape[0]
     survival = kind == SPLIT_CAUSAL_SURVIVAL
@@ -203,7 +202,7 @@ def best_split(kind, Xt, ranks, rows, rho, weights, responses, treatment_col, fe
     best_threshold = 0.0
     best_decrease = 0.0
     for f in features:
-        order, keys = node_order(ranks, f, rows, work)
+        order, keys = feature_order(orders, f, rows)
         w_left = 0.0
         s_left = 0.0
         t_left = 0.0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .forest_order import order_workspace
+from .forest_order import order_workspace, partition_presorted, per_node_orders, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
 
@@ -63,8 +63,14 @@ def descend(X, row, feature, threshold, left, offset):
 
 @njit(cache=True)
 def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
-          imbalance_penalty, relabel_kind, split_kind, treatment_col, state):
-    """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays."""
+          imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted, state):
+    """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays.
+
+    A split moves the node's rows stably (left child first). With ``presorted`` every
+    feature's order of the rows is sorted once (``forest_order.presort``) and split with the
+    rows (``forest_order.partition_presorted``, O(p m) per split); otherwise each node sorts
+    its candidate features (O(k m)). Both give the split rules the same orders.
+    """
     m = split_rows.shape[0]
     capacity = max(2 * m, 1)
     feature = np.full(capacity, -1, dtype=np.int64)
@@ -76,6 +82,14 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     rho = np.empty(m)
     values = np.empty(m)
     work = order_workspace(m)
+    orders = per_node_orders(ranks, work)
+    positions, keys = orders[2], orders[3]
+    if presorted:
+        positions, keys = presort(ranks, idx, work)
+    goes_left = np.empty(m, dtype=np.bool_)
+    new_position = np.empty(m, dtype=np.int32)
+    right_rows = np.empty(m, dtype=np.int64)
+    scratch = np.empty((2, m), dtype=np.int32)
     p = Xt.shape[0]
     candidates = np.arange(p)
     end[0] = m
@@ -92,21 +106,28 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
             continue
         k = min(max(poisson(state, mtry), 1), p)
         shuffle_prefix(candidates, k, state)
-        f, cut = best_split(split_kind, Xt, ranks, rows, rho, weights, responses, treatment_col,
-                            candidates[:k], min_node_size, alpha, imbalance_penalty, values,
-                            work)
+        f, cut = best_split(split_kind, Xt, (ranks, work, positions, keys, s), rows, rho,
+                            weights, responses, treatment_col, candidates[:k], min_node_size,
+                            alpha, imbalance_penalty, values)
         if f < 0:
             continue
-        lo = s
-        hi = e - 1
-        while lo <= hi:
-            if Xt[f, idx[lo]] <= cut:
-                lo += 1
+        n_left = 0
+        n_right = 0
+        for q in range(e - s):
+            r = idx[s + q]
+            goes_left[q] = Xt[f, r] <= cut
+            if goes_left[q]:
+                new_position[q] = n_left
+                idx[s + n_left] = r
+                n_left += 1
             else:
-                tmp = idx[lo]
-                idx[lo] = idx[hi]
-                idx[hi] = tmp
-                hi -= 1
+                new_position[q] = n_right
+                right_rows[n_right] = r
+                n_right += 1
+        idx[s + n_left:e] = right_rows[:n_right]
+        if presorted and max(n_left, n_right) > min_node_size:
+            partition_presorted(positions, keys, s, goes_left[:e - s], new_position, scratch)
+        lo = s + n_left
         parent = node - 1
         feature[parent] = f
         threshold[parent] = cut
@@ -200,12 +221,13 @@ def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
 @njit(parallel=True, cache=True)
 def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
                ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
-               relabel_kind, split_kind, treatment_col, out_feature, out_threshold, out_left,
-               out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
+               relabel_kind, split_kind, treatment_col, presorted, out_feature, out_threshold,
+               out_left, out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
     """Grow the trees ``trees`` (global indices) in parallel, one output slot each.
 
     ``ranks`` (int32, the shape of ``X``) are the dense ranks of ``X``'s columns
-    (``forest_order.feature_ranks``): splits order rows by them.
+    (``forest_order.feature_ranks``): splits order rows by them, per node or, with
+    ``presorted``, once per tree (``_grow``).
     Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
     ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
     (int32, one fixed-size block per tree) and of ``inbag`` (packed bits) is written in place.
@@ -221,7 +243,7 @@ def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_s
                 inbag[tree, r >> 3] |= np.uint8(1 << (r & 7))
         n_nodes, feature, threshold, left = _grow(
             Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
-            imbalance_penalty, relabel_kind, split_kind, treatment_col, state)
+            imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted, state)
         leaf_rows = est_rows if honesty else split_rows
         leaf_start, leaf_size = _populate(X, leaf_rows, n_nodes, feature, threshold, left,
                                           leaf_samples[tree])
