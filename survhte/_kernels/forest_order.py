@@ -29,12 +29,16 @@ threshold, so split semantics (midpoint thresholds, splits only between distinct
 ``descend`` at predict time) are unchanged. Compared with the former unstable ``argsort``, only
 the summation order among tied rows differs, which can move running sums by rounding.
 
-Why not presorted orders kept through the tree (a stable partition of every feature's order at
-each split, as in scikit-learn's older ``presort``)? It removes sorting entirely but costs
-O(p m) per split whatever the number of candidate features, and O(p n) memory per tree being
-grown (per thread); with ``mtry`` well below ``p`` or large ``p n`` it loses, and it would
-couple the tree builder to every rule. The per-node radix sort keeps the rules local: a
-feature costs O(m) at large nodes, and nothing is stored beyond one int32 copy of ``X``.
+Presorted orders. When most features are candidates at every node (``mtry >= p / 2``, as
+grf's default ``mtry`` for ``p <= 25``), the tree builder sorts every feature once per tree
+(``presort``) and splits those orders with the rows (``partition_presorted``, a stable
+partition: O(p m) per split, no sorting below the root), as scikit-learn's older ``presort``
+did; ``feature_order`` hands a rule either kind. The orders take 2 p m int32 per tree being
+grown (one per thread). With fewer candidates the per-node radix sort costs less
+(O(mtry m)); the switch is ``survhte.forest._engine.presorted_orders``. Measured: a log-rank
+tree at 5e4 x 27 (mtry 26, one thread) 0.17-0.20 s sorting per node -> 0.145-0.16 s
+presorted; an honest regression forest on Friedman #1 (1e5 x 10, 100 trees, 2 threads)
+5.2 -> 3.9 s, the non-honest one unchanged (9.5 vs 10.0 s).
 """
 
 from __future__ import annotations
