@@ -87,10 +87,12 @@ def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
 
     A tree with a single leaf puts the same weights on every target point out of its bag:
     its histogram can be added as a dense row over the failure indices (contiguous, vector
-    adds) rather than key by key. That pays when the leaf holds at least an eighth of the
-    ``n_grid + 2`` indices: the censoring forest of a causal survival forest with few
-    censoring events is 500 such trees (each ~1,000 keys of ~1,700 indices at n = 5e4), and
-    their curves were half of the scores' time.
+    adds) rather than key by key. That pays when the leaf holds at least half of the
+    ``n_grid + 2`` indices. Measured (200 single-leaf trees, 20,000 rows, OOB curves): leaves
+    holding 29% of 17,032 indices 21.2 s dense vs 14.4 s by key; ~80% of 4,178 indices 1.8 s
+    vs 5.0 s. The censoring forest of a causal survival forest with few censoring events is
+    500 such trees (RCT-50 A, n = 5e4: leaves of ~1,460 keys of 1,861 indices), and their
+    curves were half of the scores' time.
 
     Returns ``(dense_of, dense_w, dense_ew, dense_tail)``: ``dense_of[b]`` is tree ``b``'s
     row in the tables (-1: read sparsely); row ``d`` holds the leaf's ``w / leaf size`` and
@@ -105,7 +107,7 @@ def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
     n_dense = 0
     for b in range(n_trees):
         node = node_offset[b]
-        if node_offset[b + 1] - node != 1 or leaf_size[node] == 0 or 8 * size[node] < width:
+        if node_offset[b + 1] - node != 1 or leaf_size[node] == 0 or 2 * size[node] < width:
             continue
         if 3 * (n_dense + 1) * width > max_values:
             break
