@@ -94,7 +94,8 @@ def logrank_split(Xt, orders, rows, responses, features, alpha, values):
     for q in range(m):
         if responses[rows[q], 1] > 0.0 and responses[rows[q], 0] >= 1.0:
             n_events += 1
-    if n_events < 2:
+    min_child = max(math.ceil(alpha * m), 1)
+    if n_events < max(2 * min_child, 2):  # no split leaves min_child failures on both sides
         return -1, 0.0, 0.0
     event_index = np.empty(n_events)
     c = 0
@@ -137,7 +138,6 @@ def logrank_split(Xt, orders, rows, responses, features, alpha, values):
         lin_w[k] = lin_w[k - 1] + ck * at_risk
         quad_w[k] = quad_w[k - 1] + ck
 
-    min_child = max(math.ceil(alpha * m), 1)
     count = np.zeros(n_times + 2)
     weight = np.zeros(n_times + 2)
     # The rows' failure index and event flag in the feature's order: the scan reads them in

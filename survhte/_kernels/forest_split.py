@@ -196,6 +196,8 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
             if responses[rows[q], treatment_col] < tmean:
                 n_small += 1
     min_child = max(math.ceil(alpha * m), 1)
+    if survival and n_events < 2 * min_child:  # no split leaves min_child events each side
+        return -1, 0.0
     min_child_ss = alpha * (tsq - tsum * tsum / m)
 
     best_feature = -1
