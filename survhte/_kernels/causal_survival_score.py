@@ -27,7 +27,13 @@ import numpy as np
 from numba import njit, prange
 
 from .forest_predict import _BLOCK, block_leaves
-from .forest_survival import _rmst, curve_scratch, point_curve
+from .forest_survival import (
+    _rmst,
+    chunk_dense_sums,
+    curve_scratch,
+    dense_scratch,
+    point_curve,
+)
 
 
 @njit(cache=True)
@@ -129,17 +135,21 @@ def _on_eval_times(ks, values, n, to_eval):
 
 
 @njit(cache=True)
-def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, limit):
+def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, limit,
+                  dense_row):
     """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times, up to
-    the forest's failure index ``limit``, from its out-of-bag ``leaves`` (all trees when
-    every tree used the training row; ``n = -1`` when no tree reaches a non-empty leaf)."""
+    the forest's failure index ``limit``, from its out-of-bag ``leaves`` and their
+    ``dense_row`` (``forest_survival.chunk_dense_sums``); all trees when every tree used the
+    training row (``n = -1`` when no tree reaches a non-empty leaf)."""
     ks, _, _, values, n_jumps = point_curve(leaves, forest[3], hist, nelson_aalen, scratch,
-                                            limit)
+                                            limit, dense_row)
     if n_jumps < 0:
         every_tree = np.empty((1, leaves.shape[0]), dtype=np.int64)
         block_leaves(X, t, t + 1, forest, np.empty(0, dtype=np.int64), every_tree)
-        ks, _, _, values, n_jumps = point_curve(every_tree[0], forest[3], hist, nelson_aalen,
-                                                scratch, limit)
+        dense = dense_scratch(hist)
+        ks, _, _, values, n_jumps = point_curve(
+            every_tree[0], forest[3], hist, nelson_aalen, scratch, limit,
+            chunk_dense_sums(dense, every_tree, 0, hist, np.full(1, limit)))
     if n_jumps < 0:
         return ks, values, n_jumps
     return _on_eval_times(ks, values, n_jumps, to_eval)
@@ -191,27 +201,35 @@ def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_a
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(n_scratch, max(s_trees, c_trees))
-        leaves0 = np.empty((_BLOCK, s_trees), dtype=np.int64)
-        leaves1 = np.empty((_BLOCK, s_trees), dtype=np.int64)
+        size = last - first
+        scratch = curve_scratch(n_scratch)
+        dense0, dense1 = dense_scratch(s_hist), dense_scratch(s_hist)
+        c_dense = dense_scratch(c_hist)
+        s_limits = np.full(size, s_limit)
+        leaves0 = np.empty((size, s_trees), dtype=np.int64)
+        leaves1 = np.empty((size, s_trees), dtype=np.int64)
         block_leaves(X0, first, last, s_forest, oob_rows, leaves0)
         block_leaves(X1, first, last, s_forest, oob_rows, leaves1)
-        c_leaves = np.empty((_BLOCK, c_trees), dtype=np.int64)
+        c_leaves = np.empty((size, c_trees), dtype=np.int64)
         if has_censoring:
             block_leaves(X_obs, first, last, c_forest, oob_rows, c_leaves)
         for t in range(first, last):
-            ks0, s0, n0 = _forest_curve(leaves0[t - first], X0, t, s_forest, s_hist,
-                                        s_nelson_aalen, s_to_eval, scratch, s_limit)
-            ks1, s1, n1 = _forest_curve(leaves1[t - first], X1, t, s_forest, s_hist,
-                                        s_nelson_aalen, s_to_eval, scratch, s_limit)
+            local = t - first
+            ks0, s0, n0 = _forest_curve(
+                leaves0[local], X0, t, s_forest, s_hist, s_nelson_aalen, s_to_eval, scratch,
+                s_limit, chunk_dense_sums(dense0, leaves0, local, s_hist, s_limits))
+            ks1, s1, n1 = _forest_curve(
+                leaves1[local], X1, t, s_forest, s_hist, s_nelson_aalen, s_to_eval, scratch,
+                s_limit, chunk_dense_sums(dense1, leaves1, local, s_hist, s_limits))
             on = treated[t] > 0.5
             c_ks = np.empty(0, dtype=np.int64)
             c_val = np.empty(0)
             n_c = 0
             if has_censoring:
-                c_ks, c_val, n_c = _forest_curve(c_leaves[t - first], X_obs, t, c_forest,
-                                                 c_hist, c_nelson_aalen, c_to_eval, scratch,
-                                                 c_limit[t])
+                c_ks, c_val, n_c = _forest_curve(
+                    c_leaves[local], X_obs, t, c_forest, c_hist, c_nelson_aalen, c_to_eval,
+                    scratch, c_limit[t], chunk_dense_sums(c_dense, c_leaves, local, c_hist,
+                                                          c_limit[first:last]))
             if n0 < 0 or n1 < 0 or n_c < 0:
                 continue
             y_hat[t], bracket[t], c_at_y[t] = _row_scores(

@@ -132,34 +132,97 @@ def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
     return dense_of, dense_w, dense_ew, dense_tail
 
 
+# Rows whose dense-tree sums are formed together (``chunk_dense_sums``): each dense row is
+# read once per chunk rather than once per row (the per-row sums were memory-bound).
+_DENSE_CHUNK = 8
+
+
 @njit(cache=True)
-def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_rows,
-                      dense_sums):
+def dense_scratch(hist):
+    """Scratch of :func:`chunk_dense_sums` for ``hist`` (:func:`leaf_histograms` followed by
+    :func:`dense_single_leaves`): per row of a chunk, the summed dense rows (2 x grid; empty
+    when the forest has no dense tree), their summed tails and their number."""
+    width = hist[7].shape[1] if hist[7].shape[0] > 0 else 0
+    return (np.empty((_DENSE_CHUNK, 2, width)), np.empty(_DENSE_CHUNK),
+            np.zeros(_DENSE_CHUNK, dtype=np.int64))
+
+
+@njit(cache=True)
+def _dense_sums(leaves, hist, limits, dense):
+    """Sum, for each row ``r`` of ``leaves`` (at most ``_DENSE_CHUNK``), the dense rows of the
+    single-leaf trees it counts, up to failure index ``limits[r]`` (and their tails beyond),
+    tree by tree."""
+    sums, tails, counts = dense
+    dense_of, dense_w, dense_ew, dense_tail = hist[6], hist[7], hist[8], hist[9]
+    n_rows = leaves.shape[0]
+    counts[:n_rows] = 0
+    if dense_w.shape[0] == 0:
+        return
+    width = dense_w.shape[1]
+    for r in range(n_rows):
+        top = min(limits[r], width - 1)
+        sums[r, 0, :top + 1] = 0.0
+        sums[r, 1, :top + 1] = 0.0
+        tails[r] = 0.0
+    for b in range(leaves.shape[1]):
+        d = dense_of[b]
+        if d < 0:
+            continue
+        row_w = dense_w[d]
+        row_ew = dense_ew[d]
+        for r in range(n_rows):
+            if leaves[r, b] < 0:
+                continue
+            top = min(limits[r], width - 1)
+            sum_w = sums[r, 0]
+            sum_ew = sums[r, 1]
+            for k in range(top + 1):  # contiguous: vectorised
+                sum_w[k] += row_w[k]
+                sum_ew[k] += row_ew[k]
+            tails[r] += dense_tail[d, top]
+            counts[r] += 1
+
+
+@njit(cache=True)
+def chunk_dense_sums(dense, leaves, local, hist, limits):
+    """The dense-tree sums of row ``local`` of a block (``leaves``, ``limits``: the block's
+    rows), for :func:`point_curve`: ``(sum_w, sum_ew, tail, count)``.
+
+    Rows are taken in order; the first row of each chunk of ``_DENSE_CHUNK`` forms the sums of
+    the whole chunk (:func:`_dense_sums`) in ``dense`` (:func:`dense_scratch`).
+    """
+    sums, tails, counts = dense
+    r = local % _DENSE_CHUNK
+    if r == 0:
+        stop = min(local + _DENSE_CHUNK, leaves.shape[0])
+        _dense_sums(leaves[local:stop], hist, limits[local:stop], dense)
+    return sums[r, 0], sums[r, 1], tails[r], counts[r]
+
+
+@njit(cache=True)
+def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_row):
     """Accumulate ``sum_i alpha_i(x) (w_i, w_i e_i)`` by failure index into ``acc``.
 
     ``leaves[b]`` is the point's leaf in tree ``b`` (-1: the tree does not count;
     ``forest_predict.block_leaves``), ``hist`` :func:`leaf_histograms`' output followed by
     :func:`dense_single_leaves`'. Indices above ``limit`` are pooled into index ``limit + 1``
     with no failures: the curve stays exact up to ``limit`` (their rows are at risk there)
-    and a caller that needs no more skips the rest of each leaf. Lists the touched indices in
-    ``touched`` (``seen`` flags them) and returns ``(their number, ordered)`` (0: no tree
-    counted). When a dense tree counts, every index up to ``limit + 1`` is listed, in
-    order (``ordered``); ``dense_rows`` (one entry per tree) and ``dense_sums`` (2, grid)
-    are scratch.
+    and a caller that needs no more skips the rest of each leaf. The dense trees come summed
+    in ``dense_row`` (:func:`chunk_dense_sums`, with the same ``limit``). Lists the touched
+    indices in ``touched`` (``seen`` flags them) and returns ``(their number, ordered)`` (0:
+    no tree counted). When a dense tree counts, every index up to ``limit + 1`` is listed, in
+    order (``ordered``).
     """
     start, size, key, w, ew, total = hist[0], hist[1], hist[2], hist[3], hist[4], hist[5]
-    dense_of, dense_w, dense_ew, dense_tail = hist[6], hist[7], hist[8], hist[9]
+    dense_of, width = hist[6], hist[7].shape[1]
     n_touched = 0
     n_trees = 0
-    n_dense = 0
     for b in range(leaves.shape[0]):
         node = leaves[b]
         if node < 0:
             continue
         n_trees += 1
         if dense_of[b] >= 0:
-            dense_rows[n_dense] = dense_of[b]
-            n_dense += 1
             continue
         share = 1.0 / leaf_size[node]
         below = 0.0
@@ -180,27 +243,16 @@ def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_
             acc[k, 0] += w[b, q] * share
             acc[k, 1] += ew[b, q] * share
             below += w[b, q]
+    sum_w, sum_ew, tail, n_dense = dense_row
     ordered = n_dense > 0
     if ordered:
-        top = min(limit, dense_w.shape[1] - 1)
-        sum_w = dense_sums[0]
-        sum_ew = dense_sums[1]
-        sum_w[:top + 1] = 0.0
-        sum_ew[:top + 1] = 0.0
-        tail = 0.0
-        for d in dense_rows[:n_dense]:
-            row_w = dense_w[d]
-            row_ew = dense_ew[d]
-            for k in range(top + 1):  # contiguous: vectorised
-                sum_w[k] += row_w[k]
-                sum_ew[k] += row_ew[k]
-            tail += dense_tail[d, top]
+        top = min(limit, width - 1)
         for k in range(top + 1):
             acc[k, 0] += sum_w[k]
             acc[k, 1] += sum_ew[k]
-        if top < dense_w.shape[1] - 1:
+        if top < width - 1:
             acc[top + 1, 0] += tail
-        n_touched = min(top + 2, dense_w.shape[1])
+        n_touched = min(top + 2, width)
         for k in range(n_touched):
             seen[k] = True
             touched[k] = k
@@ -219,13 +271,11 @@ def _clear(acc, seen, touched, n_touched):
 
 
 @njit(cache=True)
-def curve_scratch(n_grid, n_trees):
-    """Per-thread scratch ``(acc, seen, touched, work, dense_rows, dense_sums)`` of curves
-    on a grid of ``n_grid`` (failure indices 0..n_grid, and one more for ``point_curve``'s
-    pooled tail) from forests of up to ``n_trees`` trees."""
+def curve_scratch(n_grid):
+    """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``
+    (failure indices 0..n_grid, and one more for ``point_curve``'s pooled tail)."""
     return (np.zeros((n_grid + 2, 2)), np.zeros(n_grid + 2, dtype=np.bool_),
-            np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2),
-            np.empty(n_trees, dtype=np.int64), np.empty((2, n_grid + 2)))
+            np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2))
 
 
 @njit(cache=True)
@@ -273,17 +323,18 @@ def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
 
 
 @njit(cache=True)
-def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit):
+def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit, dense_row):
     """``_curve`` of the point whose leaf in tree ``b`` is ``leaves[b]`` (-1: skip the tree;
     ``forest_predict.block_leaves``), up to failure index ``limit`` (``n_jumps = -1`` when no
     tree counts).
 
-    ``hist`` is :func:`leaf_histograms`' output, ``scratch`` :func:`curve_scratch`'s (left
-    cleared).
+    ``hist`` is :func:`leaf_histograms`' output followed by :func:`dense_single_leaves`',
+    ``scratch`` :func:`curve_scratch`'s (left cleared), ``dense_row`` the point's
+    :func:`chunk_dense_sums`.
     """
-    acc, seen, touched, work, dense_rows, dense_sums = scratch
+    acc, seen, touched, work = scratch
     n_touched, ordered = _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched,
-                                           dense_rows, dense_sums)
+                                           dense_row)
     if n_touched == 0:
         return (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0),
                 np.int64(-1))
@@ -351,12 +402,15 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0], forest[4].shape[0] - 1)
-        leaves = np.empty((_BLOCK, forest[4].shape[0] - 1), dtype=np.int64)
+        scratch = curve_scratch(grid.shape[0])
+        dense = dense_scratch(hist)
+        leaves = np.empty((last - first, forest[4].shape[0] - 1), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
+        limits = np.full(last - first, grid.shape[0])
         for t in range(first, last):
-            ks, _, _, S, n_jumps = point_curve(leaves[t - first], leaf_size, hist, nelson_aalen,
-                                               scratch, grid.shape[0])
+            ks, _, _, S, n_jumps = point_curve(
+                leaves[t - first], leaf_size, hist, nelson_aalen, scratch, grid.shape[0],
+                chunk_dense_sums(dense, leaves, t - first, hist, limits))
             if n_jumps < 0:
                 survival[t, :] = np.nan
                 rmst[t, :] = np.nan
@@ -427,13 +481,16 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     for block in prange((m + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0], forest[4].shape[0] - 1)
-        leaves = np.empty((_BLOCK, n_trees), dtype=np.int64)
+        scratch = curve_scratch(grid.shape[0])
+        dense = dense_scratch(hist)
+        leaves = np.empty((last - first, n_trees), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
+        limits = np.full(last - first, grid.shape[0])
         psi = np.empty(ci_group_size)
         for t in range(first, last):
-            ks, D, Y, S, n_jumps = point_curve(leaves[t - first], leaf_size, hist, nelson_aalen,
-                                               scratch, grid.shape[0])
+            ks, D, Y, S, n_jumps = point_curve(
+                leaves[t - first], leaf_size, hist, nelson_aalen, scratch, grid.shape[0],
+                chunk_dense_sums(dense, leaves, t - first, hist, limits))
             if n_jumps < 0:
                 continue
             value, coef_d, cum_y = _influence_coefficients(ks, D, Y, S, n_jumps, grid, query,
