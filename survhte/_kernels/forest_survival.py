@@ -17,8 +17,10 @@ its leaves, not the number of rows. That matters when leaves are large: a censor
 with few censoring events rarely splits (each child needs ``alpha m`` failures), its trees are
 single leaves of thousands of rows, and a per-row support made every curve O(n). Target
 points come in blocks whose leaves are found tree by tree (``forest_predict.block_leaves``),
-so each tree's nodes are read from cache. Memory is O(grid + block x trees) per thread; no
-n_train x grid (or n_target x n_train) array is formed.
+so each tree's nodes are read from cache. A single-leaf tree whose leaf holds most failure
+indices is added as a dense row instead, summed for 8 target points at a time
+(:func:`dense_single_leaves`, :func:`chunk_dense_sums`). Memory is O(grid + block x trees)
+per thread; no n_train x grid (or n_target x n_train) array is formed.
 
 Variance. ``theta`` (``S(t | x)`` or ``RMST(h | x)``) is a smooth function of the weighted
 means ``D_k``, ``Y_k``; its delta-method linearisation is ``sum_i alpha_i(x) psi_i`` with
