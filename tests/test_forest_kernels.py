@@ -251,11 +251,20 @@ def test_presorted_and_per_node_orders_grow_the_same_trees(strategy, monkeypatch
                         honesty_fraction=0.5, prune=True, alpha=0.05, imbalance_penalty=0.0)
     grown = {}
     for presorted in (False, True):
-        monkeypatch.setattr(_engine, "presorted_orders", lambda mtry, p, on=presorted: on)
+        monkeypatch.setattr(_engine, "presorted_orders", lambda mtry, p, n_split, on=presorted: on)
         grown[presorted] = grow_forest(X, rule, params, n_trees=8, ci_group_size=2, seed=3)
     assert grown[True].feature.size > 8 * 7  # trees of several splits each
     for name in ("feature", "threshold", "left", "leaf_start", "leaf_size", "leaf_samples"):
         assert np.array_equal(getattr(grown[True], name), getattr(grown[False], name)), name
+
+
+def test_presorting_is_chosen_by_mtry_share_and_memory():
+    from survhte.forest._engine import _PRESORT_BYTES, presorted_orders
+
+    assert presorted_orders(26, 27, 12_500) and presorted_orders(5, 10, 100)
+    assert not presorted_orders(4, 10, 100)  # few candidates: sorting them costs less
+    wide = _PRESORT_BYTES // (8 * 2000) + 1  # split rows whose orders of 2,000 features overflow
+    assert presorted_orders(2000, 2000, wide - 1) and not presorted_orders(2000, 2000, wide)
 
 
 def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, penalty):

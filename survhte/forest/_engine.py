@@ -22,6 +22,8 @@ from ._strategies import GrowthRule
 # Scratch budget of one batch of trees (node arrays of trees being grown), in bytes.
 _BATCH_BYTES = 256 * 2**20
 _BYTES_PER_NODE = 4 + 8 + 4 + 4 + 4
+# Largest presorted orders of one tree being grown (``presorted_orders``), in bytes.
+_PRESORT_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -139,15 +141,17 @@ def subsample_sizes(
     return n_half, n_sub, n_split
 
 
-def presorted_orders(mtry: int, p: int) -> bool:
+def presorted_orders(mtry: int, p: int, n_split: int) -> bool:
     """Whether trees keep every feature's order through the splits rather than sort each
     node's candidate features (``forest_tree._grow``).
 
     Keeping costs O(p m) per split, sorting O(mtry m) with a larger constant (measured:
     see the benchmark note in ``forest_order``), so presorting pays from mtry >= p / 2, e.g.
-    grf's default ``min(ceil(sqrt(p) + 20), p)`` = p for p <= 25.
+    grf's default ``min(ceil(sqrt(p) + 20), p)`` = p for p <= 25. The orders take
+    ``8 p n_split`` bytes per tree being grown; past ``_PRESORT_BYTES`` (wide data with a
+    large ``mtry``) nodes sort instead.
     """
-    return 2 * mtry >= p
+    return 2 * mtry >= p and 8 * p * n_split <= _PRESORT_BYTES
 
 
 def grow_forest(
@@ -188,7 +192,7 @@ def grow_forest(
                    ci_group_size, params.honesty, params.prune, params.min_node_size,
                    float(params.mtry), params.alpha, params.imbalance_penalty,
                    rule.relabel_kind, rule.split_kind, rule.treatment_col,
-                   presorted_orders(params.mtry, X.shape[1]), *out, n_nodes,
+                   presorted_orders(params.mtry, X.shape[1], n_split), *out, n_nodes,
                    leaf_samples, inbag)
         for j, count in enumerate(n_nodes):
             pieces.append(tuple(array[j, :count] for array in out))
