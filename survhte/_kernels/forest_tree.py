@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .forest_order import order_workspace, partition_presorted, per_node_orders, presort
+from .forest_order import order_workspace, partition_presorted, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
 
@@ -82,10 +82,10 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     rho = np.empty(m)
     values = np.empty(m)
     work = order_workspace(m)
-    orders = per_node_orders(ranks, work)
-    positions, keys = orders[2], orders[3]
     if presorted:
         positions, keys = presort(ranks, idx, work)
+    else:  # no presorted orders: the rules sort each node (forest_order.per_node_orders)
+        positions = keys = np.empty((0, 0), dtype=np.int32)
     goes_left = np.empty(m, dtype=np.bool_)
     new_position = np.empty(m, dtype=np.int32)
     right_rows = np.empty(m, dtype=np.int64)
