@@ -113,17 +113,15 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
             continue
         n_left = 0
         n_right = 0
-        for q in range(e - s):
+        for q in range(e - s):  # branch-free, as in forest_order.partition_presorted
             r = idx[s + q]
-            goes_left[q] = Xt[f, r] <= cut
-            if goes_left[q]:
-                new_position[q] = n_left
-                idx[s + n_left] = r
-                n_left += 1
-            else:
-                new_position[q] = n_right
-                right_rows[n_right] = r
-                n_right += 1
+            to_left = Xt[f, r] <= cut
+            goes_left[q] = to_left
+            new_position[q] = n_left if to_left else n_right
+            idx[s + n_left] = r
+            right_rows[n_right] = r
+            n_left += to_left
+            n_right += 1 - to_left
         idx[s + n_left:e] = right_rows[:n_right]
         if presorted and max(n_left, n_right) > min_node_size:
             partition_presorted(positions, keys, s, goes_left[:e - s], new_position, scratch)
