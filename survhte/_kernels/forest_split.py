@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from .forest_logrank import logrank_split
@@ -200,6 +201,18 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         return -1, 0.0
     min_child_ss = alpha * (tsq - tsum * tsum / m)
 
+    # What a row adds to the left child, in node order: weight, weight * pseudo-outcome,
+    # treatment, event flag. The scan reads one record per row instead of three arrays of
+    # length n, and counts without branching on the row's treatment or event.
+    record = np.zeros((m, 4))
+    for q in range(m):
+        i = rows[q]
+        record[q, 0] = weights[i]
+        record[q, 1] = weights[i] * rho[q]
+        if causal:
+            record[q, 2] = responses[i, treatment_col]
+        if survival and responses[i, treatment_col + 1] > 0.0:
+            record[q, 3] = 1.0
     best_feature = -1
     best_threshold = 0.0
     best_decrease = 0.0
@@ -210,20 +223,17 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         t_left = 0.0
         tsq_left = 0.0
         small_left = 0
-        events_left = 0
+        events_left = 0.0
         for q in range(m - 1):
             k = order[q]
-            i = rows[k]
-            w_left += weights[i]
-            s_left += weights[i] * rho[k]
-            if survival and responses[i, treatment_col + 1] > 0.0:
-                events_left += 1
+            w_left += record[k, 0]
+            s_left += record[k, 1]
+            events_left += record[k, 3]
             if causal:
-                t = responses[i, treatment_col]
+                t = record[k, 2]
                 t_left += t
                 tsq_left += t * t
-                if t < tmean:
-                    small_left += 1
+                small_left += t < tmean
             if keys[q] == keys[q + 1]:  # equal ranks: equal values
                 continue
             n_left = q + 1
@@ -264,7 +274,7 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
             if decrease > best_decrease:
                 best_decrease = decrease
                 best_feature = f
-                x_here = Xt[f, i]
+                x_here = Xt[f, rows[k]]
                 x_next = Xt[f, rows[order[q + 1]]]
                 threshold = 0.5 * (x_here + x_next)
                 best_threshold = threshold if threshold < x_next else x_here
