@@ -93,8 +93,7 @@ def test_logrank_split_equals_brute_force(node, presorted):
     rows = np.arange(m, dtype=np.int64)
     responses = np.column_stack([a, e]).astype(np.float64)
     feature, cut, stat = logrank_split(np.ascontiguousarray(X.T), _orders(X, rows, presorted),
-                                       rows, responses, np.arange(3, dtype=np.int64), alpha,
-                                       np.empty(m))
+                                       rows, responses, np.arange(3, dtype=np.int64), alpha)
     best = brute_force_logrank(X, a, e, alpha)
     assert stat == pytest.approx(best, rel=1e-9, abs=1e-12)
     if best > 0:
@@ -116,7 +115,7 @@ def test_logrank_split_invariant_to_monotone_time_transform(node, stretch):
     m = len(a)
     rows = np.arange(m, dtype=np.int64)
     args = (np.ascontiguousarray(X.T), _orders(X, rows, False), rows)
-    tail = (np.arange(3, dtype=np.int64), alpha, np.empty(m))
+    tail = (np.arange(3, dtype=np.int64), alpha)
     before = logrank_split(*args, np.column_stack([a, e]).astype(np.float64), *tail)
     mapped = np.where(a >= 1, stretch * a * a + 3, 0)  # increasing on 1.., keeps index 0
     after = logrank_split(*args, np.column_stack([mapped, e]).astype(np.float64), *tail)

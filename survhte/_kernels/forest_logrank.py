@@ -19,7 +19,8 @@ feature for ``K`` failure times. Here the numerator and the linear part of the d
 prefix sums moved by one row at a time, and the quadratic part ``sum_k c_k Y_{k,L}^2`` is
 updated through two Fenwick trees over the failure-time index, so a feature costs
 O(m) for the order (``forest_order.node_order``) plus O(m log K) for the scan: the same
-statistic at every threshold.
+statistic at every threshold. The node's own failure times and each row's index among them
+come from one radix sort of the rows' failure indices (``forest_order.sort_keys``), O(m).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .forest_order import feature_order
+from .forest_order import feature_order, sort_keys
 
 # A split whose log-rank variance is below this is not scored. The variance of an admissible
 # split is a sum of terms that are 0 or at least about 1 / Y_k >= 1 / m, while the rounding of
@@ -61,7 +62,7 @@ def _fenwick_prefix_then_add(count, weight, index, added):
 
 
 @njit(cache=True)
-def logrank_split(Xt, orders, rows, responses, features, alpha, values):
+def logrank_split(Xt, orders, rows, responses, features, alpha):
     """Best admissible log-rank split of a node over ``features``.
 
     Parameters
@@ -78,7 +79,6 @@ def logrank_split(Xt, orders, rows, responses, features, alpha, values):
         Candidate features.
     alpha : float
         Each child needs at least ``max(ceil(alpha m), 1)`` failures.
-    values : float64 scratch array of length >= m.
 
     Returns
     -------
@@ -90,36 +90,44 @@ def logrank_split(Xt, orders, rows, responses, features, alpha, values):
         The squared standardised log-rank statistic of the split (0 when none).
     """
     m = rows.shape[0]
+    work = orders[1]  # order_workspace scratch: free until a feature's order is read
     n_events = 0
     for q in range(m):
-        if responses[rows[q], 1] > 0.0 and responses[rows[q], 0] >= 1.0:
+        i = rows[q]
+        work[1, q] = np.int32(responses[i, 0])
+        if responses[i, 1] > 0.0 and responses[i, 0] >= 1.0:
             n_events += 1
     min_child = max(math.ceil(alpha * m), 1)
     if n_events < max(2 * min_child, 2):  # no split leaves min_child failures on both sides
         return -1, 0.0, 0.0
-    event_index = np.empty(n_events)
-    c = 0
-    for q in range(m):
-        i = rows[q]
-        if responses[i, 1] > 0.0 and responses[i, 0] >= 1.0:
-            event_index[c] = responses[i, 0]
-            c += 1
-    failures = np.unique(event_index)
-    n_times = failures.shape[0]
+
+    # Node-local relabeling, in one pass over the rows in time order (radix sort of the
+    # failure indices): local[q] = number of the node's failure times <= the row's time.
+    sort_keys(work, m)
+    local = np.empty(m, dtype=np.int64)
+    event = np.empty(m, dtype=np.int64)
+    count_failure = np.zeros(n_events + 1)
+    count_all = np.zeros(n_events + 1)
+    n_times = 0
+    r = 0
+    while r < m:
+        index = work[1, r]
+        tied = r
+        failed = 0
+        while tied < m and work[1, tied] == index:
+            q = work[0, tied]
+            event[q] = 1 if responses[rows[q], 1] > 0.0 and index >= 1 else 0
+            failed += event[q]
+            tied += 1
+        if failed > 0:
+            n_times += 1
+        for t in range(r, tied):
+            local[work[0, t]] = n_times
+        count_all[n_times] += tied - r
+        count_failure[n_times] += failed
+        r = tied
     if n_times < 2:
         return -1, 0.0, 0.0
-
-    # Node-local relabeling: local[q] = number of node failure times <= the row's time.
-    for q in range(m):
-        values[q] = responses[rows[q], 0]
-    local = np.searchsorted(failures, values[:m], side="right")
-    event = np.zeros(m, dtype=np.int64)
-    count_failure = np.zeros(n_times + 1)
-    count_all = np.zeros(n_times + 1)
-    for q in range(m):
-        event[q] = 1 if responses[rows[q], 1] > 0.0 and local[q] >= 1 else 0
-        count_all[local[q]] += 1.0
-        count_failure[local[q]] += event[q]
     # Prefix sums over k = 1..j of the parent's per-time weights.
     num_w = np.zeros(n_times + 1)  # d_k / Y_k
     lin_w = np.zeros(n_times + 1)  # c_k Y_k

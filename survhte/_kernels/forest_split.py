@@ -170,7 +170,7 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         Rows with ``x[feature] <= threshold`` go left.
     """
     if kind == SPLIT_LOGRANK:
-        f, cut, _ = logrank_split(Xt, orders, rows, responses, features, alpha, values)
+        f, cut, _ = logrank_split(Xt, orders, rows, responses, features, alpha)
         return f, cut
     m = rows.shape[0]
     survival = kind == SPLIT_CAUSAL_SURVIVAL
