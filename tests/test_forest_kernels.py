@@ -268,13 +268,22 @@ def test_presorting_is_chosen_by_mtry_share_and_memory():
 
 
 def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, penalty):
-    """Largest admissible criterion over all cuts between distinct values (plain numpy)."""
+    """Largest admissible criterion over all cuts between distinct values (plain numpy).
+
+    The treatment balance is weighted as in grf's InstrumentalSplittingRule: the mean
+    ``sum w z / sum w`` and the variation ``sum w z^2 - (sum w z)^2 / sum w``.
+    """
     m = rho.size
     causal = kind == SPLIT_CAUSAL
     wsum, rsum = weights.sum(), (weights * rho).sum()
     min_child = max(math.ceil(alpha * m), 1)
-    tmean = t.sum() / m
-    min_ss = alpha * ((t * t).sum() - t.sum() ** 2 / m)
+    tmean = (weights * t).sum() / wsum
+
+    def variation(side):
+        wt = weights[side] * t[side]
+        return (wt * t[side]).sum() - wt.sum() ** 2 / weights[side].sum()
+
+    min_ss = alpha * variation(np.ones(m, dtype=bool))
     best = 0.0
     for f in range(X.shape[1]):
         for cut in np.unique(X[:, f])[:-1]:
@@ -285,8 +294,7 @@ def _brute_force_best_decrease(kind, X, rho, weights, t, min_node_size, alpha, p
                 s_left, s_right = small[left].sum(), small[~left].sum()
                 if min(s_left, n_left - s_left, s_right, n_right - s_right) < min_node_size:
                     continue
-                ss = [(t[side] ** 2).sum() - t[side].sum() ** 2 / side.sum()
-                      for side in (left, ~left)]
+                ss = [variation(side) for side in (left, ~left)]
                 if min(ss) < min_ss or (penalty > 0 and min(ss) <= 0):
                     continue
                 pen = penalty * (1 / ss[0] + 1 / ss[1]) if penalty > 0 else 0.0
@@ -322,7 +330,7 @@ def test_best_split_equals_brute_force_search(node, kind, alpha, penalty, seed, 
               else per_node_orders(ranks, work))
     f, cut = best_split(kind, np.ascontiguousarray(X.T), orders, rows, rho, weights,
                         responses, 1, np.arange(3, dtype=np.int64), min_node_size, alpha,
-                        penalty, np.empty(m))
+                        penalty)
     Xn, wn = X[rows], weights[rows]
     best = _brute_force_best_decrease(kind, Xn, rho, wn, t, min_node_size, alpha, penalty)
     if f < 0:

@@ -147,7 +147,7 @@ def relabel(kind, rows, responses, weights, rho):
 
 @njit(cache=True)
 def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, features,
-               min_node_size, alpha, imbalance_penalty, values):
+               min_node_size, alpha, imbalance_penalty):
     """Best admissible split of a node over ``features``.
 
     Parameters
@@ -161,7 +161,6 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         rank, presorted or sorted here); real values give the thresholds.
     rows : int64 (m,)
         The node's rows; ``rho[:m]`` their pseudo-outcomes.
-    values : float64 scratch array of length >= m.
 
     Returns
     -------
@@ -175,6 +174,10 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
     m = rows.shape[0]
     survival = kind == SPLIT_CAUSAL_SURVIVAL
     causal = kind == SPLIT_CAUSAL or survival
+    # What a row adds to the left child, in node order: weight w, w * pseudo-outcome,
+    # treatment z, w z, event flag. The scan reads one record per row instead of arrays of
+    # length n, and counts without branching on the row's treatment or event.
+    record = np.zeros((m, 5))
     wsum = 0.0
     rsum = 0.0
     tsum = 0.0
@@ -182,37 +185,34 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
     n_events = 0
     for q in range(m):
         i = rows[q]
-        wsum += weights[i]
-        rsum += weights[i] * rho[q]
+        w = weights[i]
+        record[q, 0] = w
+        record[q, 1] = w * rho[q]
+        wsum += w
+        rsum += record[q, 1]
         if causal:
-            t = responses[i, treatment_col]
-            tsum += t
-            tsq += t * t
+            z = responses[i, treatment_col]
+            record[q, 2] = z
+            record[q, 3] = w * z
+            tsum += record[q, 3]
+            tsq += record[q, 3] * z
         if survival and responses[i, treatment_col + 1] > 0.0:
+            record[q, 4] = 1.0
             n_events += 1
-    tmean = tsum / m
+    # grf's balance constraints (InstrumentalSplittingRule, CausalSurvivalSplittingRule): at
+    # least min_node_size rows on each side of the node's weighted mean treatment in each
+    # child, and each child's weighted treatment variation sum w (z - zbar)^2 at least alpha
+    # times the node's; for the survival rule, ceil(alpha m) failures in each child.
+    tmean = tsum / wsum
     n_small = 0
     if causal:
         for q in range(m):
-            if responses[rows[q], treatment_col] < tmean:
-                n_small += 1
+            n_small += record[q, 2] < tmean
     min_child = max(math.ceil(alpha * m), 1)
     if survival and n_events < 2 * min_child:  # no split leaves min_child events each side
         return -1, 0.0
-    min_child_ss = alpha * (tsq - tsum * tsum / m)
+    min_child_ss = alpha * (tsq - tsum * tsum / wsum)
 
-    # What a row adds to the left child, in node order: weight, weight * pseudo-outcome,
-    # treatment, event flag. The scan reads one record per row instead of three arrays of
-    # length n, and counts without branching on the row's treatment or event.
-    record = np.zeros((m, 4))
-    for q in range(m):
-        i = rows[q]
-        record[q, 0] = weights[i]
-        record[q, 1] = weights[i] * rho[q]
-        if causal:
-            record[q, 2] = responses[i, treatment_col]
-        if survival and responses[i, treatment_col + 1] > 0.0:
-            record[q, 3] = 1.0
     best_feature = -1
     best_threshold = 0.0
     best_decrease = 0.0
@@ -228,12 +228,11 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
             k = order[q]
             w_left += record[k, 0]
             s_left += record[k, 1]
-            events_left += record[k, 3]
+            events_left += record[k, 4]
             if causal:
-                t = record[k, 2]
-                t_left += t
-                tsq_left += t * t
-                small_left += t < tmean
+                t_left += record[k, 3]
+                tsq_left += record[k, 3] * record[k, 2]
+                small_left += record[k, 2] < tmean
             if keys[q] == keys[q + 1]:  # equal ranks: equal values
                 continue
             n_left = q + 1
@@ -243,15 +242,18 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
                     continue
                 if n_events - events_left < min_child:
                     break
+            w_right = wsum - w_left
+            if w_left <= 0.0 or w_right <= 0.0:
+                continue
             if causal:
                 if small_left < min_node_size or n_left - small_left < min_node_size:
                     continue
                 small_right = n_small - small_left
                 if small_right < min_node_size or n_right - small_right < min_node_size:
                     break  # the right child's counts only shrink further on
-                ss_left = tsq_left - t_left * t_left / n_left
+                ss_left = tsq_left - t_left * t_left / w_left
                 t_right = tsum - t_left
-                ss_right = (tsq - tsq_left) - t_right * t_right / n_right
+                ss_right = (tsq - tsq_left) - t_right * t_right / w_right
                 if ss_left < min_child_ss or ss_right < min_child_ss:
                     continue
                 if imbalance_penalty > 0.0 and (ss_left <= 0.0 or ss_right <= 0.0):
@@ -265,9 +267,6 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
                 if n_right < min_child:
                     break
                 penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
-            w_right = wsum - w_left
-            if w_left <= 0.0 or w_right <= 0.0:
-                continue
             s_right = rsum - s_left
             decrease = (s_left * s_left / w_left + s_right * s_right / w_right
                         - rsum * rsum / wsum - penalty)

@@ -80,7 +80,6 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     end = np.zeros(capacity, dtype=np.int64)
     idx = split_rows.copy()
     rho = np.empty(m)
-    values = np.empty(m)
     work = order_workspace(m)
     if presorted:
         positions, keys = presort(ranks, idx, work)
@@ -108,7 +107,7 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
         shuffle_prefix(candidates, k, state)
         f, cut = best_split(split_kind, Xt, (ranks, work, positions, keys, s), rows, rho,
                             weights, responses, treatment_col, candidates[:k], min_node_size,
-                            alpha, imbalance_penalty, values)
+                            alpha, imbalance_penalty)
         if f < 0:
             continue
         n_left = 0
