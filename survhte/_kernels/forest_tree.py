@@ -138,25 +138,44 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
 
 
 @njit(cache=True)
-def _populate(X, rows, n_nodes, feature, threshold, left, block):
-    """Drop ``rows`` down the tree; write them grouped by leaf into ``block``.
+def _populate(Xt, rows, n_nodes, feature, threshold, left, block):
+    """Send ``rows`` down the tree; write them grouped by leaf into ``block``.
 
+    Nodes are visited in index order (a parent before its children) and each moves its rows
+    stably into its two children (``x <= threshold`` left, as :func:`descend`), branch-free
+    and one feature row of ``Xt`` at a time: a leaf holds its rows in their order in
+    ``rows``. Row by row descents chain a dependent load per level; this is ~3x faster.
     Returns ``(leaf_start, leaf_size)`` per node (zero size at internal nodes).
     """
-    leaf_of = np.empty(rows.shape[0], dtype=np.int64)
+    m = rows.shape[0]
+    block[:m] = rows
+    start = np.zeros(n_nodes, dtype=np.int64)
     size = np.zeros(n_nodes, dtype=np.int64)
-    for q in range(rows.shape[0]):
-        leaf = descend(X, rows[q], feature, threshold, left, 0)
-        leaf_of[q] = leaf
-        size[leaf] += 1
-    leaf_start = np.zeros(n_nodes, dtype=np.int64)
-    for j in range(1, n_nodes):
-        leaf_start[j] = leaf_start[j - 1] + size[j - 1]
-    fill = leaf_start.copy()
-    for q in range(rows.shape[0]):
-        block[fill[leaf_of[q]]] = rows[q]
-        fill[leaf_of[q]] += 1
-    return leaf_start, size
+    size[0] = m
+    right_rows = np.empty(m, dtype=block.dtype)
+    for node in range(n_nodes):
+        f = feature[node]
+        if f < 0:
+            continue
+        s = start[node]
+        cut = threshold[node]
+        n_left = 0
+        n_right = 0
+        for q in range(s, s + size[node]):
+            r = block[q]
+            to_left = Xt[f, r] <= cut
+            block[s + n_left] = r
+            right_rows[n_right] = r
+            n_left += to_left
+            n_right += 1 - to_left
+        block[s + n_left:s + n_left + n_right] = right_rows[:n_right]
+        child = left[node]
+        start[child] = s
+        size[child] = n_left
+        start[child + 1] = s + n_left
+        size[child + 1] = n_right
+        size[node] = 0
+    return start, size
 
 
 @njit(cache=True)
@@ -216,20 +235,20 @@ def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
 
 
 @njit(parallel=True, cache=True)
-def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
+def grow_trees(Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
                ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
                relabel_kind, split_kind, treatment_col, presorted, out_feature, out_threshold,
                out_left, out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag):
     """Grow the trees ``trees`` (global indices) in parallel, one output slot each.
 
-    ``ranks`` (int32, the shape of ``X``) are the dense ranks of ``X``'s columns
-    (``forest_order.feature_ranks``): splits order rows by them, per node or, with
-    ``presorted``, once per tree (``_grow``).
+    ``Xt`` holds the covariates feature-major (p, n); ``ranks`` (int32, (n, p)) are the
+    dense ranks of its features (``forest_order.feature_ranks``): splits order rows by them,
+    per node or, with ``presorted``, once per tree (``_grow``).
     Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
     ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
     (int32, one fixed-size block per tree) and of ``inbag`` (packed bits) is written in place.
     """
-    n = X.shape[0]
+    n = Xt.shape[1]
     for j in prange(trees.shape[0]):
         tree = trees[j]
         split_rows, est_rows, state = draw_tree_rows(n, tree, master_seed, n_half, n_sub,
@@ -242,7 +261,7 @@ def grow_trees(X, Xt, ranks, responses, weights, trees, master_seed, n_half, n_s
             Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
             imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted, state)
         leaf_rows = est_rows if honesty else split_rows
-        leaf_start, leaf_size = _populate(X, leaf_rows, n_nodes, feature, threshold, left,
+        leaf_start, leaf_size = _populate(Xt, leaf_rows, n_nodes, feature, threshold, left,
                                           leaf_samples[tree])
         out_n_nodes[j] = _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size,
                                   honesty and prune, out_feature[j], out_threshold[j],

@@ -188,7 +188,7 @@ def grow_forest(
         out = (np.empty(shape, np.int32), np.empty(shape, np.float64), np.empty(shape, np.int32),
                np.empty(shape, np.int32), np.empty(shape, np.int32))
         n_nodes = np.empty(trees.size, dtype=np.int64)
-        grow_trees(X, Xt, ranks, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
+        grow_trees(Xt, ranks, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
                    ci_group_size, params.honesty, params.prune, params.min_node_size,
                    float(params.mtry), params.alpha, params.imbalance_penalty,
                    rule.relabel_kind, rule.split_kind, rule.treatment_col,
