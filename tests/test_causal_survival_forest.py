@@ -309,6 +309,36 @@ def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style,
                                atol=1e-10)
 
 
+def test_case_weights_reach_every_forest(design):
+    """Case weights, as grf's ``sample.weights``: scaling them all changes nothing (1e-10:
+    the weighted sums double exactly, only divisions round), and the default event survival
+    forest is the weighted one (its weighted Nelson-Aalen curves, unweighted log-rank
+    splits), not the unweighted one."""
+    X, (time, event), w, _ = design
+    n = X.shape[0]
+    csf = CausalSurvivalForest(60, horizon=1.2, random_state=4)
+    base = clone(csf).fit(X, (time, event), w)
+    doubled = clone(csf).fit(X, (time, event), w, sample_weight=np.full(n, 2.0))
+    np.testing.assert_allclose(doubled.predict(X[:50]), base.predict(X[:50]), rtol=1e-10,
+                               atol=1e-12)
+    case_weight = np.random.default_rng(0).uniform(0.2, 3.0, n)
+    weighted = clone(csf).fit(X, (time, event), w, sample_weight=case_weight)
+    Xw = np.column_stack([X, w.astype(float)])
+    nuis_time = np.minimum(time, 1.2)
+    nuis_event = event | (time >= 1.2)
+    model = weighted.event_model_
+    reference = SurvivalForest(model.n_estimators, mtry=model.mtry, min_node_size=15,
+                               prediction_type="nelson-aalen", ci_group_size=1,
+                               random_state=weighted._seeds(5)[2])
+    times = np.array([0.3, 0.7, 1.1])
+    curves = model.predict_survival(Xw[:30], times)
+    np.testing.assert_allclose(
+        curves, clone(reference).fit(Xw, nuis_time, nuis_event, sample_weight=case_weight)
+        .predict_survival(Xw[:30], times), rtol=0, atol=1e-12)
+    unweighted = clone(reference).fit(Xw, nuis_time, nuis_event).predict_survival(Xw[:30], times)
+    assert np.abs(curves - unweighted).max() > 1e-3
+
+
 def test_survival_target_and_grid(design):
     X, y, w, _ = design
     grid = np.linspace(0, 1.5, 40)

@@ -324,8 +324,11 @@ class CausalSurvivalForest(BaseForest):
         w : array-like of shape (n,)
             Binary treatment (0/1 codes or two labels; the second sorted label is treated).
         sample_weight : array-like of shape (n,), optional
-            Case weights of the forest, the propensity forest and the average effects (the
-            survival nuisances are unweighted).
+            Case weights of the forest, the propensity forest, the default event and
+            censoring survival forests (their weighted Nelson-Aalen curves; the log-rank
+            splits are unweighted), as grf passes ``sample.weights`` to all of them, and of
+            the average effects. Plug-in ``event_model``/``censoring_model`` are fitted
+            unweighted.
 
         Returns
         -------
@@ -346,8 +349,8 @@ class CausalSurvivalForest(BaseForest):
             )
         n_folds = _check_int(self.n_folds, "n_folds", 1)
         params = self._tree_params(p)
-        weight = check_sample_weight(sample_weight, n)
-        weight = np.ones(n) if weight is None else weight
+        given_weight = check_sample_weight(sample_weight, n)
+        weight = np.ones(n) if given_weight is None else given_weight
         horizon = (default_horizon(time, codes) if self.horizon is None
                    else check_horizon(self.horizon, time))
         self.classes_ = classes
@@ -372,8 +375,8 @@ class CausalSurvivalForest(BaseForest):
         # Nuisance survival models: the event model (its curves give E[f | x, w] in both arms
         # and S(t | x, W_i)) and the censoring model (C(t | x, W_i)).
         event_nuisance = self._nuisance(
-            self.event_model, "event_model", X, treated, nuis_time, nuis_event, seed_s,
-            seed_folds, n_folds, params.mtry)
+            self.event_model, "event_model", X, treated, nuis_time, nuis_event, given_weight,
+            seed_s, seed_folds, n_folds, params.mtry)
         self.event_model_ = event_nuisance.fitted
         if event_nuisance.fold_of is None:
             warn_if_unsplit(event_nuisance.fitted.forest_, float(np.mean(nuis_event)),
@@ -385,7 +388,7 @@ class CausalSurvivalForest(BaseForest):
         else:
             censoring_nuisance = self._nuisance(
                 self.censoring_model, "censoring_model", X, treated, nuis_time, ~nuis_event,
-                seed_c, seed_folds, n_folds, params.mtry)
+                given_weight, seed_c, seed_folds, n_folds, params.mtry)
 
         # Truncation for the score (survival target: after the nuisances, as grf).
         known = event | (time >= horizon)
@@ -482,10 +485,11 @@ class CausalSurvivalForest(BaseForest):
         return values
 
     def _nuisance(self, spec: Any, name: str, X: np.ndarray, treated: np.ndarray,
-                  time: np.ndarray, event: np.ndarray, seed: int, seed_folds: int,
-                  n_folds: int, mtry: int) -> _Nuisance:
+                  time: np.ndarray, event: np.ndarray, weight: np.ndarray | None, seed: int,
+                  seed_folds: int, n_folds: int, mtry: int) -> _Nuisance:
         """Fit a survival nuisance on ``(X, W)``: the default survival forest (out-of-bag
-        curves) or ``spec`` cross-fitted over ``n_folds`` folds (out-of-fold curves)."""
+        curves, case weights ``weight``) or ``spec`` cross-fitted over ``n_folds`` folds
+        (out-of-fold curves, unweighted)."""
         Xw = np.column_stack([X, treated])
         if spec is None:
             model = SurvivalForest(
@@ -498,7 +502,7 @@ class CausalSurvivalForest(BaseForest):
                 # An unsplit censoring forest is the pooled censoring curve, as an analysis
                 # of a trial assumes; the event forest's is reported by ``fit``.
                 warnings.simplefilter("ignore", UnsplitForestWarning)
-                model.fit(Xw, time, event)
+                model.fit(Xw, time, event, sample_weight=weight)
             return _Nuisance(model, None)
         check_survival_model(spec, name)
         fold_of = np.empty(X.shape[0], dtype=np.int64)
