@@ -339,6 +339,71 @@ def test_case_weights_reach_every_forest(design):
     assert np.abs(curves - unweighted).max() > 1e-3
 
 
+def _grf_compute_psi(S, C, Y_hat, W_centered, D, fY, Y_index, Y_grid, target, horizon):
+    """grf's R ``compute_psi`` (causal_survival_forest.R), transcribed with 0-based columns:
+    the score from curves ``S``, ``C`` given on the whole grid ``Y_grid``."""
+    n = S.shape[0]
+    rows = np.arange(n)
+    if target == "rmst":
+        Y_diff = np.diff(np.concatenate([[0.0], Y_grid]))
+        dot_products = S[:, :-1] * Y_diff[1:]
+        Q = np.empty_like(S)
+        Q[:, 0] = dot_products.sum(axis=1)
+        for i in range(1, S.shape[1] - 1):
+            Q[:, i] = Q[:, i - 1] - dot_products[:, i - 1]
+        Q = Q / S + Y_grid
+        Q[:, -1] = Y_grid.max()
+    else:
+        h = np.searchsorted(Y_grid, horizon, side="right") - 1
+        Q = S[:, [h]] / S
+        Q[:, h:] = 1.0
+    Q_Y = Q[rows, Y_index]
+    C_Y = C[rows, Y_index]
+    numerator_one = (D * (fY - Y_hat) + (1 - D) * (Q_Y - Y_hat)) * W_centered / C_Y
+    log_surv_C = -np.log(np.column_stack([np.ones(n), C]))
+    integrand = (log_surv_C[:, 1:] - log_surv_C[:, :-1]) / C * (Q - Y_hat[:, None])
+    numerator_two = np.array([integrand[i, :Y_index[i] + 1].sum() for i in rows]) * W_centered
+    return numerator_one - numerator_two
+
+
+@pytest.mark.parametrize("target", ["rmst", "survival"])
+def test_scores_equal_grf_compute_psi_on_tied_times(target):
+    """Independent reference: grf's ``compute_psi`` transcribed from its R code, fed this
+    fit's nuisances (the event forest's out-of-bag curves, the same censoring forest refitted,
+    the propensities) on grf's grid (all distinct observed times), with grf's preprocessing
+    (RMST: ``D = 1, Y = h`` where ``Y >= h``; survival: ``fY = 1{Y > h}`` from the raw times
+    and ``Y`` truncated after the nuisances). Times on a coarse lattice, so events, censorings
+    and the horizon tie. Equal to 1e-10 (sums of the same terms in another order)."""
+    X, (time, event), w, _ = make_design(700, 5)
+    time = np.ceil(time * 5) / 5  # ties among events, censorings and the horizon 1.0
+    horizon = 1.0
+    csf = CausalSurvivalForest(80, target=target, horizon=horizon, random_state=2).fit(
+        X, (time, event), w)
+    rows = np.arange(time.size)
+    if target == "rmst":
+        D = (event | (time >= horizon)).astype(float)
+        Y = np.where(time >= horizon, horizon, time)
+        fY = Y.copy()
+    else:
+        D, Y, fY = event.astype(float), time.copy(), (time > horizon).astype(float)
+    Y_grid = np.unique(Y)
+    Xw = np.column_stack([X, w.astype(float)])
+    S = csf.event_model_.predict_survival_oob(Xw, rows, Y_grid)
+    model = csf.event_model_
+    censoring = SurvivalForest(model.n_estimators, mtry=model.mtry, min_node_size=15,
+                               prediction_type="nelson-aalen", ci_group_size=1,
+                               random_state=csf._seeds(5)[3]).fit(Xw, Y, D == 0)
+    C = censoring.predict_survival_oob(Xw, rows, Y_grid)
+    if target == "survival":
+        D = np.where(Y > horizon, 1.0, D)
+        Y = np.minimum(Y, horizon)
+    Y_index = np.searchsorted(Y_grid, Y, side="right") - 1  # findInterval, 0-based
+    expected = _grf_compute_psi(S, C, csf.y_hat_, w - csf.w_hat_, D, fY, Y_index, Y_grid,
+                                target, horizon)
+    np.testing.assert_allclose(csf.psi_numerator_, expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(csf.censoring_at_y_, C[rows, Y_index], rtol=0, atol=1e-12)
+
+
 def test_survival_target_and_grid(design):
     X, y, w, _ = design
     grid = np.linspace(0, 1.5, 40)
