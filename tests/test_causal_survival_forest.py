@@ -370,7 +370,8 @@ def _grf_compute_psi(S, C, Y_hat, W_centered, D, fY, Y_index, Y_grid, target, ho
 def test_scores_equal_grf_compute_psi_on_tied_times(target):
     """Independent reference: grf's ``compute_psi`` transcribed from its R code, fed this
     fit's nuisances (the event forest's out-of-bag curves, the same censoring forest refitted,
-    the propensities) on grf's grid (all distinct observed times), with grf's preprocessing
+    the propensities; ``Y.hat`` from the arm curves as grf forms it) on grf's grid (all
+    distinct observed times), with grf's preprocessing
     (RMST: ``D = 1, Y = h`` where ``Y >= h``; survival: ``fY = 1{Y > h}`` from the raw times
     and ``Y`` truncated after the nuisances). Times on a coarse lattice, so events, censorings
     and the horizon tie. Equal to 1e-10 (sums of the same terms in another order)."""
@@ -397,8 +398,20 @@ def test_scores_equal_grf_compute_psi_on_tied_times(target):
     if target == "survival":
         D = np.where(Y > horizon, 1.0, D)
         Y = np.minimum(Y, horizon)
+    # grf's Y.hat: the event forest's arm curves on its own failure times.
+    times = model.failure_times_
+    S0, S1 = (model.predict_survival_oob(np.column_stack([X, np.full(rows.size, arm)]), rows,
+                                         times) for arm in (0.0, 1.0))
+    if target == "rmst":  # expected_survival: cbind(1, S) %*% diff(c(0, grid, max(grid)))
+        steps = np.diff(np.concatenate([[0.0], times, [times.max()]]))
+        arm_means = [np.column_stack([np.ones(rows.size), curve]) @ steps for curve in (S0, S1)]
+    else:
+        h = np.searchsorted(times, horizon, side="right") - 1
+        arm_means = [curve[:, h] if h >= 0 else np.ones(rows.size) for curve in (S0, S1)]
+    Y_hat = csf.w_hat_ * arm_means[1] + (1 - csf.w_hat_) * arm_means[0]
+    np.testing.assert_allclose(csf.y_hat_, Y_hat, rtol=0, atol=1e-12)
     Y_index = np.searchsorted(Y_grid, Y, side="right") - 1  # findInterval, 0-based
-    expected = _grf_compute_psi(S, C, csf.y_hat_, w - csf.w_hat_, D, fY, Y_index, Y_grid,
+    expected = _grf_compute_psi(S, C, Y_hat, w - csf.w_hat_, D, fY, Y_index, Y_grid,
                                 target, horizon)
     np.testing.assert_allclose(csf.psi_numerator_, expected, rtol=0, atol=1e-10)
     np.testing.assert_allclose(csf.censoring_at_y_, C[rows, Y_index], rtol=0, atol=1e-12)
