@@ -25,10 +25,11 @@ Splitting rules (``SPLIT_*``):
 
 - ``SPLIT_VARIANCE``: each child holds at least ``max(ceil(alpha n), 1)`` rows; penalty
   ``imbalance_penalty (1 / n_L + 1 / n_R)`` (grf's regression rule).
-- ``SPLIT_CAUSAL``: grf's "stabilised" causal rule: each child holds at least
-  ``min_node_size`` rows with treatment (column ``treatment_col``) below the parent's mean and
-  as many at or above it, and a treatment sum of squares ``sum (W - Wbar_child)^2`` of at
-  least ``alpha`` times the parent's; penalty ``imbalance_penalty (1/SS_L + 1/SS_R)``.
+- ``SPLIT_CAUSAL``: grf's "stabilised" causal rule (``InstrumentalSplittingRule``): each
+  child holds at least ``min_node_size`` rows with treatment (column ``treatment_col``) below
+  the parent's weighted mean and as many at or above it, and a weighted treatment sum of
+  squares ``sum w (W - Wbar_child)^2`` of at least ``alpha`` times the parent's; penalty
+  ``imbalance_penalty (1/SS_L + 1/SS_R)``.
 - ``SPLIT_CAUSAL_SURVIVAL``: grf's causal survival rule (``stabilize.splits``): the constraints
   of ``SPLIT_CAUSAL`` on the centred treatment (column ``treatment_col``) and, first, at least
   ``max(ceil(alpha n), 1)`` events (column ``treatment_col + 1`` > 0) in each child.
