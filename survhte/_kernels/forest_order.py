@@ -36,10 +36,9 @@ partition: O(p m) per split, no sorting below the root), as scikit-learn's older
 did; ``feature_order`` hands a rule either kind. The orders take 2 p m int32 per tree being
 grown (one per thread; past 128 MB nodes sort instead). With fewer candidates the per-node
 radix sort costs less (O(mtry m)); the switch is ``survhte.forest._engine.presorted_orders``.
-Measured: a log-rank
-tree at 5e4 x 27 (mtry 26, one thread) 0.17-0.20 s sorting per node -> 0.145-0.16 s
-presorted; an honest regression forest on Friedman #1 (1e5 x 10, 100 trees, 2 threads)
-5.2 -> 3.9 s, the non-honest one unchanged (9.5 vs 10.0 s).
+Measured: a log-rank tree at 5e4 x 27 (mtry 26, one thread) 0.17-0.20 s sorting per node ->
+0.145-0.16 s presorted; an honest regression forest on Friedman #1 (1e5 x 10, 100 trees,
+2 threads) 5.2 -> 3.9 s, the non-honest one unchanged (9.5 vs 10.0 s).
 """
 
 from __future__ import annotations
