@@ -34,6 +34,16 @@ def _squeeze(effects: np.ndarray) -> np.ndarray | float:
     return float(effects[0]) if effects.ndim == 1 else effects[:, 0]
 
 
+def level_code(classes: np.ndarray, level: Any, name: str) -> int:
+    """Position of treatment label ``level`` (argument ``name``) in ``classes``."""
+    matches = np.flatnonzero(classes == level)
+    if matches.size != 1:
+        raise ValueError(
+            f"{name}={level!r} is not a treatment level; levels are {classes.tolist()}."
+        )
+    return int(matches[0])
+
+
 class SurvivalCATEEstimator(BaseEstimator):
     """Base: validation, horizon, ``predict``, ``effect``, ``ate``, bootstrap ``ate_interval``."""
 
@@ -107,12 +117,7 @@ class SurvivalCATEEstimator(BaseEstimator):
 
     def _code(self, level: Any, name: str) -> int:
         """Position of treatment label ``level`` in ``classes_``."""
-        matches = np.flatnonzero(self.classes_ == level)
-        if matches.size != 1:
-            raise ValueError(
-                f"{name}={level!r} is not a treatment level; levels are {self.classes_.tolist()}."
-            )
-        return int(matches[0])
+        return level_code(self.classes_, level, name)
 
     def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
         """CATE of level ``t1`` vs level ``t0``: the estimand of :meth:`predict` for that pair.

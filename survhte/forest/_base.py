@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_bool, check_covariates
+from .._warnings import user_stacklevel
 from ._engine import TreeParams, grow_forest, numba_threads
 from ._prediction import (
     estimand_leaf_values,
@@ -66,7 +67,7 @@ def warn_if_unsplit(forest: Any, event_fraction: float, alpha: float, who: str) 
         f"least alpha = {alpha:g} of a node's rows as events in each child (grf's rule); "
         "lower alpha (alpha=0 leaves only min_node_size) to let the trees split.",
         UnsplitForestWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return True
 
@@ -207,17 +208,20 @@ class BaseForest(BaseEstimator):
 
         Row ``i`` uses only the trees whose subsample left it out; NaN if there is none.
         """
-        check_is_fitted(self, "forest_")
+        self._check_fitted()
         return self._predict(self._X_train, oob=True)[0]
 
     @cached_property
     def oob_variance_(self) -> np.ndarray:
         """Little-bag variance of :attr:`oob_prediction_` (computed on first access)."""
-        check_is_fitted(self, "forest_")
+        self._check_fitted()
         return self._predict(self._X_train, oob=True, variance=True)[1]
 
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_fitted(self) -> None:
         check_is_fitted(self, "forest_")
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        self._check_fitted()
         return check_covariates(X, n_features=self.n_features_in_)[0]
 
     def _estimate(self, X: Any) -> np.ndarray:
@@ -270,7 +274,7 @@ class BaseForest(BaseEstimator):
         scipy.sparse.csr_matrix of shape (m, n_train)
         """
         if X is None:
-            check_is_fitted(self, "forest_")
+            self._check_fitted()
             X, oob = self._X_train, True
         else:
             X, oob = self._check_X(X), False
