@@ -142,8 +142,10 @@ def test_bad_parameters_are_named(params, message):
 
 def test_bad_inputs_are_named():
     X, y, w, _ = wager_athey(100, 3, 6, confounded=False)
-    with pytest.raises(ValueError, match="binary"):
-        CausalForest(n_estimators=4).fit(X, y, np.arange(100) % 3)
+    with pytest.raises(ValueError, match="leave y_hat=None"):
+        CausalForest(n_estimators=4).fit(X, y, np.arange(100) % 3, y_hat=np.zeros(100))
+    with pytest.raises(ValueError, match="sum to 1"):
+        CausalForest(n_estimators=4).fit(X, y, np.arange(100) % 3, w_hat=np.full(3, 0.5))
     with pytest.raises(ValueError, match="y has 99 rows"):
         CausalForest(n_estimators=4).fit(X, y[:99], w)
     with pytest.raises(ValueError, match="NaN"):
@@ -155,3 +157,44 @@ def test_bad_inputs_are_named():
         forest.predict(X[:, :2])
     with pytest.raises(ValueError, match="overlap"):
         CausalForest(n_estimators=4).fit(X, y, w, w_hat=np.ones(100)).ate()
+
+
+def three_levels(n: int, seed: int):
+    """Levels 0, 1, 2 by a multinomial logit in x3 (confounded: the baseline is 2 x3 - 1);
+    ``tau_1(x) = 1 + x1``, ``tau_2(x) = 2 x2 - 1``; N(0, 1) noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, 3))
+    logits = np.column_stack([np.zeros(n), X[:, 2] - 0.5, 0.5 - X[:, 2]])
+    e = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    w = (rng.uniform(size=(n, 1)) > e.cumsum(axis=1)).sum(axis=1)
+    tau = np.column_stack([1 + X[:, 0], 2 * X[:, 1] - 1])
+    effect = np.column_stack([np.zeros(n), tau])[np.arange(n), w]
+    return X, 2 * X[:, 2] - 1 + effect + rng.normal(size=n), w, tau, e
+
+
+def test_causal_forest_three_levels():
+    """One forest per treated level. Measured (n = 3,000, 400 trees): CATE MSE / Var(tau)
+    0.25 and 0.10; 95% coverage 0.94 and 0.90; ATE errors -0.8 and -0.6 SE. Bounds: MSE
+    below half the best constant's, coverage in [0.85, 0.99], ATE within 3 SE. Level 2's
+    forest is exactly a two-level fit on its rows with e_2 / (e_0 + e_2)."""
+    X, y, w, tau, e = three_levels(3000, 0)
+    forest = CausalForest(n_estimators=400, random_state=0).fit(X, y, w)
+    estimate = forest.predict(X)
+    lower, upper = forest.predict_interval(X)
+    assert estimate.shape == lower.shape == (3000, 2)
+    for k in range(2):
+        assert np.mean((estimate[:, k] - tau[:, k]) ** 2) < 0.5 * np.var(tau[:, k])
+        cover = np.mean((lower[:, k] <= tau[:, k]) & (tau[:, k] <= upper[:, k]))
+        assert 0.85 <= cover <= 0.99, (k, cover)
+    ate = forest.ate()
+    low, high = forest.ate_interval()
+    se = (high - low) / (2 * 1.959963984540054)
+    assert np.all(np.abs(ate - tau.mean(axis=0)) < 3 * se), (ate, se)
+    np.testing.assert_allclose(forest.effect(X[:4], 1, 2), estimate[:4, 1] - estimate[:4, 0])
+    rows = np.flatnonzero(w != 1)
+    share = forest.w_hat_[rows, 2] / (forest.w_hat_[rows, 0] + forest.w_hat_[rows, 2])
+    binary = CausalForest(n_estimators=400, random_state=forest.arm_forests_[1].random_state
+                          ).fit(X[rows], y[rows], w[rows] == 2, w_hat=share)
+    np.testing.assert_array_equal(binary.predict(X), estimate[:, 1])
+    known = CausalForest(n_estimators=40, random_state=0).fit(X, y, w, w_hat=e)
+    np.testing.assert_array_equal(known.w_hat_, e)

@@ -19,7 +19,6 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.causal_survival_score import curve_scores, forest_scores
 from .._validation import (
@@ -31,9 +30,17 @@ from .._validation import (
     default_horizon,
     validate_fit_inputs,
 )
+from .._warnings import user_stacklevel
 from ..survival_metalearners._interface import check_survival_model
 from ._base import BaseForest, UnsplitForestWarning, _check_int, warn_if_unsplit
 from ._engine import numba_threads
+from ._levels import (
+    LevelForestsMixin,
+    check_level_probabilities,
+    fill_missing,
+    indicator_propensities,
+    weighted_mean_and_se,
+)
 from ._regression import RegressionForest
 from ._strategies import causal_survival_strategy
 from ._survival import SurvivalForest
@@ -144,11 +151,11 @@ class _Nuisance:
         return out
 
 
-class CausalSurvivalForest(BaseForest):
+class CausalSurvivalForest(LevelForestsMixin, BaseForest):
     r"""Causal survival forest: heterogeneous effects on a censored survival outcome.
 
     Estimand, for ``f(T) = min(T, h)`` (``target="rmst"``) or ``f(T) = 1{T > h}``
-    (``target="survival"``) and a binary treatment:
+    (``target="survival"``) and two treatment levels (more below):
 
     .. math:: \tau(x) = E[f(T(1)) - f(T(0)) \mid X = x],
 
@@ -175,9 +182,18 @@ class CausalSurvivalForest(BaseForest):
     ``max(ceil(alpha m), 1)`` events). Pointwise intervals by little bags; the average effect
     (overall or on the treated) by grf's doubly robust scores.
 
+    More than two treatment levels (codes 0..K, 0 the control; grf's forest takes two):
+    level ``k``'s effect ``E[f(T(k)) - f(T(0)) | X = x]`` gets its own forest
+    (``arm_forests_[k - 1]``), fitted as above on the rows of levels 0 and ``k`` with the
+    propensity ``e_k(x) / (e_0(x) + e_k(x))`` from the propensities of all levels. Under
+    unconfoundedness the effect at ``x`` is the same on those rows as on all, so each forest
+    estimates ``tau_k(x)``; ``predict`` stacks them, (n, K). The average effects reweight each
+    level's doubly robust corrections to all rows (:meth:`ate`).
+
     Nuisances (all out of fold or out of bag), grf's defaults:
 
     - ``e(x)``: a regression forest of ``W`` (``max(50, n_estimators // 4)`` trees), OOB;
+      with more levels, one per level indicator, normalised to sum 1;
     - ``S(t | x, w)`` and ``C(t | x, w)``: survival forests on ``(X, W)`` (Nelson-Aalen leaf
       curves, ``max(50, min(n_estimators // 4, 500))`` trees, ``min_node_size=15``), OOB on the
       training rows, evaluated at ``w = 1``, ``w = 0`` and the observed ``W_i``.
@@ -201,9 +217,10 @@ class CausalSurvivalForest(BaseForest):
     failure_times : array-like, optional
         Time grid for the nuisance curves (grf's ``failure.times``); observed times are
         rounded down to it. Default: every distinct observed time up to ``h``.
-    propensity : None, float, array-like of shape (n,) or classifier, default None
-        ``None``: OOB regression forest; a float or per-row array: known ``P(W = 1 | X_i)``;
-        a classifier with ``predict_proba``: cross-fitted.
+    propensity : None, float, array-like or classifier, default None
+        ``None``: OOB regression forest; a float or an array of shape (n,): known
+        ``P(W = 1 | X_i)``; with K + 1 > 2 levels, known ``P(W = k | X_i)`` of shape (K + 1,)
+        or (n, K + 1), rows summing to 1; a classifier with ``predict_proba``: cross-fitted.
     event_model, censoring_model : None or survival model, default None
         ``None``: survival forests (OOB). Otherwise cross-fitted S-learners on ``(X, W)``.
     n_folds : int, default 5
@@ -231,12 +248,15 @@ class CausalSurvivalForest(BaseForest):
     Attributes
     ----------
     classes_ : ndarray
-        Treatment labels; ``classes_[1]`` is treated.
+        Treatment labels; ``classes_[0]`` is the control.
     horizon_ : float
+    w_hat_ : ndarray of shape (n,), or (n, K + 1) with K > 1 treated levels
+        ``e(X_i)``; with K > 1, ``P(W = k | X_i)`` of each level.
+    arm_forests_ : list of CausalSurvivalForest, only with K > 1 treated levels
+        Level ``classes_[k]``'s two-level forest (on the rows of levels 0 and ``k``), which
+        holds the attributes below; the others are a two-level fit's.
     failure_times_ : ndarray
         The grid of the nuisance curves (starts at 0).
-    w_hat_ : ndarray of shape (n,)
-        ``e(X_i)``.
     y_hat_ : ndarray of shape (n,)
         ``m(X_i) = E[f(T) | X_i]``.
     psi_numerator_, psi_denominator_ : ndarrays of shape (n,)
@@ -245,7 +265,9 @@ class CausalSurvivalForest(BaseForest):
         ``C(Y_i | X_i, W_i)`` used in the score.
     event_model_ : fitted model or list of fitted fold models
         The event nuisance, for :meth:`predict_survival`.
-    oob_prediction_, oob_variance_ : ndarrays of shape (n,)
+    oob_prediction_, oob_variance_ : ndarrays of shape (n,), or (n, K)
+        With K > 1, column ``k - 1`` is out of bag on the rows of levels 0 and ``k`` and the
+        whole forest's estimate on the others.
 
     References
     ----------
@@ -315,14 +337,16 @@ class CausalSurvivalForest(BaseForest):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, w: Any, *, sample_weight: Any = None) -> CausalSurvivalForest:
-        """Fit the nuisances, compute the scores and grow the forest.
+        """Fit the nuisances, compute the scores and grow the forest (one per treated level).
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n, p)
         y : structured array (event, time), tuple (time, event), (n, 2) array or DataFrame
         w : array-like of shape (n,)
-            Binary treatment (0/1 codes or two labels; the second sorted label is treated).
+            Treatment: codes 0..K (0 = control) or labels (the first sorted label is the
+            control). With K > 1 treated levels, level ``k``'s forest is fitted on the rows
+            of levels 0 and ``k`` (see the class notes).
         sample_weight : array-like of shape (n,), optional
             Case weights of the forest, the propensity forest, the default event and
             censoring survival forests (their weighted Nelson-Aalen curves; the log-rank
@@ -334,22 +358,36 @@ class CausalSurvivalForest(BaseForest):
         -------
         self
         """
-        target = check_target(self.target)
+        check_target(self.target)
         X, names, time, event, codes, classes = validate_fit_inputs(X, y, w)
-        if classes.size != 2:
-            raise ValueError(
-                f"w has {classes.size} levels; CausalSurvivalForest needs a binary treatment."
-            )
-        n, p = X.shape
+        self._check_settings(X.shape[1])
+        given_weight = check_sample_weight(sample_weight, X.shape[0])
+        self._clear_fit()
+        if classes.size > 2:
+            return self._fit_arms(X, names, time, event, codes, classes, given_weight)
+        return self._fit_binary(X, names, time, event, codes, classes, given_weight)
+
+    def _check_settings(self, n_features: int) -> tuple[bool, str, int]:
+        """Validate the parameters: ``(stabilize_splits, score_discretization, n_folds)``."""
+        self._tree_params(n_features)
         stabilize = check_bool(self.stabilize_splits, "stabilize_splits")
         style = self.score_discretization
         if style not in ("grf", "aipcw"):
             raise ValueError(
                 f"score_discretization must be 'grf' or 'aipcw'; got {style!r}."
             )
-        n_folds = _check_int(self.n_folds, "n_folds", 1)
+        return stabilize, style, _check_int(self.n_folds, "n_folds", 1)
+
+    def _fit_binary(self, X: np.ndarray, names: list[str], time: np.ndarray,
+                    event: np.ndarray, codes: np.ndarray, classes: np.ndarray,
+                    given_weight: np.ndarray | None, w_hat: np.ndarray | None = None
+                    ) -> CausalSurvivalForest:
+        """``fit`` on validated data with two levels; ``w_hat``: propensities to use as given
+        (a treated level's share of its two levels, from ``_fit_arms``)."""
+        target = check_target(self.target)
+        n, p = X.shape
+        stabilize, style, n_folds = self._check_settings(p)
         params = self._tree_params(p)
-        given_weight = check_sample_weight(sample_weight, n)
         weight = np.ones(n) if given_weight is None else given_weight
         horizon = (default_horizon(time, codes) if self.horizon is None
                    else check_horizon(self.horizon, time))
@@ -369,7 +407,8 @@ class CausalSurvivalForest(BaseForest):
         self.failure_times_ = grid
 
         seed_forest, seed_w, seed_s, seed_c, seed_folds = self._seeds(5)
-        self.w_hat_ = self._propensity(X, codes, treated, weight, seed_w, seed_folds, n_folds)
+        self.w_hat_ = (self._propensity(X, codes, weight, seed_w, seed_folds, n_folds)[:, 1]
+                       if w_hat is None else w_hat)
         w_centered = treated - self.w_hat_
 
         # Nuisance survival models: the event model (its curves give E[f | x, w] in both arms
@@ -428,6 +467,29 @@ class CausalSurvivalForest(BaseForest):
                         "CausalSurvivalForest")
         return self
 
+    def _fit_arms(self, X: np.ndarray, names: list[str], time: np.ndarray, event: np.ndarray,
+                  codes: np.ndarray, classes: np.ndarray, given_weight: np.ndarray | None
+                  ) -> CausalSurvivalForest:
+        """One two-level forest per treated level (``LevelForestsMixin``) at a common
+        horizon."""
+        horizon = (default_horizon(time, codes) if self.horizon is None
+                   else check_horizon(self.horizon, time))
+        seed_w, seed_folds, *level_seeds = self._seeds(classes.size + 1)
+        weight = np.ones(X.shape[0]) if given_weight is None else given_weight
+        n_folds = _check_int(self.n_folds, "n_folds", 1)
+        propensities = self._propensity(X, codes, weight, seed_w, seed_folds, n_folds)
+
+        def fit_level(forest: CausalSurvivalForest, rows: np.ndarray, level_codes: np.ndarray,
+                      level_classes: np.ndarray, share: np.ndarray) -> None:
+            forest.set_params(horizon=horizon)._fit_binary(
+                X[rows], names, time[rows], event[rows], level_codes, level_classes,
+                None if given_weight is None else given_weight[rows], share)
+
+        self._fit_levels(X, names, codes, classes, propensities, level_seeds, fit_level)
+        self.horizon_ = horizon
+        self._weight = weight
+        return self
+
     def _grid(self, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
         """0 and the grid times up to the horizon (all distinct observed times by default)."""
         if self.failure_times is None:
@@ -450,28 +512,43 @@ class CausalSurvivalForest(BaseForest):
             )
         return grid
 
-    def _propensity(self, X: np.ndarray, codes: np.ndarray, treated: np.ndarray,
-                    weight: np.ndarray, seed: int, seed_folds: int, n_folds: int) -> np.ndarray:
+    def _propensity(self, X: np.ndarray, codes: np.ndarray, weight: np.ndarray, seed: int,
+                    seed_folds: int, n_folds: int) -> np.ndarray:
+        """``P(W = level | X_i)`` of each row and level, shape (n, levels), from ``propensity``.
+
+        ``None``: out-of-bag regression forests of the level indicators (grf's ``W.hat``; one
+        forest for two levels, else one per level, rows normalised to sum 1); a classifier:
+        cross-fitted ``predict_proba``; numbers: checked as given.
+        """
         spec = self.propensity
-        n = X.shape[0]
+        n, levels = X.shape[0], int(codes.max()) + 1
         if spec is None:
-            forest = RegressionForest(
-                n_estimators=max(50, self.n_estimators // 4), sample_fraction=self.sample_fraction,
-                mtry=self.mtry, min_node_size=5, alpha=self.alpha,
-                imbalance_penalty=self.imbalance_penalty, ci_group_size=1, n_jobs=self.n_jobs,
-                random_state=seed,
-            )
-            return forest.fit(X, treated, sample_weight=weight).oob_prediction_
+            def propensity_forest(forest_seed: int) -> RegressionForest:
+                return RegressionForest(
+                    n_estimators=max(50, self.n_estimators // 4),
+                    sample_fraction=self.sample_fraction, mtry=self.mtry, min_node_size=5,
+                    alpha=self.alpha, imbalance_penalty=self.imbalance_penalty,
+                    ci_group_size=1, n_jobs=self.n_jobs, random_state=forest_seed,
+                )
+
+            if levels > 2:
+                return indicator_propensities(X, codes, weight, seed, propensity_forest)
+            e = propensity_forest(seed).fit(X, codes.astype(np.float64),
+                                            sample_weight=weight).oob_prediction_
+            return np.column_stack([1 - e, e])
         if hasattr(spec, "predict_proba"):
-            e = np.empty(n)
+            e = np.empty((n, levels))
             for train, test in _folds(n_folds, seed_folds, codes):
                 model = clone(spec).fit(X[train], codes[train])
-                e[test] = model.predict_proba(X[test])[:, list(model.classes_).index(1)]
+                columns = [list(model.classes_).index(level) for level in range(levels)]
+                e[test] = model.predict_proba(X[test])[:, columns]
             return e
-        message = ("propensity must be None, a probability, an array of probabilities or a "
-                   f"classifier with predict_proba; got {type(spec).__name__}.")
+        message = ("propensity must be None, a classifier with predict_proba or "
+                   f"probabilities; got {type(spec).__name__}.")
         if isinstance(spec, (str, bool)):
             raise TypeError(message)
+        if levels > 2:
+            return check_level_probabilities(spec, n, levels, "propensity")
         try:
             values = np.asarray(spec, dtype=np.float64)
         except (TypeError, ValueError):
@@ -482,7 +559,7 @@ class CausalSurvivalForest(BaseForest):
                              f"{values.shape}.")
         if not np.all((values > 0) & (values < 1)):
             raise ValueError("propensity must lie strictly between 0 and 1.")
-        return values
+        return np.column_stack([1 - values, values])
 
     def _nuisance(self, spec: Any, name: str, X: np.ndarray, treated: np.ndarray,
                   time: np.ndarray, event: np.ndarray, weight: np.ndarray | None, seed: int,
@@ -524,23 +601,10 @@ class CausalSurvivalForest(BaseForest):
                 "needs P(follow-up past the horizon | X) bounded away from 0; estimates may be "
                 "unstable. A smaller horizon helps.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     # ------------------------------------------------------------- predict
-    def predict(self, X: Any) -> np.ndarray:
-        """CATE ``tau(x)`` at each row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (m, p)
-
-        Returns
-        -------
-        ndarray of shape (m,)
-        """
-        return self._estimate(X)
-
     def predict_survival(self, X: Any, w: Any, times: Any) -> np.ndarray:
         """Counterfactual survival curves ``S(t | x, w)`` of the event nuisance (grf #1499).
 
@@ -553,7 +617,9 @@ class CausalSurvivalForest(BaseForest):
         Returns
         -------
         ndarray of shape (m, k)
-            For plug-in models, the mean of the cross-fitted fold models' curves.
+            For plug-in models, the mean of the cross-fitted fold models' curves. With K > 1
+            treated levels, level ``k``'s curves come from ``arm_forests_[k - 1]``, the
+            control's from ``arm_forests_[0]``.
         """
         X = self._check_X(X)
         times = check_time(np.atleast_1d(times), name="times")
@@ -562,11 +628,19 @@ class CausalSurvivalForest(BaseForest):
         bad = [v for v in set(labels.tolist()) if v not in known]
         if bad:
             raise ValueError(f"w has level(s) {bad} not seen in fit; known: {known}.")
-        codes = np.array([known.index(v) for v in labels.tolist()], dtype=np.float64)
-        Xw = np.column_stack([X, codes])
-        models = self.event_model_ if isinstance(self.event_model_, list) else [
-            self.event_model_]
-        return np.mean([m.predict_survival(Xw, times) for m in models], axis=0)
+        codes = np.array([known.index(v) for v in labels.tolist()], dtype=np.int64)
+        arms = self._arms
+        if arms is None:
+            Xw = np.column_stack([X, codes.astype(np.float64)])
+            models = self.event_model_ if isinstance(self.event_model_, list) else [
+                self.event_model_]
+            return np.mean([m.predict_survival(Xw, times) for m in models], axis=0)
+        out = np.empty((X.shape[0], times.size))
+        for code in np.unique(codes):
+            mine = codes == code
+            arm = arms[max(code, 1) - 1]
+            out[mine] = arm.predict_survival(X[mine], arm.classes_[min(code, 1)], times)
+        return out
 
     # ------------------------------------------------------ average effects
     def _check_population(self, target_population: str) -> str:
@@ -577,34 +651,43 @@ class CausalSurvivalForest(BaseForest):
             )
         return target_population
 
-    def _average(self, target_population: str) -> tuple[float, float]:
-        """grf's doubly robust ``average_treatment_effect``: (estimate, standard error)."""
-        check_is_fitted(self, "forest_")
+    def _average(self, target_population: str) -> tuple[Any, Any]:
+        """grf's doubly robust ``average_treatment_effect``: (estimate, standard error), floats
+        for two levels, arrays over the treated levels otherwise."""
+        self._check_fitted()
         population = self._check_population(target_population)
+        arms = self._arms
+        if arms is None:
+            tau = fill_missing(self.oob_prediction_)
+            if population == "all":
+                return weighted_mean_and_se(tau + self._correction(tau), self._weight)
+            return self._average_on_treated(tau)
+        if population == "treated":  # E[. | W = k] is the same on level k's rows alone
+            return tuple(np.array(column) for column in zip(
+                *(arm._average("treated") for arm in arms), strict=True))
+        return weighted_mean_and_se(self._level_scores(), self._weight)
+
+    def _correction(self, tau: np.ndarray) -> np.ndarray:
+        """The doubly robust correction ``psi_i(tau_i) / (e_i (1 - e_i))`` of a two-level fit
+        (``psi_i(tau) = psi_numerator_i - psi_denominator_i tau``) at its rows' effects."""
+        return self._psi(tau) / (self.w_hat_ * (1 - self.w_hat_))
+
+    def _psi(self, tau: np.ndarray) -> np.ndarray:
         e = self.w_hat_
         if np.any((e <= 0) | (e >= 1)):
             raise ValueError(
                 "w_hat_ has values at 0 or 1: overlap fails and the doubly robust average "
                 "effect is undefined."
             )
-        tau = self.oob_prediction_
-        tau = np.where(np.isfinite(tau), tau, np.nanmean(tau))
-        psi = self.psi_numerator_ - self.psi_denominator_ * tau
-        weight = self._weight
-        n = tau.shape[0]
+        return self.psi_numerator_ - self.psi_denominator_ * tau
 
-        def spread(values: np.ndarray, center: float) -> float:
-            return float(np.sum(weight**2 * (values - center) ** 2) / weight.sum() ** 2
-                         * n / (n - 1))
-
-        if population == "all":
-            scores = tau + psi / (e * (1 - e))
-            center = float(np.average(scores, weights=weight))
-            return center, float(np.sqrt(spread(scores, center)))
-        # ATT: E[tau(X) | W = 1] plus the normalised-IPW correction of the outcome residuals
-        # R_i = psi_i / (W_i - e_i), treated weight 1, control weight e / (1 - e) (grf #1508).
+    def _average_on_treated(self, tau: np.ndarray) -> tuple[float, float]:
+        """ATT of a two-level fit: ``E[tau(X) | W = 1]`` plus the normalised-IPW correction of
+        the outcome residuals ``R_i = psi_i / (W_i - e_i)``, treated weight 1, control weight
+        ``e / (1 - e)`` (grf #1508)."""
+        e, weight = self.w_hat_, self._weight
+        residual = self._psi(tau) / (self._treated - e)
         t = self._treated == 1
-        residual = psi / (self._treated - e)
         tw = weight[t]
         raw = float(np.average(tau[t], weights=tw))
         raw_var = float(np.sum(tw**2 * (tau[t] - raw) ** 2) / tw.sum() ** 2)
@@ -613,10 +696,10 @@ class CausalSurvivalForest(BaseForest):
         gamma = np.where(t, gamma / np.sum(weight[t] * gamma[t]),
                          gamma / np.sum(weight[~t] * gamma[~t])) * total
         correction_all = np.where(t, gamma * residual, -gamma * residual)
-        correction = float(np.average(correction_all, weights=weight))
-        return raw + correction, float(np.sqrt(raw_var + spread(correction_all, correction)))
+        correction, spread = weighted_mean_and_se(correction_all, weight)
+        return raw + correction, float(np.sqrt(raw_var + spread**2))
 
-    def ate(self, target_population: str = "all") -> float:
+    def ate(self, target_population: str = "all") -> Any:
         """Doubly robust average effect ``E[f(T(1)) - f(T(0))]`` (``"all"``) or on the
         treated ``E[f(T(1)) - f(T(0)) | W = 1]`` (``"treated"``).
 
@@ -625,18 +708,28 @@ class CausalSurvivalForest(BaseForest):
         ``tau_i``. ``"treated"``: the mean OOB ``tau`` of the treated rows plus a normalised
         inverse-propensity correction of the residuals ``psi_i / (W_i - e_i)`` (treated weight
         1, control weight ``e / (1 - e)``), as grf's ``average_treatment_effect``.
+
+        With K > 1 treated levels, an array over the levels: level ``k``'s ``"all"`` score is
+        ``tau_k(X_i)`` plus, on the rows of levels 0 and ``k``, that level's forest's
+        correction divided by ``e_0(X_i) + e_k(X_i)`` (so that ``1 / e_k`` weights the rows of
+        level ``k``: the AIPW score of grf's multi-arm forest); ``"treated"`` is the effect
+        on the rows of level ``k``.
+
+        Returns
+        -------
+        float, or ndarray of shape (K,)
         """
         return self._average(target_population)[0]
 
-    def ate_std_error(self, target_population: str = "all") -> float:
-        """Standard error of :meth:`ate` (grf's)."""
+    def ate_std_error(self, target_population: str = "all") -> Any:
+        """Standard error of :meth:`ate` (grf's): float, or ndarray of shape (K,)."""
         return self._average(target_population)[1]
 
     def ate_interval(self, alpha: float = 0.05, target_population: str = "all"
-                     ) -> tuple[float, float]:
-        """Normal ``1 - alpha`` interval of :meth:`ate`."""
+                     ) -> tuple[Any, Any]:
+        """Normal ``1 - alpha`` interval of :meth:`ate`: floats, or ndarrays of shape (K,)."""
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
         center, se = self._average(target_population)
-        half = float(norm.ppf(1 - alpha / 2) * se)
+        half = norm.ppf(1 - alpha / 2) * se
         return center - half, center + half
