@@ -39,12 +39,10 @@ class Method:
     build: Callable[[str, float, int, int | None], SurvivalCATEEstimator | Any]
     #: The ATE interval when the method has its own (not the percentile bootstrap).
     interval_note: str | None = None
-    binary_only: bool = False
 
 
-#: The default ``--method`` for a binary treatment; other treatments get FALLBACK_METHOD.
+#: The default ``--method``.
 DEFAULT_METHOD = "csf"
-FALLBACK_METHOD = "t-learner-cox"
 
 #: ``--method`` choices; add an entry to offer another learner.
 METHODS: dict[str, Method] = {
@@ -54,7 +52,6 @@ METHODS: dict[str, Method] = {
             target=target, horizon=horizon, random_state=seed,
         ),
         interval_note="doubly robust scores, as grf's average_treatment_effect",
-        binary_only=True,
     ),
     "t-learner-cox": Method(
         "T-learner, Cox proportional hazards model per arm",
@@ -104,9 +101,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", choices=TARGETS, default="rmst",
                         help="rmst: RMST difference; survival: S(horizon) difference")
     parser.add_argument(
-        "--method", choices=sorted(METHODS), default=None,
+        "--method", choices=sorted(METHODS), default=DEFAULT_METHOD,
         help="; ".join(f"{name}: {method.description}" for name, method in METHODS.items())
-        + f" (default: {DEFAULT_METHOD} for a binary treatment, {FALLBACK_METHOD} otherwise)",
+        + f" (default: {DEFAULT_METHOD})",
     )
     parser.add_argument("--out", default="survhte_out", metavar="DIR",
                         help="output directory (default survhte_out/)")
@@ -126,14 +123,7 @@ def run(args: argparse.Namespace) -> int:
         horizon, how = default_horizon(data.time, data.w_codes), "default: smallest arm's last time"
     else:
         horizon, how = check_horizon(args.horizon, data.time, name="--horizon"), "--horizon"
-    if args.method is None:
-        args.method = DEFAULT_METHOD if len(data.classes) == 2 else FALLBACK_METHOD
     method = METHODS[args.method]
-    if method.binary_only and len(data.classes) != 2:
-        raise ValueError(
-            f"--method {args.method} needs a binary treatment; {data.treatment_col!r} has "
-            f"{len(data.classes)} levels (use --method {FALLBACK_METHOD})."
-        )
     estimator = method.build(args.target, horizon, args.bootstrap, args.seed)
     estimator.fit(data.X, (data.time, data.event), data.classes[data.w_codes])
     cate = estimator.predict(data.X)

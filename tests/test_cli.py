@@ -68,15 +68,20 @@ def test_estimate_default_is_causal_survival_forest(tmp_path, capsys):
     assert len(cate) == 432 and np.isfinite(cate["cate"]).all()
 
 
-def test_estimate_csf_rejects_multi_arm(tmp_path, capsys):
+def test_estimate_csf_on_three_arms(tmp_path, capsys):
     frame = survhte_bench("RCT-50", "A", n=300, random_state=1).to_frame()
     frame["arm"] = np.array(["a", "b", "c"])[np.arange(300) % 3]
     path = tmp_path / "three.csv"
     frame.to_csv(path, index=False)
     argv = ["estimate", "--data", str(path), "--treatment", "arm", "--covariates", "X1,X2",
-            "--out", str(tmp_path), "--method", "csf"]
-    assert main(argv) == 2
-    assert "needs a binary treatment" in _error_line(capsys)
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    report = capsys.readouterr().out
+    assert "(csf)" in report and "arm=b vs arm=a:" in report and "arm=c vs arm=a:" in report
+    assert report.count("doubly robust scores") == 2
+    cate = pd.read_csv(tmp_path / "cate.csv")
+    assert list(cate.columns) == ["row", "cate_b", "cate_c"]
+    assert np.isfinite(cate[["cate_b", "cate_c"]]).all().all()
 
 
 def test_estimate_survival_target_and_explicit_horizon(tmp_path, capsys):
