@@ -6,10 +6,14 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from survhte.forest import CausalSurvivalForest
+from survhte.forest._levels import check_level_probabilities
 
 from ._arms import exponential_arms
 
@@ -142,3 +146,25 @@ def test_propensity_of_every_level(small):
                        (np.array([0.0, 0.5, 0.5]), "strictly between 0 and 1")]:
         with pytest.raises(ValueError, match=match):
             CausalSurvivalForest(propensity=bad, **kw).fit(X, y, w)
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(3, 4)),
+                  elements=st.floats(-0.5, 1.5)), st.booleans())
+def test_level_probabilities_accepted_exactly_when_valid(raw, per_level):
+    """Accepted iff the shape is (levels,) or (n, levels), every entry is in (0, 1) and every
+    row sums to 1 (within 1e-6); accepted values come back unchanged as (n, levels)."""
+    n, levels = raw.shape
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows summing to 0: NaN, rejected
+        values = raw / raw.sum(axis=1, keepdims=True) if per_level else raw
+    valid = (np.all((values > 0) & (values < 1))
+             and np.allclose(values.sum(axis=1), 1.0, rtol=0, atol=1e-6))
+    if valid:
+        np.testing.assert_array_equal(check_level_probabilities(values, n, levels, "p"), values)
+        if n == 1:
+            np.testing.assert_array_equal(
+                check_level_probabilities(values[0], 4, levels, "p"), np.repeat(values, 4, 0))
+    else:
+        with pytest.raises(ValueError, match=r"^p "):
+            check_level_probabilities(values, n, levels, "p")
+    with pytest.raises(ValueError, match="must have shape"):
+        check_level_probabilities(values[:, :-1], n, levels, "p")
