@@ -280,6 +280,8 @@ def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style,
     grid = np.linspace(0.0, 2.0, 23) if coarse else None
     csf = CausalSurvivalForest(80, target=target, horizon=1.2, score_discretization=style,
                                failure_times=grid, random_state=2).fit(X, (time, event), w)
+    if coarse:  # the nuisance forests use the grid too (grf's args.nuisance$failure.times)
+        np.testing.assert_array_equal(csf.event_model_.failure_times_, grid)
     eval_times = np.append(csf.failure_times_, csf.horizon_)
     rows = np.arange(X.shape[0])
     Xw = lambda arm: np.column_stack([X, arm])  # noqa: E731
@@ -288,7 +290,8 @@ def test_forest_scores_on_jumps_equal_the_grid_evaluation(design, target, style,
     assert not np.isnan(s0).any()
     censoring = SurvivalForest(csf.event_model_.n_estimators, mtry=csf.event_model_.mtry,
                                min_node_size=15, prediction_type="nelson-aalen",
-                               ci_group_size=1, random_state=csf._seeds(5)[3])
+                               failure_times=grid, ci_group_size=1,
+                               random_state=csf._seeds(5)[3])
     horizon = csf.horizon_
     y = np.minimum(time, horizon)
     nuis_event = event | (time >= horizon) if target == "rmst" else event

@@ -215,8 +215,12 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
         ``h``. Default: the smallest arm's last observed time
         (:func:`survhte._validation.default_horizon`).
     failure_times : array-like, optional
-        Time grid for the nuisance curves (grf's ``failure.times``); observed times are
-        rounded down to it. Default: every distinct observed time up to ``h``.
+        Time grid for the nuisance curves (grf's ``failure.times``), also given to the default
+        event and censoring survival forests, as grf does: observed times are rounded down to
+        it. Default: every distinct observed time up to ``h``. Each row's out-of-bag censoring
+        curve has up to one jump per grid time, so with ``n`` rows of continuous times the
+        score costs O(n x grid) (quadratic in ``n``; grf: the same time and O(n x grid)
+        memory); from about 10^5 rows a grid of a few thousand times keeps it linear.
     propensity : None, float, array-like or classifier, default None
         ``None``: OOB regression forest; a float or an array of shape (n,): known
         ``P(W = 1 | X_i)``; with K + 1 > 2 levels, known ``P(W = k | X_i)`` of shape (K + 1,)
@@ -572,6 +576,7 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
             model = SurvivalForest(
                 n_estimators=max(50, min(self.n_estimators // 4, 500)),
                 sample_fraction=self.sample_fraction, mtry=mtry, min_node_size=15,
+                failure_times=self.failure_times,  # as grf: times round down to the grid
                 alpha=self.alpha, prediction_type="nelson-aalen", ci_group_size=1,
                 n_jobs=self.n_jobs, random_state=seed,
             )
