@@ -75,7 +75,7 @@ class LevelForestsMixin:
 
     def _clear_fit(self) -> None:
         """Forget the last fit's learned state (a refit with other levels must not keep it)."""
-        for name in [key for key in vars(self) if key.endswith("_")]:
+        for name in [key for key in vars(self) if key.endswith("_") or key == "_arm_rows"]:
             delattr(self, name)
 
     def _fit_levels(self, X: np.ndarray, names: list[str], codes: np.ndarray,
@@ -132,6 +132,8 @@ class LevelForestsMixin:
         return scores
 
     def get_forest_weights(self, X: Any = None) -> Any:
+        """Forest weights of a two-level fit (``BaseForest.get_forest_weights``); a fit with
+        K > 1 treated levels has one forest per level and raises ``ValueError``."""
         if self._arms is not None:
             raise ValueError(
                 "this fit has one forest per treated level; use "
