@@ -49,6 +49,9 @@ _TARGET_POPULATIONS = ("all", "treated")
 # Rows of a block of training rows for plug-in nuisances: block x (grid + 1) values (~64 MB)
 # per curve matrix. Results do not depend on it (everything downstream is row-wise).
 _BLOCK_VALUES = 1 << 23
+# Above this many rows, a grid of more than a tenth of them draws a warning: the scores cost
+# O(n x grid) (n = 5e5 with every distinct time: > 23 min; a 1,000-time grid: 12 min in all).
+_LARGE_N = 100_000
 
 
 def _forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: SurvivalForest,
@@ -409,6 +412,15 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
             nuis_time, nuis_event = time, event
         grid = self._grid(nuis_time, horizon)
         self.failure_times_ = grid
+        if n > _LARGE_N and grid.size > 0.1 * n:
+            warnings.warn(
+                f"{grid.size} grid times for {n} rows: each row's out-of-bag nuisance curves "
+                "jump up to once per grid time, so the scores cost O(n x grid), quadratic in "
+                "n. Pass failure_times (e.g. 1,000 quantiles of the observed times, starting "
+                "at the first) to keep it linear, as grf advises.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
 
         seed_forest, seed_w, seed_s, seed_c, seed_folds = self._seeds(5)
         self.w_hat_ = (self._propensity(X, codes, weight, seed_w, seed_folds, n_folds)[:, 1]
