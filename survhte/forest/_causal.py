@@ -129,8 +129,7 @@ class CausalForest(LevelForestsMixin, BaseForest):
             forest._fit_binary(X[rows], names, y[rows], level_codes, level_classes,
                                weight[rows], None, share)
 
-        self._fit_levels(X, names, codes, classes, propensities, level_seeds, fit_level)
-        self._weight = weight
+        self._fit_levels(X, names, codes, classes, weight, propensities, level_seeds, fit_level)
         return self
 
     def _fit_binary(self, X: np.ndarray, names: list[str], y: np.ndarray, codes: np.ndarray,

@@ -367,11 +367,11 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
         """
         check_target(self.target)
         X, names, time, event, codes, classes = validate_fit_inputs(X, y, w)
-        self._check_settings(X.shape[1])
+        n_folds = self._check_settings(X.shape[1])[2]
         given_weight = check_sample_weight(sample_weight, X.shape[0])
         self._clear_fit()
         if classes.size > 2:
-            return self._fit_arms(X, names, time, event, codes, classes, given_weight)
+            return self._fit_arms(X, names, time, event, codes, classes, given_weight, n_folds)
         return self._fit_binary(X, names, time, event, codes, classes, given_weight)
 
     def _check_settings(self, n_features: int) -> tuple[bool, str, int]:
@@ -484,15 +484,14 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
         return self
 
     def _fit_arms(self, X: np.ndarray, names: list[str], time: np.ndarray, event: np.ndarray,
-                  codes: np.ndarray, classes: np.ndarray, given_weight: np.ndarray | None
-                  ) -> CausalSurvivalForest:
+                  codes: np.ndarray, classes: np.ndarray, given_weight: np.ndarray | None,
+                  n_folds: int) -> CausalSurvivalForest:
         """One two-level forest per treated level (``LevelForestsMixin``) at a common
         horizon."""
         horizon = (default_horizon(time, codes) if self.horizon is None
                    else check_horizon(self.horizon, time))
         seed_w, seed_folds, *level_seeds = self._seeds(classes.size + 1)
         weight = np.ones(X.shape[0]) if given_weight is None else given_weight
-        n_folds = _check_int(self.n_folds, "n_folds", 1)
         propensities = self._propensity(X, codes, weight, seed_w, seed_folds, n_folds)
 
         def fit_level(forest: CausalSurvivalForest, rows: np.ndarray, level_codes: np.ndarray,
@@ -501,9 +500,8 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
                 X[rows], names, time[rows], event[rows], level_codes, level_classes,
                 None if given_weight is None else given_weight[rows], share)
 
-        self._fit_levels(X, names, codes, classes, propensities, level_seeds, fit_level)
+        self._fit_levels(X, names, codes, classes, weight, propensities, level_seeds, fit_level)
         self.horizon_ = horizon
-        self._weight = weight
         return self
 
     def _grid(self, nuis_time: np.ndarray, horizon: float) -> np.ndarray:

@@ -79,14 +79,17 @@ class LevelForestsMixin:
             delattr(self, name)
 
     def _fit_levels(self, X: np.ndarray, names: list[str], codes: np.ndarray,
-                    classes: np.ndarray, propensities: np.ndarray, seeds: list[int],
+                    classes: np.ndarray, weight: np.ndarray, propensities: np.ndarray,
+                    seeds: list[int],
                     fit_level: Callable[[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                                         None]) -> None:
         """Fit ``arm_forests_``: for level ``k``, a clone seeded ``seeds[k - 1]``, fitted by
         ``fit_level(forest, rows, codes01, classes01, share)`` on the rows of levels 0 and
-        ``k`` with ``share = e_k / (e_0 + e_k)``."""
+        ``k`` with ``share = e_k / (e_0 + e_k)``; ``weight``: the case weights of the average
+        effects."""
         self.classes_ = classes
         self.w_hat_ = propensities
+        self._weight = weight
         self.arm_forests_ = []
         self._arm_rows = []
         for level, seed in zip(range(1, classes.size), seeds, strict=True):
