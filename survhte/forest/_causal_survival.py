@@ -396,8 +396,7 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
         stabilize, style, n_folds = self._check_settings(p)
         params = self._tree_params(p)
         weight = np.ones(n) if given_weight is None else given_weight
-        horizon = (default_horizon(time, codes) if self.horizon is None
-                   else check_horizon(self.horizon, time))
+        horizon = self._horizon(time, codes)
         self.classes_ = classes
         self.horizon_ = horizon
         treated = codes.astype(np.float64)
@@ -488,8 +487,7 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
                   n_folds: int) -> CausalSurvivalForest:
         """One two-level forest per treated level (``LevelForestsMixin``) at a common
         horizon."""
-        horizon = (default_horizon(time, codes) if self.horizon is None
-                   else check_horizon(self.horizon, time))
+        horizon = self._horizon(time, codes)
         seed_w, seed_folds, *level_seeds = self._seeds(classes.size + 1)
         weight = np.ones(X.shape[0]) if given_weight is None else given_weight
         propensities = self._propensity(X, codes, weight, seed_w, seed_folds, n_folds)
@@ -503,6 +501,12 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
         self._fit_levels(X, names, codes, classes, weight, propensities, level_seeds, fit_level)
         self.horizon_ = horizon
         return self
+
+    def _horizon(self, time: np.ndarray, codes: np.ndarray) -> float:
+        """``horizon``, checked, or the smallest arm's last observed time."""
+        if self.horizon is None:
+            return default_horizon(time, codes)
+        return check_horizon(self.horizon, time)
 
     def _grid(self, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
         """0 and the grid times up to the horizon (all distinct observed times by default)."""
