@@ -44,6 +44,21 @@ def level_code(classes: np.ndarray, level: Any, name: str) -> int:
     return int(matches[0])
 
 
+def contrast_codes(classes: np.ndarray, t0: Any, t1: Any) -> tuple[int, int]:
+    """The level codes of ``effect(X, t0, t1)``'s labels (default ``classes[0]``,
+    ``classes[1]``)."""
+    first = 0 if t0 is None else level_code(classes, t0, "t0")
+    second = 1 if t1 is None else level_code(classes, t1, "t1")
+    return first, second
+
+
+def contrast(effects: np.ndarray, first: int, second: int) -> np.ndarray:
+    """Effect of level code ``second`` vs ``first`` from the effects of each treated level vs
+    control, ``effects`` of shape (n, K) (or (n,) for one treated level)."""
+    effects = np.column_stack([np.zeros(effects.shape[0]), effects])
+    return effects[:, second] - effects[:, first]
+
+
 class SurvivalCATEEstimator(BaseEstimator):
     """Base: validation, horizon, ``predict``, ``effect``, ``ate``, bootstrap ``ate_interval``."""
 
@@ -133,9 +148,7 @@ class SurvivalCATEEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = check_covariates(X, n_features=self.n_features_in_)
-        first = 0 if t0 is None else self._code(t0, "t0")
-        second = 1 if t1 is None else self._code(t1, "t1")
-        return self._contrast(X, first, second)
+        return self._contrast(X, *contrast_codes(self.classes_, t0, t1))
 
     def _contrast(self, X: np.ndarray, first: int, second: int) -> np.ndarray:
         """Effect of level code ``second`` vs ``first`` on validated ``X``, shape (n,).
@@ -143,8 +156,7 @@ class SurvivalCATEEstimator(BaseEstimator):
         From ``_predict_core``'s effects vs control; learners with per-level outcomes
         override it to difference those directly.
         """
-        effects = np.column_stack([np.zeros(X.shape[0]), self._predict_core(X)])
-        return effects[:, second] - effects[:, first]
+        return contrast(self._predict_core(X), first, second)
 
     def ate(self) -> float | np.ndarray:
         """Average treatment effect over the training covariates: the mean of ``predict``.

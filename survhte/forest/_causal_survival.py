@@ -31,6 +31,7 @@ from .._validation import (
     validate_fit_inputs,
 )
 from .._warnings import user_stacklevel
+from ..metalearners._propensity import predict_propensity
 from ..survival_metalearners._interface import check_survival_model
 from ._base import BaseForest, UnsplitForestWarning, _check_int, warn_if_unsplit
 from ._engine import numba_threads
@@ -558,8 +559,7 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
             e = np.empty((n, levels))
             for train, test in _folds(n_folds, seed_folds, codes):
                 model = clone(spec).fit(X[train], codes[train])
-                columns = [list(model.classes_).index(level) for level in range(levels)]
-                e[test] = model.predict_proba(X[test])[:, columns]
+                e[test] = predict_propensity(model, X[test], levels)
             return e
         message = ("propensity must be None, a classifier with predict_proba or "
                    f"probabilities; got {type(spec).__name__}.")

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import level_code
+from .._base import contrast, contrast_codes
 from ._regression import RegressionForest
 
 
@@ -167,11 +167,7 @@ class LevelForestsMixin:
         -------
         ndarray of shape (m,)
         """
-        effects = self.predict(X).reshape(-1, len(self.classes_) - 1)
-        effects = np.column_stack([np.zeros(effects.shape[0]), effects])
-        first = 0 if t0 is None else level_code(self.classes_, t0, "t0")
-        second = 1 if t1 is None else level_code(self.classes_, t1, "t1")
-        return effects[:, second] - effects[:, first]
+        return contrast(self.predict(X), *contrast_codes(self.classes_, t0, t1))
 
 
 def fill_missing(tau: np.ndarray) -> np.ndarray:
