@@ -472,7 +472,7 @@ def test_bad_data(design):
         CausalSurvivalForest(20).predict(X)
 
 
-GRF_ROOT = Path("/work/shared/data/grf_reference")
+GRF_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "grf_reference"
 
 
 @pytest.mark.slow
