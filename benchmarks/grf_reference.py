@@ -86,7 +86,7 @@ def meets_bar(rmse: float, cover: float, ref_rmse: float, ref_cover: float) -> b
 
 def print_seed_spread(rows: list[dict], seeds: list[int]) -> None:
     """Per design: our RMSE ratio to grf and coverage over the seeds; then the bar applied
-    between our own seeds (each ordered pair), next to the bar against grf."""
+    between our own seeds (each ordered pair), to read next to each seed's bar against grf."""
     by_key: dict[tuple[str, str], dict[int, dict]] = {}
     for row in rows:
         by_key.setdefault((row["design"], row["target"]), {})[row["seed"]] = row
@@ -99,9 +99,6 @@ def print_seed_spread(rows: list[dict], seeds: list[int]) -> None:
               f"{cover.mean():10.3f} [{cover.min():.3f}, {cover.max():.3f}]"
               f"{runs[seeds[0]]['grf_cover']:7.3f}")
     total = len(by_key)
-    for seed in seeds:
-        met = sum(runs[seed]["bar"] for runs in by_key.values())
-        print(f"seed {seed} vs grf: bar met on {met}/{total}")
     for seed in seeds:
         for ref in seeds:
             if ref == seed:
