@@ -39,7 +39,7 @@ from survhte_bench_meta import build
 
 from survhte._validation import default_horizon
 from survhte.forest import CausalSurvivalForest
-from survhte.metalearners import IMPUTATIONS, LEARNERS
+from survhte.imputed_learners import IMPUTATIONS, LEARNERS
 from survhte.simulate import benchmark_split, survhte_bench
 
 #: Datasets run by default.

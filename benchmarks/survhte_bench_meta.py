@@ -1,4 +1,4 @@
-"""Imputation meta-learners (survhte.metalearners) on the SurvHTE-Bench synthetic protocol.
+"""Imputation meta-learners (survhte.imputed_learners) on the SurvHTE-Bench synthetic protocol.
 
 Run: ``python benchmarks/survhte_bench_meta.py [--configs RCT-50 OBS-CPS] [--scenarios A B]
 [--repeats 0 1] [--learners T S X DR R] [--imputations pseudo margin ipcwt]
@@ -36,7 +36,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
 
 from survhte._validation import default_horizon
-from survhte.metalearners import IMPUTATIONS, LEARNERS
+from survhte.imputed_learners import IMPUTATIONS, LEARNERS
 from survhte.simulate import benchmark_split, survhte_bench
 
 BASES = {

@@ -32,7 +32,7 @@ from _survhte_bench import COLUMNS, parser, scores, split_file, summary
 from survhte._validation import default_horizon
 from survhte.forest import SurvivalForest
 from survhte.simulate import benchmark_split, survhte_bench
-from survhte.survival_metalearners import LEARNERS, censored_forest_model
+from survhte.survival_model_learners import LEARNERS, censored_forest_model
 
 #: ``--base`` choices that swap each learner's outcome model for a survival forest.
 FOREST_BASES = {

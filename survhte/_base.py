@@ -1,27 +1,36 @@
-"""Shared plumbing of survhte's CATE estimators: fit-time validation, horizon, ATE, bootstrap.
+"""The one base of every CATE estimator in survhte, and the survival fit template.
 
-Subclasses set the parameters ``target``, ``horizon``, ``n_bootstrap`` and ``random_state`` in
-their ``__init__`` and implement
+:class:`CATEEstimator` is the contract of ``spec/api.md`` for all three families (imputed-outcome
+learners, survival-model learners, forests): ``predict``, ``effect``, ``predict_interval``,
+``ate`` and ``ate_interval`` with one ``target_population`` vocabulary, ``classes_`` (control
+first, ``control=`` names it), ``feature_names_in_``/``n_features_in_`` checked at predict, and
+hyperparameters checked from the class's ``_parameter_constraints``. A family implements
 
-- ``_fit_core(X, time, event, w_codes)``: fit on validated arrays (``classes_``, ``horizon_``
-  and ``n_features_in_`` are already set);
-- ``_predict_core(X) -> ndarray (n, K)``: effect of each treated level vs control
-  (``effect`` contrasts any two levels from it).
+- ``_predict_core(X) -> ndarray (n, K)``: effect of each treated level vs control on validated
+  ``X`` (``effect`` contrasts any two levels from it, or from ``_contrast``);
+- ``_interval_core(X, alpha) -> (lower, upper)``, each (n, K);
+- ``_ate_core(population) -> (estimate, lower_upper_fn)``: see :meth:`CATEEstimator._ate_core`.
+
+:class:`SurvivalCATEEstimator` adds the survival fit (``target``, ``horizon``) and a stratified
+bootstrap for learners without a closed-form variance: subclasses implement
+``_fit_core(X, time, event, w_codes)`` on validated arrays.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._params import Interval, Options, validate_params
 from ._validation import (
+    TARGETS,
     check_covariates,
     check_horizon,
-    check_target,
     default_horizon,
     validate_fit_inputs,
 )
@@ -59,8 +68,182 @@ def contrast(effects: np.ndarray, first: int, second: int) -> np.ndarray:
     return effects[:, second] - effects[:, first]
 
 
-class SurvivalCATEEstimator(BaseEstimator):
-    """Base: validation, horizon, ``predict``, ``effect``, ``ate``, bootstrap ``ate_interval``."""
+#: ``target_population`` values of :meth:`CATEEstimator.ate`.
+POPULATIONS = ("all", "treated", "control")
+
+
+def check_alpha(alpha: Any) -> float:
+    """``alpha`` of an interval: a number in (0, 1)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
+            or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    return float(alpha)
+
+
+def population_rows(codes: np.ndarray, population: Any) -> np.ndarray:
+    """Boolean rows of the training data over which level ``k``'s average is taken, one
+    column per treated level, shape (n, K).
+
+    ``"all"``: every row; ``"treated"``: the rows that received level ``k`` (the effect on the
+    treated, per level); ``"control"``: the rows of the control level.
+    """
+    if population not in POPULATIONS:
+        raise ValueError(f"target_population must be one of {POPULATIONS}; got "
+                         f"{population!r}.")
+    levels = np.arange(1, int(codes.max()) + 1)
+    if population == "all":
+        return np.ones((codes.size, levels.size), dtype=bool)
+    if population == "treated":
+        return codes[:, None] == levels[None, :]
+    return np.repeat((codes == 0)[:, None], levels.size, axis=1)
+
+
+class CATEEstimator(BaseEstimator):
+    """Base of every CATE estimator: the one contract of ``spec/api.md``.
+
+    Fitted attributes set by every family's ``fit`` (through :meth:`_set_fit_attributes`):
+    ``classes_`` (treatment labels, the control first), ``n_features_in_`` and
+    ``feature_names_in_``.
+    """
+
+    #: Parameter name -> accepted forms (:mod:`survhte._params`); checked at ``fit``.
+    _parameter_constraints: ClassVar[dict] = {}
+
+    def _validate_params(self) -> None:
+        validate_params(self)
+
+    def _set_fit_attributes(self, X: Any, names: list[str], classes: np.ndarray) -> None:
+        self.classes_ = classes
+        self.n_features_in_ = len(names)
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._fitted_frame = isinstance(X, pd.DataFrame)
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "classes_")
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        """``X`` at predict: fitted first, same number of columns and, for a DataFrame fit and
+        a DataFrame here, the same column names in the same order."""
+        self._check_fitted()
+        fitted = self.feature_names_in_ if vars(self).get("_fitted_frame", False) else None
+        return check_covariates(X, n_features=self.n_features_in_, fitted_names=fitted)[0]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Conditional average treatment effect of each treated level vs control.
+
+        ``target="rmst"``: ``E[min(T(k), h) - min(T(0), h) | X = x]``;
+        ``target="survival"``: ``P(T(k) > h | x) - P(T(0) > h | x)``, with ``h = horizon_``;
+        an uncensored outcome (:class:`~survhte.forest.CausalForest`): ``E[Y(k) - Y(0) | x]``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+
+        Returns
+        -------
+        ndarray of shape (n,) for a binary treatment, (n, K) for K treated levels
+            Column ``k - 1`` is level ``classes_[k]`` vs ``classes_[0]`` (the control).
+        """
+        return _squeeze(self._predict_core(self._check_X(X)))
+
+    def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
+        """CATE of level ``t1`` vs level ``t0``: the estimand of :meth:`predict` for that pair.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+        t0, t1 : treatment labels, default ``classes_[0]`` (the control) and ``classes_[1]``
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        return self._contrast(self._check_X(X), *contrast_codes(self.classes_, t0, t1))
+
+    def _contrast(self, X: np.ndarray, first: int, second: int) -> np.ndarray:
+        """Effect of level code ``second`` vs ``first`` on validated ``X``, shape (n,).
+
+        From ``_predict_core``'s effects vs control; learners with per-level outcomes
+        override it to difference those directly.
+        """
+        return contrast(self._predict_core(X), first, second)
+
+    def predict_interval(self, X: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise ``1 - alpha`` confidence interval of :meth:`predict` at each row of ``X``.
+
+        How it is formed depends on the estimator (its docstring says): the little-bag
+        variance of honest forests, an influence function, or a percentile bootstrap of the
+        whole fit.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+        alpha : float, default 0.05
+
+        Returns
+        -------
+        lower, upper : ndarrays of the shape of :meth:`predict`
+        """
+        alpha = check_alpha(alpha)
+        lower, upper = self._interval_core(self._check_X(X), alpha)
+        return _squeeze(lower), _squeeze(upper)
+
+    def _interval_core(self, X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def ate(self, target_population: str = "all") -> float | np.ndarray:
+        """Average treatment effect of each treated level vs control.
+
+        Parameters
+        ----------
+        target_population : {"all", "treated", "control"}, default "all"
+            Whose effect is averaged, over the training rows: ``"all"`` (the ATE), ``"treated"``
+            (for level ``k``, the rows that received ``k``: the effect on the treated) or
+            ``"control"`` (the rows of the control level).
+
+        Returns
+        -------
+        float for a binary treatment, ndarray of shape (K,) otherwise
+        """
+        self._check_fitted()
+        return _squeeze(self._ate_core(target_population)[0])
+
+    def ate_interval(self, alpha: float = 0.05,
+                     target_population: str = "all") -> tuple[Any, Any]:
+        """``1 - alpha`` confidence interval of :meth:`ate` for the same population.
+
+        Returns
+        -------
+        (lower, upper) : floats for a binary treatment, arrays of shape (K,) otherwise
+        """
+        self._check_fitted()
+        alpha = check_alpha(alpha)
+        lower, upper = self._ate_core(target_population, alpha)[1]
+        return _squeeze(lower), _squeeze(upper)
+
+    def _ate_core(self, population: str, alpha: float | None = None
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """``(estimate (K,), (lower (K,), upper (K,)) or None)``; the interval is computed
+        only when ``alpha`` is given."""
+        raise NotImplementedError
+
+
+class SurvivalCATEEstimator(CATEEstimator):
+    """CATE of a censored outcome: survival fit template, horizon, stratified bootstrap.
+
+    ``ate`` averages the fitted CATE over the population's training rows; ``ate_interval``
+    and ``predict_interval`` are percentile intervals over ``n_bootstrap`` refits on
+    resamples drawn within each arm (every arm keeps its size and, by redrawing, at least one
+    event), drawn once on first use (seeded by ``random_state``) and kept.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "target": [Options(TARGETS)],
+        "horizon": [None, Interval(float, 0, None, closed="neither")],
+        "n_bootstrap": [Interval(int, 0, None)],
+        "random_state": ["random_state"],
+        "control": ["no_validation"],
+    }
 
     def fit(self, X: Any, y: Any, w: Any) -> SurvivalCATEEstimator:
         """Fit the estimator.
@@ -72,144 +255,107 @@ class SurvivalCATEEstimator(BaseEstimator):
         y : structured array (event, time), tuple (time, event), (n, 2) array or DataFrame
             Censored survival outcome.
         w : array-like of shape (n,)
-            Treatment: integer codes 0..K (0 = control) or labels (stored in ``classes_``).
+            Treatment: integer codes 0..K (0 = control) or labels (stored in ``classes_``,
+            the control first; ``control=`` names it).
 
         Returns
         -------
         self
         """
-        X, names, time, event, codes, classes = validate_fit_inputs(X, y, w)
-        check_target(self.target)
-        self._check_n_bootstrap()
-        self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._validate_params()
+        X_array, names, time, event, codes, classes = validate_fit_inputs(
+            X, y, w, control=self.control)
+        self._set_fit_attributes(X, names, classes)
         self.horizon_ = self._resolve_horizon(time, codes)
-        self._fit_core(X, time, event, codes)
-        self._train = (X, time, event, codes)
-        self._bootstrap_ates = None
+        self._fit_core(X_array, time, event, codes)
+        self._train = (X_array, time, event, codes)
+        self._replicates = None
         return self
-
-    def _check_n_bootstrap(self) -> None:
-        n = self.n_bootstrap
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n_bootstrap must be a non-negative integer; got {n!r}.")
 
     def _resolve_horizon(self, time: np.ndarray, codes: np.ndarray) -> float:
         """``horizon``, or the default, checked against every arm's follow-up."""
-        fallback = default_horizon(time, codes)
-        if self.horizon is None:
-            return fallback
-        horizon = check_horizon(self.horizon, time)
-        for code, label in enumerate(self.classes_.tolist()):
-            last = float(time[codes == code].max())
-            if horizon > last:
-                raise ValueError(
-                    f"horizon={horizon:g} is beyond the last observed time {last:g} in treatment "
-                    f"arm {label!r}, where that arm's survival curve is unknown; choose a horizon "
-                    f"<= {fallback:g} (the default: the smallest arm's last observed time)."
-                )
-        return horizon
+        return resolve_horizon(self.horizon, time, codes, self.classes_)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Conditional average treatment effect of each treated level vs control.
-
-        ``target="rmst"``: ``E[min(T(k), h) - min(T(0), h) | X = x]``;
-        ``target="survival"``: ``P(T(k) > h | x) - P(T(0) > h | x)``, with ``h = horizon_``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n, p)
-
-        Returns
-        -------
-        ndarray of shape (n,) for a binary treatment, (n, K) for K treated levels
-            Column ``k - 1`` is level ``classes_[k]`` vs ``classes_[0]``.
-        """
-        check_is_fitted(self)
-        X, _ = check_covariates(X, n_features=self.n_features_in_)
-        return _squeeze(self._predict_core(X))
-
-    def _code(self, level: Any, name: str) -> int:
-        """Position of treatment label ``level`` in ``classes_``."""
-        return level_code(self.classes_, level, name)
-
-    def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
-        """CATE of level ``t1`` vs level ``t0``: the estimand of :meth:`predict` for that pair.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n, p)
-        t0, t1 : treatment labels, default ``classes_[0]`` and ``classes_[1]``
-
-        Returns
-        -------
-        ndarray of shape (n,)
-        """
-        check_is_fitted(self)
-        X, _ = check_covariates(X, n_features=self.n_features_in_)
-        return self._contrast(X, *contrast_codes(self.classes_, t0, t1))
-
-    def _contrast(self, X: np.ndarray, first: int, second: int) -> np.ndarray:
-        """Effect of level code ``second`` vs ``first`` on validated ``X``, shape (n,).
-
-        From ``_predict_core``'s effects vs control; learners with per-level outcomes
-        override it to difference those directly.
-        """
-        return contrast(self._predict_core(X), first, second)
-
-    def ate(self) -> float | np.ndarray:
-        """Average treatment effect over the training covariates: the mean of ``predict``.
-
-        Returns
-        -------
-        float for a binary treatment, ndarray of shape (K,) otherwise
-        """
-        check_is_fitted(self)
-        return _squeeze(self._predict_core(self._train[0]).mean(axis=0))
-
-    def ate_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
-        """Percentile bootstrap ``1 - alpha`` interval for :meth:`ate`.
-
-        Each of ``n_bootstrap`` replicates resamples rows with replacement within each treatment
-        arm (so every arm keeps its size), refits the whole estimator at the fitted ``horizon_``
-        and averages its CATE over the resampled covariates. The replicates are drawn on the
-        first call (seeded by ``random_state``) and reused.
-
-        Parameters
-        ----------
-        alpha : float, default 0.05
-
-        Returns
-        -------
-        (lower, upper) : floats for a binary treatment, arrays of shape (K,) otherwise
-
-        References
-        ----------
-        Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, ch. 13.
-        """
-        check_is_fitted(self)
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+    def _bootstrap_replicates(self) -> list[Any]:
+        """Refits on stratified resamples (drawn on first use): each arm resampled with
+        replacement to its own size; a draw that leaves an arm without events before the
+        horizon is redrawn (a replicate without events cannot be fitted), up to 100 times,
+        after which the bootstrap is refused with the arm and its event count."""
         if self.n_bootstrap < 1:
-            raise ValueError("ate_interval needs n_bootstrap >= 1; set it and refit.")
-        if self._bootstrap_ates is None:
-            self._bootstrap_ates = self._bootstrap()
-        lower, upper = np.quantile(self._bootstrap_ates, [alpha / 2, 1 - alpha / 2], axis=0)
-        return _squeeze(lower), _squeeze(upper)
-
-    def _bootstrap(self) -> np.ndarray:
-        """ATE of each stratified bootstrap refit, shape (n_bootstrap, K)."""
+            raise ValueError(
+                f"{type(self).__name__} has n_bootstrap={self.n_bootstrap}; bootstrap "
+                "intervals need n_bootstrap >= 1 (e.g. 200): set it and refit."
+            )
+        if self._replicates is not None:
+            return self._replicates
         X, time, event, codes = self._train
         rng = check_random_state(self.random_state)
         arms = [np.flatnonzero(codes == code) for code in range(len(self.classes_))]
-        draws = []
+        replicates = []
         for _ in range(self.n_bootstrap):
-            rows = np.concatenate([rng.choice(arm, size=arm.size, replace=True) for arm in arms])
+            parts = []
+            for code, arm in enumerate(arms):
+                for _attempt in range(100):
+                    draw = rng.choice(arm, size=arm.size, replace=True)
+                    if np.any(event[draw] & (time[draw] <= self.horizon_)):
+                        break
+                else:
+                    raise ValueError(
+                        f"treatment arm {self.classes_[code]!r} has "
+                        f"{int(np.sum(event[arm] & (time[arm] <= self.horizon_)))} event(s) "
+                        f"up to horizon={self.horizon_:g} among {arm.size} rows: bootstrap "
+                        "resamples of it have no event; an interval is not possible."
+                    )
+                parts.append(draw)
+            rows = np.concatenate(parts)
             replicate = clone(self)
-            replicate.classes_ = self.classes_
-            replicate.n_features_in_ = self.n_features_in_
+            replicate._set_fit_attributes(X, list(self.feature_names_in_), self.classes_)
             replicate.horizon_ = self.horizon_
             replicate._fit_core(X[rows], time[rows], event[rows], codes[rows])
-            draws.append(replicate._predict_core(X[rows]).mean(axis=0))
-        return np.asarray(draws)
+            replicate._train = (X[rows], time[rows], event[rows], codes[rows])
+            replicates.append(replicate)
+        self._replicates = replicates
+        return replicates
+
+    def _interval_core(self, X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile bootstrap interval of the CATE at each row of ``X``."""
+        draws = np.stack([rep._predict_core(X) for rep in self._bootstrap_replicates()])
+        lower, upper = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+        return lower, upper
+
+    def _plugin_ate(self, population: str) -> np.ndarray:
+        """Mean CATE over the population's training rows, shape (K,)."""
+        X, _, _, codes = self._train
+        rows = population_rows(codes, population)
+        tau = self._predict_core(X)
+        return np.sum(tau * rows, axis=0) / rows.sum(axis=0)
+
+    def _ate_core(self, population: str, alpha: float | None = None
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Plug-in average of the CATE; percentile bootstrap interval (Efron & Tibshirani
+        1993, ch. 13) of the same average in each replicate (over its resampled rows)."""
+        estimate = self._plugin_ate(population)
+        if alpha is None:
+            return estimate, None
+        draws = np.stack([rep._plugin_ate(population) for rep in self._bootstrap_replicates()])
+        lower, upper = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+        return estimate, (lower, upper)
+
+
+def resolve_horizon(horizon: Any, time: np.ndarray, codes: np.ndarray,
+                    classes: np.ndarray) -> float:
+    """``horizon`` (or the default when ``None``), refused when it lies beyond any arm's last
+    observed time, where that arm's survival curve is unknown."""
+    fallback = default_horizon(time, codes)
+    if horizon is None:
+        return fallback
+    horizon = check_horizon(horizon, time)
+    for code, label in enumerate(classes.tolist()):
+        last = float(time[codes == code].max())
+        if horizon > last:
+            raise ValueError(
+                f"horizon={horizon:g} is beyond the last observed time {last:g} in treatment "
+                f"arm {label!r}, where that arm's survival curve is unknown; choose a horizon "
+                f"<= {fallback:g} (the default: the smallest arm's last observed time)."
+            )
+    return horizon

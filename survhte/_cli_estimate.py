@@ -24,7 +24,8 @@ from ._cli_report import (
 from ._validation import TARGETS, check_horizon, default_horizon
 from .forest import CausalSurvivalForest
 from .plotting import effect_summary_figure
-from .survival_metalearners import CoxPH, SurvivalTLearner
+from .survival import CoxPH
+from .survival_model_learners import SurvivalTLearner
 
 FIGURE_NAME = "summary.png"
 CATE_NAME = "cate.csv"

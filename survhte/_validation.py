@@ -8,7 +8,7 @@ following the contract in ``spec/api.md``:
   an ``(n, 2)`` array ``[time, event]`` or a DataFrame with the two columns named by the caller
   -> float64 ``time`` (finite, >= 0) and bool ``event``;
 - ``w``: a treatment coded ``0..K`` (0 = control), or labels (strings, categories, booleans)
-  mapped to codes with a stored ``classes_``.
+  mapped to codes with a stored ``classes_``, the control first (``control=`` names it).
 
 Every failure is a ``ValueError`` or ``TypeError`` whose message names the argument.
 """
@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 TARGETS = ("rmst", "survival")
+#: Largest covariate magnitude accepted: products of two covariates stay finite (sqrt of the
+#: largest float64 is 1.3e154), so polynomial and spline bases cannot overflow.
+MAX_COVARIATE = 1e150
 
 
 def _as_float64(values: Any, name: str) -> np.ndarray:
@@ -121,8 +124,10 @@ def _split_outcome(y: Any, time_col: str, event_col: str) -> tuple[Any, Any]:
         missing = [col for col in (time_col, event_col) if col not in y.columns]
         if missing:
             raise ValueError(
-                f"y is a DataFrame without column(s) {missing}; pass time_col/event_col "
-                f"naming its columns (it has {list(y.columns)})."
+                f"y is a DataFrame without column(s) {missing} (it has {list(y.columns)}); "
+                f"name its columns {time_col!r} and {event_col!r} (e.g. "
+                f"y.rename(columns={{'months': {time_col!r}, 'died': {event_col!r}}})) or "
+                "pass y as a tuple (time, event)."
             )
         return y[time_col].to_numpy(), y[event_col].to_numpy()
     if isinstance(y, tuple):
@@ -189,9 +194,14 @@ def check_survival_outcome(
 
 
 def check_covariates(
-    X: Any, *, name: str = "X", n_features: int | None = None
+    X: Any, *, name: str = "X", n_features: int | None = None, fitted_names: Any = None
 ) -> tuple[np.ndarray, list[str]]:
     """Validate covariates: a 2-D array or DataFrame of finite numbers.
+
+    ``n_features`` and ``fitted_names`` (the column names seen at fit, or ``None`` when the
+    estimator was fitted on an array) check ``X`` at ``predict``, as scikit-learn does: a
+    DataFrame whose columns are missing, unseen or reordered is an error, never silently read
+    by position. An array is read by position.
 
     Returns
     -------
@@ -227,37 +237,62 @@ def check_covariates(
         raise ValueError(
             f"{name} contains {int(np.sum(~np.isfinite(array)))} NaN or infinite value(s)."
         )
+    largest = np.abs(array).max(axis=0)
+    if np.any(largest > MAX_COVARIATE):
+        column = int(np.argmax(largest))
+        raise ValueError(
+            f"{name} column {feature_names[column]!r} holds values up to {largest[column]:.3g} "
+            f"in magnitude; survhte's models square and multiply covariates, which overflows "
+            f"above {MAX_COVARIATE:g}: rescale it (e.g. to standard units)."
+        )
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features but the estimator was fitted with "
             f"{n_features}."
         )
+    if fitted_names is not None and isinstance(X, pd.DataFrame) and \
+            feature_names != [str(col) for col in fitted_names]:
+        fitted = [str(col) for col in fitted_names]
+        unseen = [col for col in feature_names if col not in fitted]
+        missing = [col for col in fitted if col not in feature_names]
+        detail = (f"unseen at fit: {unseen}; missing: {missing}" if unseen or missing
+                  else f"in another order: {feature_names} (fitted: {fitted})")
+        raise ValueError(
+            f"{name}'s columns differ from those seen at fit ({detail}); pass the columns "
+            "of the training data in the same order (e.g. X[est.feature_names_in_])."
+        )
     return array, feature_names
 
 
 def check_treatment(
-    w: Any, *, n_samples: int, name: str = "w"
+    w: Any, *, n_samples: int, name: str = "w", control: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encode a treatment vector as integer codes ``0..K`` with 0 the control level.
 
-    Integers must already be ``0..K`` with every level present (a gap means a level with no
-    rows). Booleans map ``False -> 0``. Floats must be whole numbers. Strings are sorted and
-    the first label is the control; a pandas ``Categorical`` keeps its category order.
+    ``control`` names the reference level (a label of ``w``); it gets code 0 and the other
+    levels follow in sorted order (a pandas ``Categorical``: in category order). Without it the
+    control is chosen only where the coding says which it is: integers ``0..K`` (every level
+    present; a gap means a level with no rows) have control 0, booleans ``False``, a
+    ``Categorical`` its first category. Strings and other labels have no such order, so they
+    need ``control`` (sorting them would pick the control by spelling: "active" before
+    "placebo").
 
     Returns
     -------
     codes : ndarray of int64, shape (n,)
     classes : ndarray
-        ``classes[k]`` is the original label of code ``k``.
+        ``classes[k]`` is the original label of code ``k``; ``classes[0]`` is the control.
     """
     if isinstance(w, pd.DataFrame):
         raise TypeError(f"{name} must be one-dimensional; got a DataFrame.")
+    ordered = False
     if isinstance(w, pd.Series) and isinstance(w.dtype, pd.CategoricalDtype):
         if w.isna().any():
             raise ValueError(f"{name} contains missing values.")
         classes = np.asarray(w.cat.categories)
         codes = w.cat.codes.to_numpy().astype(np.int64)
         labels = np.asarray(w)
+        ordered = True
     else:
         labels = np.asarray(w)
         if labels.ndim != 1:
@@ -274,13 +309,16 @@ def check_treatment(
             raise ValueError(f"{name} contains missing values.")
         classes, codes = np.unique(labels, return_inverse=True)
         codes = codes.astype(np.int64)
+        ordered = labels.dtype.kind in "biu"
     if labels.shape[0] != n_samples:
         raise ValueError(f"{name} has {labels.shape[0]} rows but X has {n_samples}.")
     if classes.size < 2:
         raise ValueError(f"{name} has a single level {classes.tolist()}: nothing to compare.")
-    if labels.dtype.kind in "iu" and not np.array_equal(classes, np.arange(classes.size)):
+    if labels.dtype.kind in "iu" and control is None \
+            and not np.array_equal(classes, np.arange(classes.size)):
         if classes.min() < 0:
-            raise ValueError(f"{name} has negative levels; code treatments as 0..K.")
+            raise ValueError(f"{name} has negative levels; code treatments as 0..K or pass "
+                             "control= naming the reference level.")
         missing = sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist()))
         raise ValueError(
             f"{name} is coded 0..{int(classes.max())} but level(s) {missing} have no rows."
@@ -289,7 +327,22 @@ def check_treatment(
     if np.any(counts == 0):
         empty = [str(c) for c, k in zip(classes, counts, strict=True) if k == 0]
         raise ValueError(f"{name} level(s) {empty} have no rows.")
-    return codes, classes
+    if control is None:
+        if not ordered:
+            raise ValueError(
+                f"{name} has labels {classes.tolist()}, which say nothing of which is the "
+                "control; pass control= naming the reference level (e.g. "
+                f"control={classes.tolist()[0]!r}), or code {name} as 0..K with 0 the control."
+            )
+        return codes, classes
+    matches = np.flatnonzero(classes == control)
+    if matches.size != 1:
+        raise ValueError(f"control={control!r} is not a level of {name}; its levels are "
+                         f"{classes.tolist()}.")
+    order = np.concatenate([matches, np.delete(np.arange(classes.size), matches[0])])
+    recode = np.empty(classes.size, dtype=np.int64)
+    recode[order] = np.arange(classes.size)
+    return recode[codes], classes[order]
 
 
 def check_target(target: Any) -> str:
@@ -337,8 +390,10 @@ def validate_fit_inputs(
     *,
     time_col: str = "time",
     event_col: str = "event",
+    control: Any = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate ``(X, y, w)`` together, as every estimator's ``fit`` does.
+    """Validate ``(X, y, w)`` together, as every estimator's ``fit`` does; ``control`` is
+    the reference level of ``w`` (:func:`check_treatment`).
 
     Returns
     -------
@@ -349,5 +404,5 @@ def validate_fit_inputs(
     time, event = check_survival_outcome(
         y, n_samples=n_samples, time_col=time_col, event_col=event_col
     )
-    codes, classes = check_treatment(w, n_samples=n_samples)
+    codes, classes = check_treatment(w, n_samples=n_samples, control=control)
     return X_array, feature_names, time, event, codes, classes

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+import warnings
 
 
 def user_stacklevel() -> int:
@@ -15,3 +17,14 @@ def user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+def moved(old: str, new: str, name: str) -> object:
+    """Attribute ``name`` of module ``new``, with a ``DeprecationWarning`` that ``old`` (a
+    renamed module kept as an alias) will go away."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    value = getattr(importlib.import_module(new), name)
+    warnings.warn(f"{old} was renamed: import {name} from {new} (or from survhte) instead.",
+                  DeprecationWarning, stacklevel=user_stacklevel())
+    return value

@@ -9,9 +9,7 @@ from sklearn.base import clone
 
 from survhte.inference import AIPCW
 from survhte.simulate import survhte_bench
-from survhte.survival import KaplanMeier, rmst_difference
-from survhte.survival_metalearners import CoxPH
-from survhte.survival_metalearners._curves import rmst
+from survhte.survival import CoxPH, KaplanMeier, rmst, rmst_difference
 
 HORIZON = {"A": 1.0, "D": 0.25}  # D is ~91% censored: an early horizon keeps G(h | x) usable
 

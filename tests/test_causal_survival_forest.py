@@ -14,8 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from survhte.forest import CausalSurvivalForest, SurvivalForest, UnsplitForestWarning
 from survhte.inference import AIPCW
-from survhte.survival import KaplanMeier
-from survhte.survival_metalearners import CoxPH
+from survhte.survival import CoxPH, KaplanMeier
 
 pytestmark = pytest.mark.filterwarnings("ignore:estimated censoring survival")
 

@@ -21,7 +21,7 @@ def test_unknown_attribute_is_an_attribute_error():
 
 
 @pytest.mark.parametrize("module", ["survhte.imputation", "survhte.inference",
-                                    "survhte.metalearners", "survhte.survival_metalearners"])
+                                    "survhte.imputed_learners", "survhte.survival_model_learners"])
 def test_every_class_of_the_estimator_packages_is_exported(module):
     package = importlib.import_module(module)
     classes = [name for name in package.__all__ if isinstance(getattr(package, name), type)]

@@ -12,7 +12,7 @@ from sklearn.linear_model import Ridge
 
 from survhte.cli import main
 from survhte.forest import CausalSurvivalForest, SurvivalForest
-from survhte.metalearners import DRLearner, RLearner, TLearner
+from survhte.imputed_learners import DRLearner, RLearner, TLearner
 from survhte.simulate import survhte_bench
 from survhte.study import (
     METHODS,
@@ -29,7 +29,8 @@ from survhte.study import (
     write_report,
 )
 from survhte.study._progress import Progress, format_seconds
-from survhte.survival_metalearners import CoxPH, SurvivalTLearner
+from survhte.survival import CoxPH
+from survhte.survival_model_learners import SurvivalTLearner
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "survhte_bench"
 

@@ -429,7 +429,7 @@ def test_bad_input_names_the_argument():
 
 
 def test_plugs_into_survival_t_learner():
-    from survhte.survival_metalearners import SurvivalTLearner
+    from survhte.survival_model_learners import SurvivalTLearner
 
     data = survhte_bench("RCT-50", "A", n=800, random_state=2)
     horizon = float(np.quantile(data.time, 0.5))

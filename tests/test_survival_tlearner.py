@@ -15,7 +15,8 @@ from survhte._kernels.step_function import restricted_mean
 from survhte._validation import default_horizon
 from survhte.datasets import load_rossi
 from survhte.simulate import survhte_bench
-from survhte.survival_metalearners import CoxPH, SurvivalTLearner
+from survhte.survival import CoxPH
+from survhte.survival_model_learners import SurvivalTLearner
 
 # Scenario A is Weibull-Cox in each arm (log-hazard linear in X1, X2): CoxPH is correctly
 # specified per arm, so the T-learner is consistent and its error is sampling noise.

@@ -21,6 +21,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from .._kernels.causal_survival_score import curve_scores, forest_scores
+from .._nuisance import predict_propensity
 from .._validation import (
     check_bool,
     check_horizon,
@@ -31,8 +32,7 @@ from .._validation import (
     validate_fit_inputs,
 )
 from .._warnings import user_stacklevel
-from ..metalearners._propensity import predict_propensity
-from ..survival_metalearners._interface import check_survival_model
+from ..survival import check_survival_model
 from ._base import BaseForest, UnsplitForestWarning, _check_int, warn_if_unsplit
 from ._engine import numba_threads
 from ._levels import (
@@ -204,7 +204,7 @@ class CausalSurvivalForest(LevelForestsMixin, BaseForest):
 
     Each may be replaced (grf #1410): ``propensity`` a known probability or any classifier;
     ``event_model``/``censoring_model`` any object of the survival-model interface
-    (:mod:`survhte.survival_metalearners._interface`), fitted as an S-learner on ``(X, W)``
+    (:mod:`survhte.survival.SurvivalModel`), fitted as an S-learner on ``(X, W)``
     (``W`` as the last column) and cross-fitted over ``n_folds`` folds.
 
     The score's censoring integral is discretised as grf's (``score_discretization="grf"``)

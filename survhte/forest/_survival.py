@@ -163,7 +163,7 @@ class SurvivalForest(BaseForest):
             Any form of :func:`survhte._validation.check_survival_outcome` (structured array,
             ``(time, event)`` tuple, ``(n, 2)`` array, DataFrame with ``time``/``event``);
             or, with ``event`` given, the observed times (the survival-model interface
-            ``fit(X, time, event)`` of :mod:`survhte.survival_metalearners`).
+            ``fit(X, time, event)`` of :mod:`survhte.survival_model_learners`).
         event : array-like of shape (n,), optional
             Event indicators when ``y`` holds the times.
         sample_weight : array-like of shape (n,), optional

@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _kernels as kernels
 from .._kernels import RiskTable
 from .._validation import check_time, check_time_event
-from ..survival_metalearners import CoxPH, SurvivalModel
+from ..survival import CoxPH, SurvivalModel
 
 
 def censoring_curve(table: RiskTable) -> np.ndarray:
@@ -65,7 +65,7 @@ def left_limit(timeline: np.ndarray, values: np.ndarray, times: np.ndarray,
 class CensoringKaplanMeier(BaseEstimator):
     """Kaplan-Meier estimate of the censoring survival ``G(t) = P(C > t)``, events first at ties.
 
-    A base model in the sense of :mod:`survhte.survival_metalearners` (``predict_survival``,
+    A base model in the sense of :mod:`survhte.survival_model_learners` (``predict_survival``,
     ``unique_times_``) whose curve ignores the covariates. Unlike a model fitted on
     ``1 - event``, :meth:`fit` takes the *event* indicator of the outcome, so that tied event
     rows leave the censoring risk set first (see the module notes).
@@ -108,7 +108,7 @@ def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,
     """Fit a model of ``G(t | x)``: ``"km"``, ``"cox"`` or a base survival model.
 
     ``"km"`` is :class:`CensoringKaplanMeier`; ``"cox"`` is
-    :class:`~survhte.survival_metalearners.CoxPH` on ``X`` with event indicator
+    :class:`~survhte.survival.CoxPH` on ``X`` with event indicator
     ``1 - event``; a :class:`CensoringKaplanMeier` instance is fitted like ``"km"``; any other
     base model (``fit(X, time, event)``, ``predict_survival``,
     ``unique_times_``) is cloned and fitted on ``1 - event``.

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _kernels as kernels
 from .._validation import check_covariates, check_survival_outcome
-from ..survival_metalearners._curves import _MAX_CHUNK_VALUES, survival_at_rows
+from ..survival import MAX_CHUNK_VALUES, survival_at_rows
 from ._base import resolve_horizon, to_target_scale
 from ._censoring import fit_censoring_model
 
@@ -110,7 +110,7 @@ class PseudoObservations(BaseEstimator):
         time.
     censoring : "km", "cox" or survival model, default "km"
         ``"km"``: the Kaplan-Meier jackknife above (``X`` unused). ``"cox"``:
-        :class:`~survhte.survival_metalearners.CoxPH` (ridge penalty 0.01) of the censoring
+        :class:`~survhte.survival.CoxPH` (ridge penalty 0.01) of the censoring
         times on ``X``; any base survival model (``fit(X, time, event)``,
         ``predict_survival``; e.g. :class:`~survhte.imputation.CensoringKaplanMeier`) is
         cloned and fitted on the censoring indicator, as in :class:`IPCWeights`. Within the
@@ -265,7 +265,7 @@ class PseudoObservations(BaseEstimator):
         # An event at u leaves the risk set first; a censoring at u is at risk at u.
         end = np.where(censored, np.searchsorted(grid, time, side="right"),
                        np.searchsorted(grid, cutoff, side="left"))
-        step = max(1, _MAX_CHUNK_VALUES // grid.size)
+        step = max(1, MAX_CHUNK_VALUES // grid.size)
         for start in range(0, n, step):
             rows = slice(start, start + step)
             inverse = 1.0 / np.maximum(model.predict_survival(X[rows], grid), floor)

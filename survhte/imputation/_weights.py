@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_covariates, check_horizon, check_survival_outcome, check_treatment
-from ..survival_metalearners._curves import survival_at_rows
+from ..survival import survival_at_rows
 from ._censoring import fit_censoring_model
 
 CENSORING = ("km", "cox")
@@ -42,7 +42,7 @@ class IPCWeights(BaseEstimator):
         Model of ``G``: Kaplan-Meier of the censoring times (within each treatment arm when
         ``w`` is given; events first at ties), or a Cox model on ``(X, w)`` (one-hot ``w``)
         with event indicator ``1 - event``
-        (:class:`~survhte.survival_metalearners.CoxPH`, ridge penalty 0.01).
+        (:class:`~survhte.survival.CoxPH`, ridge penalty 0.01).
     horizon : float, default None
         ``h``, at most the last training time. ``None``: no truncation (only event rows get
         a weight).

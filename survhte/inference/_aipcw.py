@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from .._propensity import check_clip, clip_propensity
+from .._nuisance import check_clip, clip_propensity
 from .._validation import check_horizon, check_target, default_horizon, validate_fit_inputs
 from ..imputation._censoring import fit_censoring_model
 from ..survival._checks import wald_interval
@@ -66,7 +66,7 @@ class AIPCW(BaseEstimator):
         observed time (survRM2's default, :func:`survhte._validation.default_horizon`).
     outcome_model : survival model, "km" or None, default None
         Model of ``S_w(t | x)``, fitted in each arm: ``None`` is
-        :class:`~survhte.survival_metalearners.CoxPH` (ridge 0.01; correct under proportional
+        :class:`~survhte.survival.CoxPH` (ridge 0.01; correct under proportional
         hazards within each arm); ``"km"`` the Kaplan-Meier curve of the arm (covariates
         ignored); or any base model with ``unique_times_``.
     censoring_model : "km", "cox" or survival model, default "km"

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone, is_classifier
 
-from .._propensity import default_propensity_model
-from ..survival_metalearners import CoxPH, KaplanMeierSurvival, SurvivalModel
+from .._nuisance import default_propensity_model
+from ..survival import CoxPH, KaplanMeierSurvival, SurvivalModel
 
 
 def propensity_scores(spec: Any, X_train: np.ndarray, w_train: np.ndarray,

@@ -17,9 +17,9 @@ from typing import Any
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import Ridge
 
-from .. import metalearners, survival_metalearners
+from .. import imputed_learners, survival_model_learners
 from ..forest import CausalSurvivalForest, SurvivalForest
-from ..survival_metalearners import CoxPH, KaplanMeierSurvival, WeibullAFT
+from ..survival import CoxPH, KaplanMeierSurvival, WeibullAFT
 
 #: Keys the runner sets itself; a study may not give them as method parameters.
 RESERVED_PARAMS = ("target", "horizon", "random_state")
@@ -91,10 +91,10 @@ def _registered(learners: Mapping[str, type], names: Mapping[str, tuple[str, str
 
 #: Methods a study may use, one entry per estimator (keys are the names studies use). Only
 #: CATE estimators (``fit(X, y, w)``, ``predict(X)``, ``ate()``) belong here. The imputation
-#: meta-learners take ``imputation`` (one of :data:`survhte.metalearners.IMPUTATIONS`) as a
+#: meta-learners take ``imputation`` (one of :data:`survhte.imputed_learners.IMPUTATIONS`) as a
 #: parameter.
 METHODS: dict[str, Method] = {
-    **_registered(survival_metalearners.LEARNERS, {
+    **_registered(survival_model_learners.LEARNERS, {
         "S": ("survival-s-learner", "S-learner, one survival model on (X, W)"),
         "T": ("survival-t-learner", "T-learner, one survival model per arm"),
         "X": ("survival-x-learner", "X-learner on IPCW-weighted imputed effects"),
@@ -102,7 +102,7 @@ METHODS: dict[str, Method] = {
         "R": ("survival-r-learner", "R-learner, IPCW-weighted Robinson loss"),
         "Matching": ("matching", "nearest-neighbour matching on an S-learner's outcomes"),
     }),
-    **_registered(metalearners.LEARNERS, {
+    **_registered(imputed_learners.LEARNERS, {
         "T": ("t-learner", "T-learner, one regression per arm of an imputed outcome"),
         "S": ("s-learner", "S-learner, one regression of an imputed outcome on (X, W)"),
         "X": ("x-learner", "X-learner on imputed outcomes"),

@@ -1,0 +1,51 @@
+"""Covariate-free base model: the Kaplan-Meier curve, the same for every row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_covariates, check_time
+from ._nonparametric import KaplanMeier
+
+
+class KaplanMeierSurvival(BaseEstimator):
+    """Kaplan-Meier curve as a base survival model that ignores the covariates.
+
+    ``S(t | x) = S_KM(t)`` for every ``x``. Useful as a censoring model under censoring that
+    does not depend on the covariates (``censoring_model=KaplanMeierSurvival()``), and as the
+    no-covariate baseline of a learner. Wraps :class:`survhte.survival.KaplanMeier`.
+
+    Attributes
+    ----------
+    km_ : KaplanMeier
+        The fitted curve.
+    unique_times_ : ndarray
+        Event times (where the curve jumps).
+    n_features_in_ : int
+
+    References
+    ----------
+    Kaplan, E. L. & Meier, P. (1958). Nonparametric estimation from incomplete observations.
+    *JASA*, 53, 457-481.
+    """
+
+    def fit(self, X: Any, time: Any, event: Any, sample_weight: Any = None) -> KaplanMeierSurvival:
+        """Fit the curve to ``(time, event)``; ``X`` only fixes the number of features."""
+        X, _ = check_covariates(X)
+        if X.shape[0] != np.size(time):
+            raise ValueError(f"time has {np.size(time)} rows but X has {X.shape[0]}.")
+        self.km_ = KaplanMeier().fit(time, event, sample_weight)
+        self.unique_times_ = self.km_.timeline_[self.km_.n_events_ > 0]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        """``S_KM(t)`` at ``times`` for every row of ``X``, shape (n, len(times))."""
+        check_is_fitted(self)
+        X, _ = check_covariates(X, n_features=self.n_features_in_)
+        times = check_time(np.atleast_1d(times), name="times")
+        return np.tile(np.atleast_1d(self.km_.predict(times)), (X.shape[0], 1))

@@ -1,0 +1,59 @@
+"""Base survival models inside the learners: the default, checked fits, per-arm summaries.
+
+Every survival meta-learner with a ``base_model`` resolves it, fits clones of it and reads
+their curves through these helpers, so the checks and their messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from .._nuisance import seeded_clone
+from ..survival import arm_summary, check_fitted_curves, check_survival_model
+from ._arm_curves import check_arm_events
+from ._defaults import default_base_model
+
+
+def prepare_base_model(spec: Any, event: np.ndarray, codes: np.ndarray,
+                       classes: np.ndarray, random_state: Any = None) -> Any:
+    """``spec`` (``None``: :func:`default_base_model`) checked against the interface, after
+    which every treatment arm is checked to have events (``TypeError`` / ``ValueError``).
+
+    A random base model (a survival forest) whose ``random_state`` is None is seeded from the
+    learner's ``random_state``, so a seeded learner is reproducible, as scikit-learn's
+    ensembles seed their estimators.
+    """
+    base = default_base_model() if spec is None else spec
+    check_survival_model(base, "base_model")
+    check_arm_events(event, codes, classes)
+    return seeded_clone(base, learner_seed(random_state))
+
+
+def learner_seed(random_state: Any) -> int:
+    """An int seed for a learner's random components, drawn from its ``random_state``."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def fit_curves(model: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+               name: str = "base_model") -> Any:
+    """A clone of ``model`` fitted on ``(X, time, event)``, checked to give an RMST."""
+    fitted = clone(model).fit(X, time, event)
+    check_fitted_curves(fitted, name)
+    return fitted
+
+
+def fit_arm_models(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+                   codes: np.ndarray, n_levels: int) -> list[Any]:
+    """One fitted clone of ``base`` per treatment level, on that level's rows."""
+    return [fit_curves(base, X[rows], time[rows], event[rows])
+            for rows in (codes == code for code in range(n_levels))]
+
+
+def arm_summaries(models: list[Any], X: np.ndarray, target: str, horizon: float) -> np.ndarray:
+    """Each model's RMST or survival probability at ``horizon`` for every row, shape
+    (n, len(models))."""
+    return np.column_stack([arm_summary(model, X, target, horizon) for model in models])

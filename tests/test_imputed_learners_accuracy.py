@@ -1,0 +1,77 @@
+"""Meta-learners against the exact conditional truth of SurvHTE-Bench designs (issue 4).
+
+Design: ``survhte_bench(config, scenario, n=7500, random_state=2024)``; the first 5,000 rows
+train, the last 2,500 test. Horizon: the median observed training time. (At the median of the
+event time T, scenario D's censoring survival is G(h) ~ 0.002: 0.1% of rows are followed to h,
+and no estimator has information there.) Every learner runs with its defaults: regularised
+histogram gradient boosting, pseudo-observations (R: IPCW complete cases).
+
+Checks: CATE MSE vs ``true_cate`` on the test rows below the MSE of the best constant (the
+test rows' true mean effect), and the ATE within 3 standard errors of the true mean effect of
+the training rows, the standard error being the AIPCW one (:class:`survhte.inference.AIPCW`,
+the package's reference for average effects).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from survhte.imputed_learners import LEARNERS
+from survhte.inference import AIPCW
+from survhte.simulate import survhte_bench
+
+DESIGNS = [("RCT-50", "A"), ("OBS-CPS", "A"), ("RCT-50", "D"), ("OBS-CPS", "D")]
+#: Measured failure, kept visible (strict: a fix must remove the mark). OBS-CPS D confounds
+#: treatment and censors 91% of rows with censoring driven by X2, X3 and W; the S-learner, which
+#: pools the arms in one model, has an ATE error of 2.6-3 SE and a CATE MSE 1.2x the constant's.
+#: (The T/X/DR/R learners pass the same design.) Not (mainly) censoring bias: pseudo-observations
+#: for covariate-dependent censoring (``imputation="pseudo-cox"``) give 1.25x and +2.8 SE, and
+#: the S-learner fitted on the *uncensored* min(T, h) already gives 0.87x and +1.8 SE: the
+#: effect (-0.002 at h = 0.27, SE 0.0007) is shrunk towards zero under confounding.
+KNOWN = {("OBS-CPS", "D", "S"): "S-learner shrinks a tiny confounded effect; pseudo-value noise"}
+_CACHE: dict = {}
+
+
+def design(config: str, scenario: str):
+    if (config, scenario) not in _CACHE:
+        d = survhte_bench(config, scenario, n=7500, random_state=2024)
+        train, test = slice(0, 5000), slice(5000, 7500)
+        horizon = float(np.median(d.time[train]))
+        truth = d.true_cate("rmst", horizon)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            se = AIPCW(horizon=horizon, random_state=0).fit(
+                d.X[train], d.y[train], d.w[train]).std_error_
+        _CACHE[config, scenario] = (d, train, test, horizon, truth, se)
+    return _CACHE[config, scenario]
+
+
+def fitted(config: str, scenario: str, name: str):
+    d, train, test, horizon, truth, se = design(config, scenario)
+    params = {} if name == "DR" else {"n_bootstrap": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = LEARNERS[name](horizon=horizon, random_state=0, **params)
+        est.fit(d.X[train], d.y[train], d.w[train])
+    tau = est.predict(d.X[test])
+    ratio = np.mean((tau - truth[test]) ** 2) / np.mean((truth[test] - truth[test].mean()) ** 2)
+    z = (est.ate() - truth[train].mean()) / se
+    return ratio, z
+
+
+CASES = [
+    pytest.param(config, scenario, name,
+                 marks=pytest.mark.xfail(reason=KNOWN[config, scenario, name], strict=True)
+                 if (config, scenario, name) in KNOWN else ())
+    for config, scenario in DESIGNS for name in LEARNERS
+]
+
+
+@pytest.mark.parametrize(("config", "scenario", "name"), CASES)
+def test_beats_constant_and_ate_within_3_se(config, scenario, name):
+    ratio, z = fitted(config, scenario, name)
+    assert ratio < 1.0, f"CATE MSE / constant's = {ratio:.3f}"
+    assert abs(z) < 3.0, f"ATE error = {z:+.2f} SE"

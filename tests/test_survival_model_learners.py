@@ -1,0 +1,212 @@
+"""S-, T-, X-, matching, M- and R-learners: accuracy on exact truth, contract, errors."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LinearRegression
+
+from survhte import survival_model_learners
+from survhte._validation import default_horizon
+from survhte.datasets import load_rossi
+from survhte.forest import SurvivalForest, UnsplitForestWarning
+from survhte.simulate import survhte_bench
+from survhte.survival import CoxPH, KaplanMeierSurvival, WeibullAFT
+from survhte.survival_model_learners import (
+    MatchingLearner,
+    SurvivalMLearner,
+    SurvivalRLearner,
+    SurvivalSLearner,
+    SurvivalTLearner,
+    SurvivalXLearner,
+    censored_forest_model,
+)
+from survhte.survival_model_learners._slearner import with_treatment
+
+LEARNERS = list(survival_model_learners.LEARNERS.values())
+
+
+def _split(scenario, seed=0):
+    """5,000 training and 2,500 test rows of RCT-50, horizon = median factual T (as the grf
+    reference runs), capped at the default horizon where follow-up is shorter (scenario D)."""
+    d = survhte_bench("RCT-50", scenario, n=7500, random_state=seed)
+    train, test = slice(0, 5000), slice(5000, None)
+    horizon = min(float(np.median(d.T[train])), default_horizon(d.time[train], d.w[train]))
+    return d, train, test, horizon
+
+
+def _mse_ratio(est, scenario):
+    """CATE MSE on the test rows over the MSE of the best constant (the true ATE)."""
+    d, train, test, horizon = _split(scenario)
+    est.set_params(horizon=horizon, n_bootstrap=0).fit(d.X[train], d.y[train], d.w[train])
+    truth = d.true_cate("rmst", horizon)[test]
+    return np.mean((est.predict(d.X[test]) - truth) ** 2) / np.var(truth)
+
+
+def test_tlearner_cox_recovers_truth_on_correctly_specified_scenario_a():
+    d, train, test, horizon = _split("A")
+    est = SurvivalTLearner(CoxPH(), horizon=horizon, n_bootstrap=0)
+    est.fit(d.X[train], d.y[train], d.w[train])
+    truth = d.true_cate("rmst", horizon)[test]
+    rmse = np.sqrt(np.mean((est.predict(d.X[test]) - truth) ** 2))
+    # h = 0.17, sd of the truth 0.0134; measured RMSE 0.0037 (MSE ratio 0.08 vs the constant);
+    # seeds 0-4 gave 0.003-0.005, so 0.0067 (half the sd) leaves ~1.3x margin
+    assert rmse < 0.5 * truth.std()
+
+
+@pytest.mark.parametrize("scenario", ["A", "B", "D", "E"])
+@pytest.mark.parametrize("learner", [SurvivalSLearner, SurvivalTLearner])
+def test_s_and_t_learners_beat_the_constant_predictor(learner, scenario):
+    # default base model (quadratic Cox); measured MSE ratios S / T:
+    # A 0.09 / 0.15, B 0.44 / 0.45, D 0.66 / 0.37, E 0.42 / 0.30; 0.8 leaves margin for noise
+    assert _mse_ratio(learner(), scenario) < 0.8
+
+
+@pytest.mark.xfail(reason="Poisson event times (scenario C) defeat the Cox family: S 1.04 / "
+                          "T 0.98 of the constant's MSE; the survival forest helps both (tests "
+                          "below; the S-learner with treatment_interactions)", strict=False)
+@pytest.mark.parametrize("learner", [SurvivalSLearner, SurvivalTLearner])
+def test_s_and_t_learners_on_poisson_scenario_c(learner):
+    assert _mse_ratio(learner(), "C") < 0.8
+
+
+def test_tlearner_on_the_survival_forest_handles_poisson_scenario_c():
+    # SurvivalForest(200, min_node_size=50) per arm: measured 0.44 / 0.39 / 0.38 of the
+    # constant's MSE with learner seeds 0 / 1 / 2; 0.8 (the bar above) leaves ~1.8x margin.
+    # The S-learner on the same forest stays at 1.18-1.32: a forest splits on the treatment
+    # column like any other, so its effect is diluted (Kunzel et al. 2019's S-learner bias),
+    # unless it gets the treatment interactions (test_s_and_t_learners_on_the_censored_forest).
+    est = SurvivalTLearner(base_model=SurvivalForest(200, min_node_size=50), random_state=0)
+    assert _mse_ratio(est, "C") < 0.8
+
+
+@pytest.mark.parametrize("scenario", list("ABCDE"))
+def test_s_and_t_learners_on_the_censored_forest_beat_the_constant(scenario):
+    """The survival forest as base (``censored_forest_model``; the S-learner with treatment
+    interactions): CATE MSE below the best constant's, averaged over five generated datasets
+    (single datasets vary: 0.27-1.52 on D and E). Measured means S / T: A 0.37 / 0.28,
+    B 0.34 / 0.27, C 0.44 / 0.39, D 0.57 / 0.65, E 0.83 / 0.88; the bound is the criterion
+    itself. On D (9% events) grf's default alpha = 0.05 lets no tree split: the T-learner on
+    SurvivalForest() is at 2.34 (1.32-3.65)."""
+    ratios = {"S": [], "T": [], "grf": []}
+    for seed in range(5):
+        d, train, test, horizon = _split(scenario, seed)
+        truth = d.true_cate("rmst", horizon)[test]
+        learners = {
+            "S": SurvivalSLearner(censored_forest_model(200, random_state=0),
+                                  treatment_interactions=True),
+            "T": SurvivalTLearner(censored_forest_model(200, random_state=0)),
+        }
+        if scenario == "D":
+            learners["grf"] = SurvivalTLearner(SurvivalForest(200, random_state=0))
+        for name, est in learners.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnsplitForestWarning)
+                est.set_params(horizon=horizon, n_bootstrap=0, random_state=0)
+                est.fit(d.X[train], d.y[train], d.w[train])
+            ratios[name].append(np.mean((est.predict(d.X[test]) - truth) ** 2) / np.var(truth))
+    assert np.mean(ratios["S"]) < 1.0 and np.mean(ratios["T"]) < 1.0
+    if scenario == "D":
+        assert np.mean(ratios["grf"]) > 1.0
+
+
+def test_xlearner_beats_the_constant_predictor_on_scenario_a():
+    # measured 0.21 (seed 0); the IPCW complete-case step adds noise over the T-learner
+    assert _mse_ratio(SurvivalXLearner(random_state=0), "A") < 0.6
+
+
+@pytest.fixture(scope="module")
+def rossi():
+    return load_rossi()
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("target", ["rmst", "survival"])
+def test_fit_predict_ate_and_contract(learner, target, rossi):
+    est = learner(target=target, horizon=40.0, n_bootstrap=3, random_state=0)
+    with pytest.raises(NotFittedError):
+        est.predict(rossi.X)
+    est.fit(rossi.X, rossi.y, rossi.w)
+    tau = est.predict(rossi.X)
+    assert tau.shape == (432,) and np.all(np.isfinite(tau))
+    if target == "survival":
+        assert np.all(np.abs(tau) <= 1 + 1e-12) or learner in (SurvivalMLearner, SurvivalRLearner)
+    assert est.ate() == pytest.approx(tau.mean())
+    lower, upper = est.ate_interval()
+    assert lower <= upper
+    copy = clone(est)
+    assert copy.get_params() == est.get_params() and not hasattr(copy, "horizon_")
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(rossi.X[:20]), tau[:20])
+    again = clone(est).fit(rossi.X, rossi.y, rossi.w).predict(rossi.X)
+    np.testing.assert_allclose(again, tau)  # random_state makes it reproducible
+
+
+def test_slearner_curves_multi_arm_and_weibull_base(rossi):
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, 3, rossi.time.size)
+    est = SurvivalSLearner(WeibullAFT(), horizon=30.0).fit(rossi.X, rossi.y, w)
+    tau = est.predict(rossi.X)
+    assert tau.shape == (432, 2)
+    curves = [est.predict_survival(rossi.X[:5], level, [0.0, 10.0, 30.0]) for level in (0, 2)]
+    assert np.all(np.diff(curves[0], axis=1) <= 0)
+    np.testing.assert_allclose(est.effect(rossi.X[:5], 0, 2), tau[:5, 1])
+    surv = SurvivalSLearner(WeibullAFT(), target="survival", horizon=30.0).fit(rossi.X, rossi.y, w)
+    np.testing.assert_allclose(surv.predict(rossi.X[:5])[:, 1], curves[1][:, 2] - curves[0][:, 2])
+
+
+def test_matching_learner_definitions(rossi):
+    X = rossi.X.to_numpy()
+    est = MatchingLearner(CoxPH(), n_neighbors=3, horizon=40.0).fit(X, rossi.y, rossi.w)
+    treated = rossi.w == 1
+    # SurvHTE-Bench's factual version: own arm from the model, the other arm by matching
+    factual = est.predict(X, rossi.w)
+    np.testing.assert_allclose(factual[treated], est._outcome(X[treated], 1)
+                               - est._matched(X[treated], 0))
+    np.testing.assert_allclose(factual[~treated], est._matched(X[~treated], 1)
+                               - est._outcome(X[~treated], 0))
+    index = est.neighbors_[0].kneighbors(X[:1], return_distance=False)[0]
+    assert est._matched(X[:1], 0)[0] == pytest.approx(est.arm_values_[0][index].mean())
+    with pytest.raises(ValueError, match=r"w contains level\(s\) \[7\]"):
+        est.predict(X, np.full(432, 7))
+
+
+def test_s_learner_interaction_columns_are_indicator_times_covariates(rossi):
+    X = np.arange(6.0).reshape(3, 2)
+    design = with_treatment(X, np.array([0, 1, 2]), 3, interactions=True)
+    expected = np.column_stack([X, [[0, 0], [1, 0], [0, 1]], [[0, 0], [2, 3], [0, 0]],
+                                [[0, 0], [0, 0], [4, 5]]])
+    np.testing.assert_array_equal(design, expected)
+    est = SurvivalSLearner(treatment_interactions=True, horizon=40.0, n_bootstrap=0)
+    est.fit(rossi.X, rossi.y, rossi.w)
+    assert est.model_.n_features_in_ == 2 * rossi.X.shape[1] + 1
+    assert clone(est).get_params()["treatment_interactions"] is True
+
+
+def test_learner_errors_name_the_argument(rossi):
+    w3 = np.arange(432) % 3
+    for learner in (SurvivalXLearner, MatchingLearner, SurvivalMLearner, SurvivalRLearner):
+        with pytest.raises(ValueError, match="handles a binary treatment only"):
+            learner(horizon=30.0).fit(rossi.X, rossi.y, w3)
+    with pytest.raises(TypeError, match="base_model must have fit"):
+        SurvivalSLearner(base_model="cox").fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(ValueError, match="treatment_interactions must be True or False"):
+        SurvivalSLearner(treatment_interactions="yes").fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(ValueError, match="n_folds must be an integer >= 2"):
+        SurvivalRLearner(n_folds=1).fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(ValueError, match="propensity_model as a number must be in"):
+        SurvivalMLearner(propensity_model=1.5).fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(TypeError, match="propensity_model must be a scikit-learn classifier"):
+        SurvivalMLearner(propensity_model=LinearRegression()).fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(TypeError, match="censoring_model must have fit"):
+        SurvivalRLearner(censoring_model="km").fit(rossi.X, rossi.y, rossi.w)
+    with pytest.raises(ValueError, match="n_neighbors must be a positive integer"):
+        MatchingLearner(n_neighbors=0).fit(rossi.X, rossi.y, rossi.w)
+    est = SurvivalMLearner(censoring_model=KaplanMeierSurvival(), propensity_model=0.5,
+                           effect_model=LinearRegression(), horizon=52.0)
+    assert est.fit(rossi.X, rossi.y, rossi.w).predict(rossi.X).shape == (432,)
