@@ -115,8 +115,23 @@ def check_n_folds(n_folds: Any) -> int:
     return int(n_folds)
 
 
-def make_folds(codes: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, held-out) index pairs, stratified by treatment arm."""
+def make_folds(codes: np.ndarray, n_folds: int, seed: int, classes: Any = None
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index pairs, stratified by treatment arm.
+
+    Every arm must have at least ``n_folds`` rows (each fold then trains on rows of every
+    arm); otherwise ``ValueError`` names the arm (its label in ``classes``, if given) and its
+    size.
+    """
+    counts = np.bincount(codes)
+    if counts.min() < n_folds:
+        code = int(np.argmin(counts))
+        label = code if classes is None else np.asarray(classes).tolist()[code]
+        raise ValueError(
+            f"treatment arm {label!r} has {int(counts[code])} row(s), fewer than n_folds="
+            f"{n_folds} cross-fitting folds; lower n_folds (>= 2) or collect more rows of that "
+            "arm."
+        )
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros((codes.size, 1)), codes))
 
