@@ -120,7 +120,6 @@ def test_covariates_feature_count_checked_at_predict():
         ([0, 1, 1, 0], [0, 1, 1, 0], [0, 1]),
         ([0.0, 2.0, 1.0, 0.0], [0, 2, 1, 0], [0, 1, 2]),
         ([False, True, True, False], [0, 1, 1, 0], [False, True]),
-        (["placebo", "zdv", "zdv", "placebo"], [0, 1, 1, 0], ["placebo", "zdv"]),
     ],
 )
 def test_treatment_coding(w, codes, classes):
@@ -128,6 +127,30 @@ def test_treatment_coding(w, codes, classes):
     np.testing.assert_array_equal(got_codes, codes)
     assert got_codes.dtype == np.int64
     assert list(got_classes) == classes
+
+
+@pytest.mark.parametrize(
+    ("w", "control", "codes", "classes"),
+    [
+        (["placebo", "zdv", "zdv", "placebo"], "placebo", [0, 1, 1, 0], ["placebo", "zdv"]),
+        # the label that sorts first is not the control: "active" < "placebo"
+        (["active", "placebo", "placebo"], "placebo", [1, 0, 0], ["placebo", "active"]),
+        ([0, 1, 2, 1], 2, [1, 2, 0, 2], [2, 0, 1]),
+        ([False, True, True], True, [1, 0, 0], [True, False]),
+    ],
+)
+def test_control_is_code_zero_and_first_class(w, control, codes, classes):
+    got_codes, got_classes = check_treatment(w, n_samples=len(w), control=control)
+    np.testing.assert_array_equal(got_codes, codes)
+    assert list(got_classes) == classes
+
+
+def test_string_labels_need_a_control():
+    # Before: sorted labels made "active" the control and flipped the sign silently.
+    with pytest.raises(ValueError, match=r"\['active', 'placebo'\].*pass control="):
+        check_treatment(["active", "placebo", "placebo"], n_samples=3)
+    with pytest.raises(ValueError, match=r"control='none' is not a level of w"):
+        check_treatment(["active", "placebo"], n_samples=2, control="none")
 
 
 def test_categorical_treatment_keeps_category_order():
@@ -197,7 +220,8 @@ def test_sample_weight_checks():
 def test_validate_fit_inputs_end_to_end():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0, 1, 0, 1]})
     X, names, time, event, codes, classes = validate_fit_inputs(
-        frame, (np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 1, 1])), ["c", "t", "t", "c"]
+        frame, (np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 1, 1])), ["c", "t", "t", "c"],
+        control="c",
     )
     assert X.shape == (4, 2) and names == ["a", "b"]
     np.testing.assert_array_equal(time, [1.0, 2.0, 3.0, 4.0])
@@ -251,9 +275,10 @@ def test_any_nonfinite_or_negative_time_is_rejected(time, data):
 def test_treatment_codes_invert_through_classes(labels):
     if len(set(labels)) < 2:
         with pytest.raises(ValueError, match=r"w has a single level"):
-            check_treatment(labels, n_samples=len(labels))
+            check_treatment(labels, n_samples=len(labels), control=labels[0])
         return
-    codes, classes = check_treatment(labels, n_samples=len(labels))
+    codes, classes = check_treatment(labels, n_samples=len(labels), control=labels[0])
+    assert classes[0] == labels[0]
     assert list(classes[codes]) == labels
     assert set(codes.tolist()) == set(range(classes.size))
 
@@ -277,3 +302,32 @@ def test_all_censored_outcome_is_accepted_only_when_events_are_not_required():
         check_survival_outcome(y)
     _, event = check_survival_outcome(y, require_event=False)
     np.testing.assert_array_equal(event, [False, False])
+
+
+def test_predict_refuses_reordered_or_renamed_columns():
+    frame = pd.DataFrame({"age": [50.0, 60.0], "cd4": [300.0, 200.0]})
+    _, names = check_covariates(frame, fitted_names=["age", "cd4"], n_features=2)
+    assert names == ["age", "cd4"]
+    with pytest.raises(ValueError, match=r"in another order: \['cd4', 'age'\]"):
+        check_covariates(frame[["cd4", "age"]], fitted_names=["age", "cd4"], n_features=2)
+    with pytest.raises(ValueError, match=r"unseen at fit: \['weight'\]; missing: \['cd4'\]"):
+        check_covariates(frame.rename(columns={"cd4": "weight"}), fitted_names=["age", "cd4"],
+                         n_features=2)
+    # arrays are read by position, as scikit-learn does
+    check_covariates(frame.to_numpy(), fitted_names=["age", "cd4"], n_features=2)
+
+
+def test_huge_covariate_is_named_not_reported_as_nan():
+    X = np.ones((3, 2))
+    X[1, 1] = 1e200
+    with pytest.raises(ValueError, match=r"column 'x1' holds values up to 1e\+200.*rescale"):
+        check_covariates(X)
+    X[1, 1] = 1e100  # squares stay finite
+    check_covariates(X)
+
+
+def test_outcome_frame_without_columns_says_how_to_pass_it():
+    y = pd.DataFrame({"months": [1.0, 2.0], "died": [1, 0]})
+    with pytest.raises(ValueError, match=r"without column\(s\) \['time', 'event'\]") as info:
+        check_survival_outcome(y)
+    assert "time_col" not in str(info.value) and "rename" in str(info.value)
