@@ -22,8 +22,10 @@ from sklearn.preprocessing import SplineTransformer
 
 __all__ = [
     "CENSORING_FLOOR",
+    "MIN_ARM_EVENTS",
     "PROPENSITY_CLIP",
     "check_clip",
+    "check_level_probabilities",
     "check_n_folds",
     "clip_propensity",
     "default_propensity_model",
@@ -40,6 +42,9 @@ CENSORING_FLOOR = 0.05
 #: Estimated propensities are clipped to [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] by default,
 #: with the overlap warning of :func:`clip_propensity`.
 PROPENSITY_CLIP = 0.01
+#: Fewest events up to the horizon that a treatment arm should have for its outcome and
+#: censoring models (AIPCW refuses fewer; the imputed-outcome learners warn).
+MIN_ARM_EVENTS = 10
 
 
 def default_propensity_model() -> Pipeline:
@@ -115,13 +120,14 @@ def check_n_folds(n_folds: Any) -> int:
     return int(n_folds)
 
 
-def make_folds(codes: np.ndarray, n_folds: int, seed: int, classes: Any = None
-               ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, held-out) index pairs, stratified by treatment arm.
+def make_folds(codes: np.ndarray, n_folds: int, seed: Any, classes: Any = None,
+               strata: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index pairs, stratified by treatment arm (or by ``strata``, finer
+    groups within the arms such as ``2 * codes + event``).
 
     Every arm must have at least ``n_folds`` rows (each fold then trains on rows of every
     arm); otherwise ``ValueError`` names the arm (its label in ``classes``, if given) and its
-    size.
+    size. ``seed``: an int (or a ``RandomState``) for the shuffle.
     """
     counts = np.bincount(codes)
     if counts.min() < n_folds:
@@ -133,7 +139,28 @@ def make_folds(codes: np.ndarray, n_folds: int, seed: int, classes: Any = None
             "arm."
         )
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros((codes.size, 1)), codes))
+    labels = codes if strata is None else strata
+    return list(splitter.split(np.zeros((codes.size, 1)), labels))
+
+
+def check_level_probabilities(values: Any, n: int, levels: int, name: str) -> np.ndarray:
+    """Known ``P(W = level | X_i)``: shape (levels,) or (n, levels), inside (0, 1), rows
+    summing to 1; returned as (n, levels)."""
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of probabilities; got "
+                        f"{type(values).__name__}.") from None
+    if values.shape == (levels,):
+        values = np.broadcast_to(values, (n, levels))
+    if values.shape != (n, levels):
+        raise ValueError(f"{name} must have shape ({levels},) or (n, {levels}) for n={n} rows "
+                         f"and {levels} treatment levels; got shape {values.shape}.")
+    if not np.all((values > 0) & (values < 1)):
+        raise ValueError(f"{name} must lie strictly between 0 and 1.")
+    if not np.allclose(values.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} rows must sum to 1 over the treatment levels.")
+    return values
 
 
 def _known(spec: Any, codes: np.ndarray, n_levels: int) -> np.ndarray | None:
