@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class Method:
     """A CATE method the CLI can run: its description and how to build it."""
 
     description: str
+    #: ``build(target, horizon, n_bootstrap, seed)``: an unfitted estimator.
     build: Callable[[str, float, int, int | None], SurvivalCATEEstimator | Any]
     #: The ATE interval when the method has its own (not the percentile bootstrap).
     interval_note: str | None = None
@@ -86,13 +88,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--treatment", metavar="COL",
-        help=f"treatment column; its smallest level is the control "
+        help=f"treatment column, coded 0..K (0 the control) or labels with --control "
         f"(default {CSV_DEFAULTS['treatment']!r})",
     )
     parser.add_argument(
+        "--control", metavar="LABEL",
+        help="the control (reference) level of the treatment column; each other level is "
+        "compared with it (default: 0 for a column coded 0..K, False for true/false; "
+        "required for text labels)",
+    )
+    parser.add_argument(
         "--covariates", metavar="A,B,...",
-        help="comma-separated covariate columns (default: every other numeric column, "
-        "less simulation ground-truth columns T0, T1, T, C, propensity, true_cate, p_surv_*)",
+        help="comma-separated covariate columns (default: every other column, less "
+        "simulation ground-truth columns T0, T1, T, C, propensity, true_cate, p_surv_*); "
+        "text columns are one-hot encoded (first sorted level the reference)",
     )
     parser.add_argument(
         "--horizon", type=float,
@@ -119,17 +128,23 @@ def run(args: argparse.Namespace) -> int:
     """Run ``survhte estimate``; input problems raise ValueError/OSError for ``main``."""
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
-    data = read_estimate_input(args.data, args.time, args.event, args.treatment, args.covariates)
+    out = _check_output_directory(args.out)
+    data = read_estimate_input(args.data, args.time, args.event, args.treatment, args.covariates,
+                               args.control)
     if args.horizon is None:
         horizon, how = default_horizon(data.time, data.w_codes), "default: smallest arm's last time"
     else:
         horizon, how = check_horizon(args.horizon, data.time, name="--horizon"), "--horizon"
     method = METHODS[args.method]
     estimator = method.build(args.target, horizon, args.bootstrap, args.seed)
-    estimator.fit(data.X, (data.time, data.event), data.classes[data.w_codes])
+    if "control" in estimator.get_params(deep=False):
+        estimator.set_params(control=data.classes[0])
+        w = data.classes[data.w_codes]
+    else:  # an estimator without control= reads codes 0..K with 0 the control
+        w = data.w_codes
+    estimator.fit(data.X, (data.time, data.event), w)
     cate = estimator.predict(data.X)
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figure_path, cate_path = out / FIGURE_NAME, out / CATE_NAME
     _write_cate(cate_path, data, cate)
@@ -143,6 +158,28 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"wrote {figure_path} (KM curves by arm, CATE histogram) and {cate_path}")
     print("\n".join(lines))
     return 0
+
+
+def _check_output_directory(path: str) -> Path:
+    """Check ``--out`` before the fit, so that a bad path fails before minutes of work.
+
+    Nothing is created here: a run that fails on its input leaves no empty directory.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"--out {out} is an existing file, not a directory; name a directory (it is "
+            f"created) for {FIGURE_NAME} and {CATE_NAME}."
+        )
+    ancestor = out.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"--out {out}: {ancestor} is a file, so the directory cannot be "
+                         "created.")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: no permission to write in {ancestor}.")
+    return out
 
 
 def _effect_label(target: str, horizon: float, unit: str) -> str:
@@ -180,6 +217,10 @@ def _report(
         lines.append(f"  arm {code} ({role}) {label}: n={int(rows.sum())}, "
                      f"events={int(data.event[rows].sum())}")
     lines.append(f"covariates ({data.X.shape[1]}): {', '.join(map(str, data.X.columns))}")
+    if data.encoded:
+        lines.append("  one-hot encoded text columns (scikit-learn OneHotEncoder; indicator = 1 "
+                     "for that level, all 0 for the reference):")
+        lines += [f"    {mapping}" for mapping in data.encoded]
     lines += [f"  note: {note}" for note in data.notes]
     lines += [
         f"horizon: {horizon:g} {data.time_unit} ({how})",

@@ -32,11 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``survhte simulate``; bad arguments raise ValueError for ``main``."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; name the CSV file to write.")
     data = survhte_bench(
         config=args.config, scenario=args.scenario, n=args.n, random_state=args.seed,
         legacy=args.legacy,
     )
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = data.to_frame()
     frame.to_csv(out, index=False)

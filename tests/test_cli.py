@@ -73,8 +73,8 @@ def test_estimate_csf_on_three_arms(tmp_path, capsys):
     frame["arm"] = np.array(["a", "b", "c"])[np.arange(300) % 3]
     path = tmp_path / "three.csv"
     frame.to_csv(path, index=False)
-    argv = ["estimate", "--data", str(path), "--treatment", "arm", "--covariates", "X1,X2",
-            "--out", str(tmp_path)]
+    argv = ["estimate", "--data", str(path), "--treatment", "arm", "--control", "a",
+            "--covariates", "X1,X2", "--out", str(tmp_path)]
     assert main(argv) == 0
     report = capsys.readouterr().out
     assert "(csf)" in report and "arm=b vs arm=a:" in report and "arm=c vs arm=a:" in report
@@ -118,8 +118,8 @@ def test_estimate_multi_arm_csv_reports_each_level(tmp_path, capsys):
     frame["arm"] = np.array(["a", "b", "c"])[np.arange(600) % 3]
     path = tmp_path / "three.csv"
     frame.to_csv(path, index=False)
-    argv = ["estimate", "--data", str(path), "--treatment", "arm", "--covariates",
-            "X1,X2,X3", "--out", str(tmp_path), "--bootstrap", "0"]
+    argv = ["estimate", "--data", str(path), "--treatment", "arm", "--control", "a",
+            "--covariates", "X1,X2,X3", "--out", str(tmp_path), "--bootstrap", "0"]
     assert main(argv) == 0
     report = capsys.readouterr().out
     assert "arm=b vs arm=a" in report and "arm=c vs arm=a" in report
@@ -133,7 +133,9 @@ def test_estimate_multi_arm_csv_reports_each_level(tmp_path, capsys):
         (["--treatment", "aid"], "column 'aid' (--treatment) not found"),
         (["--horizon", "80"], "--horizon=80 is beyond the last observed time 52"),
         (["--horizon", "-1"], "--horizon must be a positive finite number"),
-        (["--covariates", "age,label"], "column 'label' (--covariates) is not numeric"),
+        (["--covariates", "label"], "every covariate of"),
+        (["--control", "2"], "--control '2' is not a level of column 'fin' (--treatment); "
+                             "its levels are 0, 1"),
         (["--covariates", "age,week"], "--covariates includes outcome/treatment column"),
         (["--target", "median"], "argument --target: invalid choice: 'median'"),
         (["--bootstrap", "-5"], "--bootstrap must be >= 0"),
@@ -159,3 +161,132 @@ def test_console_entry_point_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("survhte: error: data file not found")
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# --- text covariates, --control, unreadable files, --out (issue 17, defect 8) ---------------
+
+def _text_csv(path, n=300, seed=3):
+    """A trial whose effect modifier is a text column: 'site' B has the treatment effect."""
+    rng = np.random.default_rng(seed)
+    site = np.array(["A", "B", "C"])[rng.integers(0, 3, n)]
+    w = rng.integers(0, 2, n)
+    rate = np.where((site == "B") & (w == 1), 0.3, 1.0)
+    t = rng.exponential(1 / rate)
+    c = rng.exponential(2.0, n)
+    frame = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int), "w": w,
+                          "age": rng.normal(50, 10, n), "site": site})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_estimate_one_hot_encodes_text_covariates(tmp_path, capsys):
+    path = tmp_path / "text.csv"
+    frame = _text_csv(path, n=600, seed=0)
+    frame.assign(patient=[f"p{i:04d}" for i in range(600)]).to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--method", "t-learner-cox", "--bootstrap", "0",
+            "--horizon", "1", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    report = capsys.readouterr().out
+    assert "non-numeric" not in report
+    assert "covariates (3): age, site_B, site_C" in report
+    assert "site (3 levels: A, B, C; reference A) -> site_B, site_C" in report
+    # an identifier is no default covariate (600 indicator columns), and the report says so
+    assert "left out as text with more than 50 distinct values" in report
+    assert "free text?): patient;" in report
+    # the effect modifier is found: site B (the only site with an effect, true RMST gain
+    # 0.23 at horizon 1) drives the CATE. Seeds 0-3 give per-site means B 0.13-0.30 vs
+    # A, C within +-0.06, so the margin 0.1 holds with room.
+    assert "1. site_B" in report
+    cate = pd.read_csv(tmp_path / "out" / "cate.csv")["cate"].groupby(frame["site"]).mean()
+    assert cate["B"] > max(cate["A"], cate["C"]) + 0.1
+
+
+def test_estimate_text_column_of_numbers_with_a_typo_is_refused(tmp_path, capsys):
+    path = tmp_path / "typo.csv"
+    frame = _text_csv(tmp_path / "ok.csv")
+    frame["age"] = frame["age"].round(1).astype(object)
+    frame.loc[7, "age"] = "unknown"
+    frame.to_csv(path, index=False)
+    assert main(["estimate", "--data", str(path), "--out", str(tmp_path / "out")]) == 2
+    line = _error_line(capsys)
+    assert "column 'age'" in line and "mostly numbers" in line and "'unknown'" in line
+
+
+def test_estimate_string_treatment_needs_control(tmp_path, capsys):
+    path = tmp_path / "labels.csv"
+    frame = _text_csv(tmp_path / "ok.csv")
+    frame["arm"] = np.where(frame["w"] == 1, "active", "placebo")
+    frame.drop(columns="w").to_csv(path, index=False)
+    base = ["estimate", "--data", str(path), "--treatment", "arm", "--method", "t-learner-cox",
+            "--bootstrap", "0", "--horizon", "1", "--out", str(tmp_path / "out")]
+    assert main(base) == 2
+    line = _error_line(capsys)
+    assert "column 'arm' (--treatment) has levels active, placebo" in line
+    assert "--control active" in line
+    assert main([*base, "--control", "placebo"]) == 0
+    report = capsys.readouterr().out
+    assert "arm 0 (control) arm=placebo" in report and "arm=active vs arm=placebo:" in report
+    by_placebo = pd.read_csv(tmp_path / "out" / "cate.csv")["cate"]
+    # the sign follows --control: 'active' as control gives exactly the negated CATE for the
+    # T-learner (one Cox model per arm, so the contrast is antisymmetric)
+    assert main([*base, "--control", "active"]) == 0
+    capsys.readouterr()
+    by_active = pd.read_csv(tmp_path / "out" / "cate.csv")["cate"]
+    np.testing.assert_allclose(by_active, -by_placebo, rtol=0, atol=1e-12)
+
+
+def test_estimate_numeric_treatment_not_0_to_k_needs_control(tmp_path, capsys):
+    path = tmp_path / "arms12.csv"
+    frame = _text_csv(tmp_path / "ok.csv")
+    frame.assign(w=frame["w"] + 1).to_csv(path, index=False)
+    base = ["estimate", "--data", str(path), "--method", "t-learner-cox", "--bootstrap", "0",
+            "--horizon", "1", "--out", str(tmp_path / "out")]
+    assert main(base) == 2
+    line = _error_line(capsys)
+    assert "has levels 1, 2" in line and "--control 1" in line
+    assert main([*base, "--control", "1"]) == 0
+    assert "w=2 vs w=1:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (--data): no header, no rows"),
+        (b"\n\n", "is empty (--data): no header, no rows"),
+        (b"time,event,w\n", "has no rows (--data): only the header (time, event, w)"),
+        (b"time,event,w\n1,1,0\n2,0,1,7,8\n", "is not a well-formed CSV (--data): "),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is binary, not a CSV text file"),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb0\xff", "is binary, not a CSV"),
+        (b"time,event,w\n1.5,1,\xe9\n", "is not UTF-8 text (--data): byte 0xe9"),
+        (b"time;event;w\n1;1;0\n", "seems to be separated by ';'"),
+    ],
+    ids=["empty", "blank-lines", "header-only", "malformed", "png", "xlsx", "latin-1",
+         "semicolons"],
+)
+def test_estimate_unreadable_csv_is_one_line_naming_the_file(content, message, tmp_path,
+                                                             capsys):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    assert main(["estimate", "--data", str(path), "--out", str(tmp_path / "out")]) == 2
+    line = _error_line(capsys)
+    assert message in line
+    assert str(path) in line
+
+
+def test_estimate_out_existing_file_fails_before_the_fit(tmp_path, capsys, monkeypatch):
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep me")
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the data was read/fitted before --out was checked")
+
+    monkeypatch.setattr("survhte._cli_estimate.read_estimate_input", no_fit)
+    assert main(["estimate", "--out", str(existing)]) == 2
+    line = _error_line(capsys)
+    assert f"--out {existing} is an existing file, not a directory" in line
+    assert existing.read_text() == "keep me"
+
+
+def test_simulate_out_existing_directory_is_refused(tmp_path, capsys):
+    assert main(["simulate", "--n", "50", "--out", str(tmp_path)]) == 2
+    assert f"--out {tmp_path} is a directory" in _error_line(capsys)
