@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from survhte.forest import CausalSurvivalForest
-from survhte.forest._levels import check_level_probabilities
+from survhte.forest._nuisances import check_level_probabilities
 
 from ._arms import exponential_arms
 
@@ -29,7 +29,7 @@ def small():
 @pytest.fixture(scope="module")
 def small_fit(small):
     X, y, w, _ = small
-    return CausalSurvivalForest(40, horizon=2.0, random_state=0).fit(X, y, w)
+    return CausalSurvivalForest(40, horizon=2.0, control="a", random_state=0).fit(X, y, w)
 
 
 def test_recovers_each_level_with_valid_intervals():
@@ -68,7 +68,7 @@ def test_each_level_is_the_binary_forest_on_its_rows(small, small_fit):
         arm = small_fit.arm_forests_[k - 1]
         assert arm.classes_.tolist() == ["a", label]
         binary = CausalSurvivalForest(
-            40, horizon=2.0, propensity=e[:, k] / (e[:, 0] + e[:, k]),
+            40, horizon=2.0, control="a", propensity_model=e[:, k] / (e[:, 0] + e[:, k]),
             random_state=arm.random_state,
         ).fit(X[rows], (y[0][rows], y[1][rows]), w[rows])
         np.testing.assert_array_equal(binary.predict(X), small_fit.predict(X)[:, k - 1])
@@ -124,7 +124,7 @@ def test_api_on_three_levels(small, small_fit):
 
 def test_refit_with_two_levels_drops_the_level_forests(small):
     X, y, w, _ = small
-    est = CausalSurvivalForest(20, horizon=2.0, random_state=0).fit(X, y, w)
+    est = CausalSurvivalForest(20, horizon=2.0, control="a", random_state=0).fit(X, y, w)
     keep = w != "c"
     est.fit(X[keep], (y[0][keep], y[1][keep]), w[keep])
     assert not hasattr(est, "arm_forests_")
@@ -133,19 +133,23 @@ def test_refit_with_two_levels_drops_the_level_forests(small):
 
 def test_propensity_of_every_level(small):
     X, y, w, _ = small
-    kw = dict(n_estimators=20, horizon=2.0, random_state=0)
+    kw = dict(n_estimators=20, horizon=2.0, control="a", random_state=0)
     given = np.full(3, 1 / 3)
-    est = CausalSurvivalForest(propensity=given, **kw).fit(X, y, w)
+    est = CausalSurvivalForest(propensity_model=given, **kw).fit(X, y, w)
     np.testing.assert_array_equal(est.w_hat_, np.full((X.shape[0], 3), 1 / 3))
     np.testing.assert_array_equal(est.arm_forests_[1].w_hat_, 0.5)
-    logit = CausalSurvivalForest(propensity=LogisticRegression(), n_folds=3, **kw).fit(X, y, w)
+    logit = CausalSurvivalForest(propensity_model=LogisticRegression(), n_folds=3,
+                                 **kw).fit(X, y, w)
     assert logit.w_hat_.shape == (X.shape[0], 3)
     np.testing.assert_allclose(logit.w_hat_.sum(axis=1), 1.0, atol=1e-12)
-    for bad, match in [(0.5, "shape \\(3,\\) or \\(n, 3\\)"),
+    # The one propensity specification of survhte._nuisance: "constant" is the arm shares.
+    shares = CausalSurvivalForest(propensity_model="constant", **kw).fit(X, y, w)
+    np.testing.assert_allclose(shares.w_hat_[0], [np.mean(w == level) for level in "abc"])
+    for bad, match in [(0.5, "binary treatment.*3 levels"),
                        (np.full((X.shape[0], 3), 0.5), "sum to 1"),
-                       (np.array([0.0, 0.5, 0.5]), "strictly between 0 and 1")]:
+                       (np.array([0.0, 0.5, 0.5]), "3 positive probabilities")]:
         with pytest.raises(ValueError, match=match):
-            CausalSurvivalForest(propensity=bad, **kw).fit(X, y, w)
+            CausalSurvivalForest(propensity_model=bad, **kw).fit(X, y, w)
 
 
 @given(hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(3, 4)),

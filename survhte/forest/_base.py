@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from functools import cached_property
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -15,7 +14,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_bool, check_covariates
+from .._base import check_alpha
+from .._params import Interval, Options, validate_params
+from .._validation import check_covariates
 from .._warnings import user_stacklevel
 from ._engine import TreeParams, grow_forest, numba_threads
 from ._prediction import (
@@ -26,21 +27,31 @@ from ._prediction import (
 )
 from ._strategies import Estimand, GrowthRule
 
+#: The hyperparameters every forest shares (grf's), checked by
+#: :meth:`BaseForest._validate_params`; the checks between parameters (``n_estimators`` a
+#: multiple of ``ci_group_size``, ``sample_fraction <= 0.5`` with little bags, ``mtry <= p``)
+#: are in :meth:`BaseForest._tree_params`.
+FOREST_CONSTRAINTS: dict[str, list[Any]] = {
+    "n_estimators": [Interval(int, 1, None)],
+    "sample_fraction": [Interval(float, 0, 1, closed="right")],
+    "mtry": [None, Interval(int, 1, None)],
+    "min_node_size": [Interval(int, 1, None)],
+    "honesty": ["boolean"],
+    "honesty_fraction": [Interval(float, 0, 1, closed="right")],
+    "honesty_prune_leaves": ["boolean"],
+    "alpha": [Interval(float, 0, 0.25, closed="both")],
+    "imbalance_penalty": [Interval(float, 0, None)],
+    "ci_group_size": [Interval(int, 1, None)],
+    "n_jobs": [None, Options({-1}), Interval(int, 1, None)],
+    "random_state": ["random_state"],
+}
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
 
-
-def _check_real(value: Any, name: str, low: float, high: float, *, open_low: bool) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if open_low else value >= low) and value <= high
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}]; got {value!r}.")
-    return float(value)
+def normal_interval(estimate: np.ndarray, variance: np.ndarray, alpha: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``estimate +- z_{1 - alpha/2} sqrt(variance)``."""
+    half = norm.ppf(1 - alpha / 2) * np.sqrt(variance)
+    return estimate - half, estimate + half
 
 
 class UnsplitForestWarning(UserWarning):
@@ -135,35 +146,38 @@ class BaseForest(BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    _parameter_constraints: ClassVar[dict] = FOREST_CONSTRAINTS
+
+    def _validate_params(self) -> None:
+        """Check every hyperparameter against ``_parameter_constraints`` (once, in ``fit``)."""
+        validate_params(self)
+
     def _tree_params(self, n_features: int) -> TreeParams:
-        """Validate the parameters; raise ``ValueError`` naming the offending one."""
-        group = _check_int(self.ci_group_size, "ci_group_size", 1)
-        n_trees = _check_int(self.n_estimators, "n_estimators", 1)
-        if n_trees % group:
+        """The tree parameters, after the checks between parameters (each parameter alone is
+        checked by :meth:`_validate_params`); ``ValueError`` names the offending one."""
+        group = self.ci_group_size
+        if self.n_estimators % group:
             raise ValueError(
-                f"n_estimators={n_trees} must be a multiple of ci_group_size={group}."
+                f"n_estimators={self.n_estimators} must be a multiple of ci_group_size={group}."
             )
-        high = 0.5 if group > 1 else 1.0
-        fraction = _check_real(self.sample_fraction, "sample_fraction", 0.0, high, open_low=True)
+        if group > 1 and self.sample_fraction > 0.5:
+            raise ValueError(f"sample_fraction must be a number in (0.0, 0.5] when "
+                             f"ci_group_size >= 2; got {self.sample_fraction!r}.")
         if self.mtry is None:
             mtry = min(math.ceil(math.sqrt(n_features) + 20), n_features)
         else:
-            mtry = _check_int(self.mtry, "mtry", 1)
+            mtry = int(self.mtry)
             if mtry > n_features:
                 raise ValueError(f"mtry={mtry} exceeds the number of features {n_features}.")
-        if self.n_jobs is not None and self.n_jobs != -1:
-            _check_int(self.n_jobs, "n_jobs", 1)
         return TreeParams(
-            sample_fraction=fraction,
+            sample_fraction=float(self.sample_fraction),
             mtry=mtry,
-            min_node_size=_check_int(self.min_node_size, "min_node_size", 1),
-            honesty=check_bool(self.honesty, "honesty"),
-            honesty_fraction=_check_real(self.honesty_fraction, "honesty_fraction", 0.0, 1.0,
-                                         open_low=True),
-            prune=check_bool(self.honesty_prune_leaves, "honesty_prune_leaves"),
-            alpha=_check_real(self.alpha, "alpha", 0.0, 0.25, open_low=False),
-            imbalance_penalty=_check_real(self.imbalance_penalty, "imbalance_penalty", 0.0,
-                                          math.inf, open_low=False),
+            min_node_size=int(self.min_node_size),
+            honesty=bool(self.honesty),
+            honesty_fraction=float(self.honesty_fraction),
+            prune=bool(self.honesty_prune_leaves),
+            alpha=float(self.alpha),
+            imbalance_penalty=float(self.imbalance_penalty),
         )
 
     def _seeds(self, count: int) -> list[int]:
@@ -195,7 +209,11 @@ class BaseForest(BaseEstimator):
             return theta, predict_variance(self.forest_, X, self.estimand_, self._leaf_values,
                                            theta, means, oob=oob)
 
-    def _set_training(self, X: np.ndarray, names: list[str]) -> None:
+    def _set_training(self, X: np.ndarray, names: list[str], frame: bool | None = None) -> None:
+        """Remember the training rows and their column names; ``frame``: whether ``fit`` was
+        given a DataFrame (its column names are then checked at predict; ``None``: keep)."""
+        if frame is not None:
+            self._fitted_frame = frame
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self._X_train = X
@@ -221,8 +239,11 @@ class BaseForest(BaseEstimator):
         check_is_fitted(self, "forest_")
 
     def _check_X(self, X: Any) -> np.ndarray:
+        """``X`` at predict: fitted first, the fitted number of columns and, after a fit on a
+        DataFrame, a DataFrame's column names in the fitted order (as scikit-learn)."""
         self._check_fitted()
-        return check_covariates(X, n_features=self.n_features_in_)[0]
+        fitted = self.feature_names_in_ if vars(self).get("_fitted_frame", False) else None
+        return check_covariates(X, n_features=self.n_features_in_, fitted_names=fitted)[0]
 
     def _estimate(self, X: Any) -> np.ndarray:
         return self._predict(self._check_X(X))[0]
@@ -256,11 +277,8 @@ class BaseForest(BaseEstimator):
         -------
         lower, upper : ndarrays of shape (m,)
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
-        theta, variance = self._predict(self._check_X(X), variance=True)
-        half = norm.ppf(1 - alpha / 2) * np.sqrt(variance)
-        return theta - half, theta + half
+        return normal_interval(*self._predict(self._check_X(X), variance=True),
+                               check_alpha(alpha))
 
     def get_forest_weights(self, X: Any = None) -> sparse.csr_matrix:
         """Forest weights ``alpha_i(x)`` of each row of ``X`` over the training rows.

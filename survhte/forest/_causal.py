@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import norm
 
+from .._params import Interval
 from .._validation import (
     _finite_float_vector,
     check_covariates,
     check_sample_weight,
     check_treatment,
 )
-from ._base import BaseForest
-from ._levels import (
-    LevelForestsMixin,
+from ._base import FOREST_CONSTRAINTS
+from ._cate import CATEForest
+from ._nuisances import (
+    PROPENSITY_FORMS,
     check_level_probabilities,
-    indicator_propensities,
-    weighted_mean_and_se,
+    check_overlap,
+    forest_propensities,
 )
 from ._regression import RegressionForest
 from ._strategies import causal_strategy
 
 
-class CausalForest(LevelForestsMixin, BaseForest):
+class CausalForest(CATEForest):
     """Causal forest estimating ``tau(x) = E[Y(1) - Y(0) | X = x]`` (two treatment levels;
     more below).
 
@@ -35,8 +36,29 @@ class CausalForest(LevelForestsMixin, BaseForest):
 
     with forest weights from trees split by the gradient (causal) rule on the centred data,
     with grf's treated/control balance constraints. Intervals by little bags; the average
-    effect by augmented inverse-propensity weighting (grf's ``average_treatment_effect``).
-    Parameters as in :class:`~survhte.forest._base.BaseForest` (grf's defaults).
+    effects (overall, on the treated, on the controls) by augmented inverse-propensity
+    weighting (grf's ``average_treatment_effect``; :mod:`survhte.forest._average`, shared with
+    :class:`~survhte.forest.CausalSurvivalForest`). ``fit`` warns, with the numbers, when an
+    estimated propensity is below 0.05 or above 0.95 (poor overlap).
+
+    Parameters
+    ----------
+    n_estimators : int, default 2000
+    control : label, optional
+        The reference level of ``w`` (becomes ``classes_[0]``); needed for string labels.
+    propensity_model : None, "constant", float, array-like or classifier, default None
+        The propensity specification of :mod:`survhte._nuisance`: ``None``, grf's
+        out-of-bag regression forest of ``W`` (per level indicator for more levels);
+        ``"constant"``, a float ``P(W = classes_[1])``, an array of each level's probability
+        (K + 1,) or known per-row probabilities ((n,) or (n, K + 1)); a classifier with
+        ``predict_proba``, cross-fitted over ``n_folds`` folds. ``fit(w_hat=...)`` overrides
+        it.
+    n_folds : int, default 5
+        Cross-fitting folds of a classifier ``propensity_model`` (1: fitted and evaluated on
+        all rows).
+    sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
+    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+        As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     More than two levels (codes 0..K, 0 the control): level ``k``'s effect gets its own
     forest (``arm_forests_[k - 1]``), fitted as above on the rows of levels 0 and ``k`` with
@@ -65,7 +87,65 @@ class CausalForest(LevelForestsMixin, BaseForest):
         Out-of-bag CATE estimates of the training rows and their little-bag variance
         (computed on first access; the variance needs ``ci_group_size >= 2``); with K > 1,
         column ``k - 1`` is out of bag on the rows of levels 0 and ``k`` only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.forest import CausalForest
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(size=(800, 3))
+    >>> w = rng.integers(0, 2, 800)
+    >>> y = X[:, 0] + w * X[:, 1] + rng.normal(size=800)
+    >>> forest = CausalForest(200, random_state=0).fit(X, y, w)
+    >>> forest.predict(X[:2]).shape, forest.predict_interval(X[:2])[0].shape
+    ((2,), (2,))
+    >>> lower, upper = forest.ate_interval(target_population="treated")
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **FOREST_CONSTRAINTS,
+        "control": ["no_validation"],
+        "propensity_model": PROPENSITY_FORMS,
+        "n_folds": [Interval(int, 1, None)],
+    }
+
+    def __init__(
+        self,
+        n_estimators: int = 2000,
+        *,
+        control: Any = None,
+        propensity_model: Any = None,
+        n_folds: int = 5,
+        sample_fraction: float = 0.5,
+        mtry: int | None = None,
+        min_node_size: int = 5,
+        honesty: bool = True,
+        honesty_fraction: float = 0.5,
+        honesty_prune_leaves: bool = True,
+        alpha: float = 0.05,
+        imbalance_penalty: float = 0.0,
+        ci_group_size: int = 2,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        super().__init__(
+            n_estimators,
+            sample_fraction=sample_fraction,
+            mtry=mtry,
+            min_node_size=min_node_size,
+            honesty=honesty,
+            honesty_fraction=honesty_fraction,
+            honesty_prune_leaves=honesty_prune_leaves,
+            alpha=alpha,
+            imbalance_penalty=imbalance_penalty,
+            ci_group_size=ci_group_size,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+        self.control = control
+        self.propensity_model = propensity_model
+        self.n_folds = n_folds
+
 
     def fit(
         self,
@@ -85,44 +165,60 @@ class CausalForest(LevelForestsMixin, BaseForest):
         y : array-like of shape (n,)
             Outcome (uncensored).
         w : array-like of shape (n,)
-            Treatment: codes 0..K (0 = control), booleans or labels (see
-            ``check_treatment``). With K > 1 treated levels, level ``k``'s forest is fitted
-            on the rows of levels 0 and ``k`` (see the class notes).
+            Treatment: codes 0..K (0 = control), booleans or labels (``control=`` names the
+            reference level; see ``check_treatment``). With K > 1 treated levels, level
+            ``k``'s forest is fitted on the rows of levels 0 and ``k`` (see the class notes).
         y_hat : array-like of shape (n,), optional
             ``m(X_i)`` from any model (cross-fitted); two levels only (with more, each
             level's forest estimates ``E[Y | X]`` on its own rows). By default an out-of-bag
             regression forest with ``max(50, n_estimators // 4)`` trees.
         w_hat : array-like, optional
-            ``e(X_i) = P(W = 1 | X_i)``, shape (n,); with K > 1 treated levels
-            ``P(W = k | X_i)``, shape (K + 1,) or (n, K + 1). By default out-of-bag
-            regression forests of the level indicators (rows normalised to sum 1).
+            Known ``e(X_i) = P(W = 1 | X_i)``, shape (n,); with K > 1 treated levels
+            ``P(W = k | X_i)``, shape (K + 1,) or (n, K + 1) (grf's ``W.hat``). By default
+            from ``propensity_model``.
         sample_weight : array-like of shape (n,), optional
 
         Returns
         -------
         self
         """
-        X, names = check_covariates(X)
-        n = X.shape[0]
+        self._validate_params()
+        X_array, names = check_covariates(X)
+        n = X_array.shape[0]
         y = _finite_float_vector(y, "y")
         if y.shape[0] != n:
             raise ValueError(f"y has {y.shape[0]} rows but X has {n}.")
-        codes, classes = check_treatment(w, n_samples=n)
+        codes, classes = check_treatment(w, n_samples=n, control=self.control)
         weight = check_sample_weight(sample_weight, n)
         weight = np.ones(n) if weight is None else weight
-        self._tree_params(X.shape[1])
-        self._clear_fit()
-        if classes.size == 2:
-            return self._fit_binary(X, names, y, codes, classes, weight, y_hat, w_hat)
-        if y_hat is not None:
+        self._tree_params(X_array.shape[1])
+        if classes.size > 2 and y_hat is not None:
             raise ValueError(
                 f"y_hat is E[Y | X] of a two-level fit; with {classes.size} treatment levels "
                 "each level's forest estimates it on its own rows: leave y_hat=None."
             )
-        seed_w, *level_seeds = self._seeds(classes.size)
-        propensities = (
-            indicator_propensities(X, codes, weight, seed_w, self._nuisance_forest)
-            if w_hat is None else check_level_probabilities(w_hat, n, classes.size, "w_hat"))
+        self._clear_fit()
+        self._set_fit_attributes(X, names, classes)
+        X = X_array
+        if classes.size == 2:
+            seeds = self._seeds(3)
+            seed_w = seeds[2]
+        else:
+            seed_w, *level_seeds = self._seeds(classes.size)
+        if w_hat is None:
+            propensities = forest_propensities(
+                self.propensity_model, X, codes, classes, weight, seed_w, seed_w,
+                self.n_folds, self._nuisance_forest)
+        elif classes.size == 2:
+            e = _given(w_hat, "w_hat", n)
+            propensities = np.column_stack([1 - e, e])
+        else:
+            propensities = check_level_probabilities(w_hat, n, classes.size, "w_hat")
+        check_overlap(propensities, codes, classes, "CausalForest")
+        if classes.size == 2:
+            self._fit_binary(X, names, y, codes, classes, weight, y_hat, propensities[:, 1],
+                             seeds)
+            return self
 
         def fit_level(forest: CausalForest, rows: np.ndarray, level_codes: np.ndarray,
                       level_classes: np.ndarray, share: np.ndarray) -> None:
@@ -133,30 +229,23 @@ class CausalForest(LevelForestsMixin, BaseForest):
         return self
 
     def _fit_binary(self, X: np.ndarray, names: list[str], y: np.ndarray, codes: np.ndarray,
-                    classes: np.ndarray, weight: np.ndarray, y_hat: Any, w_hat: Any
-                    ) -> CausalForest:
-        """``fit`` on validated data with two levels."""
+                    classes: np.ndarray, weight: np.ndarray, y_hat: Any, w_hat: np.ndarray,
+                    seeds: list[int] | None = None) -> None:
+        """``fit`` on validated data with two levels and propensities ``w_hat``; ``seeds``:
+        this fit's three seeds (drawn if None: a level's forest of a multi-level fit)."""
         self.classes_ = classes
+        self._codes = codes
         treated = codes.astype(np.float64)
-        seed, seed_y, seed_w = self._seeds(3)
-        self.y_hat_ = self._nuisance(X, y, y_hat, "y_hat", seed_y, weight)
-        self.w_hat_ = self._nuisance(X, treated, w_hat, "w_hat", seed_w, weight)
+        seed, seed_y, _ = self._seeds(3) if seeds is None else seeds
+        if y_hat is None:
+            self.y_hat_ = self._nuisance_forest(seed_y).fit(
+                X, y, sample_weight=weight).oob_prediction_
+        else:
+            self.y_hat_ = _given(y_hat, "y_hat", X.shape[0])
+        self.w_hat_ = w_hat
         self._set_training(X, names)
-        self._y, self._w, self._weight = y, treated, weight
+        self._y, self._treated, self._weight = y, treated, weight
         self._grow(X, *causal_strategy(y - self.y_hat_, treated - self.w_hat_, weight), seed)
-        return self
-
-    def _nuisance(
-        self, X: np.ndarray, target: np.ndarray, given: Any, name: str, seed: int,
-        weight: np.ndarray,
-    ) -> np.ndarray:
-        """A supplied nuisance vector, validated, or an out-of-bag regression forest's."""
-        if given is not None:
-            values = _finite_float_vector(given, name)
-            if values.shape[0] != X.shape[0]:
-                raise ValueError(f"{name} has {values.shape[0]} rows but X has {X.shape[0]}.")
-            return values
-        return self._nuisance_forest(seed).fit(X, target, sample_weight=weight).oob_prediction_
 
     def _nuisance_forest(self, seed: int) -> RegressionForest:
         """The regression forest of a nuisance (``max(50, n_estimators // 4)`` trees, this
@@ -176,48 +265,25 @@ class CausalForest(LevelForestsMixin, BaseForest):
             random_state=seed,
         )
 
-    def _scores(self) -> np.ndarray:
-        """AIPW doubly robust scores ``Gamma_i`` of the training rows, (n,) or (n, K).
-
-        ``Gamma_i = tau_i + (W_i - e_i) / (e_i (1 - e_i)) (Y_i - m_i - (W_i - e_i) tau_i)``,
-        with out-of-bag ``tau_i`` (``m_i + (W_i - e_i) tau_i`` is the fitted ``E[Y | X, W]``);
-        with K > 1 treated levels, the multi-arm scores of ``LevelForestsMixin``.
-        """
-        self._check_fitted()
-        if self._arms is not None:
-            return self._level_scores()
-        tau = self.oob_prediction_
-        return tau + self._correction(tau)
-
     def _correction(self, tau: np.ndarray) -> np.ndarray:
         """``(W_i - e_i) / (e_i (1 - e_i)) (Y_i - m_i - (W_i - e_i) tau_i)`` of a two-level
-        fit at its rows' effects ``tau``."""
+        fit at its rows' effects ``tau``: the AIPW score is ``tau_i`` plus it."""
         e = self.w_hat_
         if np.any((e <= 0) | (e >= 1)):
             raise ValueError(
                 "w_hat has values at 0 or 1: overlap fails and the doubly robust average "
                 "effect is undefined; supply propensities strictly inside (0, 1)."
             )
-        residual = self._y - self.y_hat_ - (self._w - e) * tau
-        return (self._w - e) / (e * (1 - e)) * residual
+        return (self._treated - e) / (e * (1 - e)) * self._residual(tau)
 
-    def ate(self) -> Any:
-        """Average treatment effect ``E[Y(1) - Y(0)]``: the (weighted) mean AIPW score.
+    def _residual(self, tau: np.ndarray) -> np.ndarray:
+        """``Y_i - m_i - (W_i - e_i) tau_i``: observed minus fitted ``E[Y | X_i, W_i]``."""
+        return self._y - self.y_hat_ - (self._treated - self.w_hat_) * tau
 
-        Returns
-        -------
-        float, or ndarray of shape (K,) with K > 1 treated levels
-        """
-        return weighted_mean_and_se(self._scores(), self._weight)[0]
 
-    def ate_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
-        """Normal ``1 - alpha`` interval for :meth:`ate` from the spread of the AIPW scores.
-
-        Standard error ``sqrt(sum w_i^2 (Gamma_i - ate)^2 / (sum w_i)^2 n / (n - 1))``, as
-        grf's ``average_treatment_effect``. Floats, or ndarrays of shape (K,).
-        """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
-        center, se = weighted_mean_and_se(self._scores(), self._weight)
-        half = norm.ppf(1 - alpha / 2) * se
-        return center - half, center + half
+def _given(values: Any, name: str, n: int) -> np.ndarray:
+    """A supplied nuisance vector (``y_hat``, ``w_hat``): finite, one value per row."""
+    values = _finite_float_vector(values, name)
+    if values.shape[0] != n:
+        raise ValueError(f"{name} has {values.shape[0]} rows but X has {n}.")
+    return values

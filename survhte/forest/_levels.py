@@ -18,51 +18,14 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import contrast, contrast_codes
-from ._regression import RegressionForest
-
-
-def indicator_propensities(X: np.ndarray, codes: np.ndarray, weight: np.ndarray, seed: int,
-                           make_forest: Callable[[int], RegressionForest]) -> np.ndarray:
-    """``P(W = level | X_i)`` of every level: out-of-bag regression forests
-    (``make_forest(seed)``) of the level indicators, each row normalised to sum 1."""
-    levels = int(codes.max()) + 1
-    seeds = np.random.default_rng(seed).integers(0, 2**32, size=levels)
-    shares = np.column_stack([
-        make_forest(int(level_seed)).fit(X, (codes == level).astype(np.float64),
-                                         sample_weight=weight).oob_prediction_
-        for level, level_seed in enumerate(seeds)
-    ])
-    return shares / shares.sum(axis=1, keepdims=True)
-
-
-def check_level_probabilities(values: Any, n: int, levels: int, name: str) -> np.ndarray:
-    """Known ``P(W = level | X_i)``: shape (levels,) or (n, levels), inside (0, 1), rows
-    summing to 1; returned as (n, levels)."""
-    try:
-        values = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of probabilities; got "
-                        f"{type(values).__name__}.") from None
-    if values.shape == (levels,):
-        values = np.broadcast_to(values, (n, levels))
-    if values.shape != (n, levels):
-        raise ValueError(f"{name} must have shape ({levels},) or (n, {levels}) for n={n} rows "
-                         f"and {levels} treatment levels; got shape {values.shape}.")
-    if not np.all((values > 0) & (values < 1)):
-        raise ValueError(f"{name} must lie strictly between 0 and 1.")
-    if not np.allclose(values.sum(axis=1), 1.0, rtol=0, atol=1e-6):
-        raise ValueError(f"{name} rows must sum to 1 over the treatment levels.")
-    return values
-
 
 class LevelForestsMixin:
     """Per-level forests for a two-level forest estimator (before ``BaseForest`` in the MRO).
 
     The estimator's ``fit`` calls :meth:`_fit_levels` when there are more than two levels;
     its two-level forests provide ``_correction(tau)``, the doubly robust correction of
-    their rows' scores at effects ``tau``. Predictions then have one column per treated
-    level; :meth:`effect` contrasts any two levels.
+    their rows' scores at effects ``tau`` (:func:`survhte.forest._average.level_scores`).
+    Predictions then have one column per treated level.
     """
 
     @property
@@ -75,7 +38,8 @@ class LevelForestsMixin:
 
     def _clear_fit(self) -> None:
         """Forget the last fit's learned state (a refit with other levels must not keep it)."""
-        for name in [key for key in vars(self) if key.endswith("_") or key == "_arm_rows"]:
+        for name in [key for key in vars(self)
+                     if key.endswith("_") or key in ("_arm_rows", "_codes")]:
             delattr(self, name)
 
     def _fit_levels(self, X: np.ndarray, names: list[str], codes: np.ndarray,
@@ -88,6 +52,7 @@ class LevelForestsMixin:
         ``k`` with ``share = e_k / (e_0 + e_k)``; ``weight``: the case weights of the average
         effects."""
         self.classes_ = classes
+        self._codes = codes
         self.w_hat_ = propensities
         self._weight = weight
         self.arm_forests_ = []
@@ -124,16 +89,6 @@ class LevelForestsMixin:
                     var[where, k] = part_var
         return theta, var if variance else None
 
-    def _level_scores(self) -> np.ndarray:
-        """Doubly robust scores of every training row for each treated level, (n, K):
-        ``tau_k(X_i)`` (out of bag where level ``k``'s forest saw the row) plus, on the rows
-        of levels 0 and ``k``, that forest's correction divided by ``e_0 + e_k``."""
-        scores = fill_missing(self.oob_prediction_)
-        for k, (arm, rows) in enumerate(zip(self._arms, self._arm_rows, strict=True)):
-            pair = self.w_hat_[rows][:, [0, k + 1]].sum(axis=1)
-            scores[rows, k] += arm._correction(scores[rows, k]) / pair
-        return scores
-
     def get_forest_weights(self, X: Any = None) -> Any:
         """Forest weights of a two-level fit (``BaseForest.get_forest_weights``); a fit with
         K > 1 treated levels has one forest per level and raises ``ValueError``."""
@@ -144,43 +99,3 @@ class LevelForestsMixin:
                 "rows are those of levels classes_[0] and classes_[k])."
             )
         return super().get_forest_weights(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """CATE ``tau(x)`` at each row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (m, p)
-
-        Returns
-        -------
-        ndarray of shape (m,) for two treatment levels, (m, K) for K treated levels
-            Column ``k - 1`` is level ``classes_[k]`` vs ``classes_[0]``.
-        """
-        return self._estimate(X)
-
-    def effect(self, X: Any, t0: Any = None, t1: Any = None) -> np.ndarray:
-        """CATE of level ``t1`` vs level ``t0`` (labels; default ``classes_[0]``,
-        ``classes_[1]``): the difference of their columns of ``predict``.
-
-        Returns
-        -------
-        ndarray of shape (m,)
-        """
-        return contrast(self.predict(X), *contrast_codes(self.classes_, t0, t1))
-
-
-def fill_missing(tau: np.ndarray) -> np.ndarray:
-    """Out-of-bag effects with the rows that no tree left out (NaN) set to their column's
-    mean."""
-    return np.where(np.isfinite(tau), tau, np.nanmean(tau, axis=0))
-
-
-def weighted_mean_and_se(values: np.ndarray, weight: np.ndarray) -> tuple[Any, Any]:
-    """Weighted mean of ``values`` (over rows) and grf's standard error of it,
-    ``sqrt(sum w_i^2 (v_i - mean)^2 / (sum w_i)^2 n / (n - 1))``."""
-    n = values.shape[0]
-    center = np.average(values, axis=0, weights=weight)
-    spread = (np.sum(weight.reshape((n,) + (1,) * (values.ndim - 1)) ** 2 * (values - center) ** 2,
-                     axis=0) / weight.sum() ** 2 * n / (n - 1))
-    return center, np.sqrt(spread)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import RegressorMixin
 
 from .._validation import _finite_float_vector, check_covariates, check_sample_weight
@@ -33,6 +34,7 @@ class RegressionForest(RegressorMixin, BaseForest):
     Examples
     --------
     >>> import numpy as np
+import pandas as pd
     >>> from survhte.forest import RegressionForest
     >>> X = np.random.default_rng(0).uniform(size=(500, 3))
     >>> y = X[:, 0] + np.random.default_rng(1).normal(scale=0.1, size=500)
@@ -55,13 +57,15 @@ class RegressionForest(RegressorMixin, BaseForest):
         -------
         self
         """
+        self._validate_params()
+        frame = isinstance(X, pd.DataFrame)
         X, names = check_covariates(X)
         y = _finite_float_vector(y, "y")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}.")
         weight = check_sample_weight(sample_weight, X.shape[0])
         weight = np.ones(X.shape[0]) if weight is None else weight
-        self._set_training(X, names)
+        self._set_training(X, names, frame)
         self._grow(X, *regression_strategy(y, weight), self._seeds(1)[0])
         return self
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from numbers import Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import check_alpha
 from .._kernels.forest_survival import (
     dense_single_leaves,
     forest_survival,
     leaf_histograms,
     survival_little_bags,
 )
+from .._params import InstanceOf, Interval, Options
 from .._validation import (
     check_covariates,
     check_sample_weight,
@@ -22,23 +24,35 @@ from .._validation import (
     check_time,
     check_time_event,
 )
-from ._base import BaseForest, warn_if_unsplit
+from ._base import FOREST_CONSTRAINTS, BaseForest, warn_if_unsplit
 from ._engine import grow_forest, numba_threads
 from ._strategies import survival_strategy
 from ._variance import debias
 
 PREDICTION_TYPES = ("kaplan-meier", "nelson-aalen")
+#: Most times of :meth:`SurvivalForest.predict_survival`'s default grid (``prediction_times_``).
+DEFAULT_PREDICTION_TIMES = 200
 # Cap on the dense rows of single-leaf trees built per prediction call (64 MB of float64).
 _DENSE_LEAF_VALUES = 1 << 23
 
 
+_POSITIVE = Interval(float, 0, None, closed="neither")
+
+
 def _check_horizon(horizon: Any) -> float:
-    if isinstance(horizon, bool) or not isinstance(horizon, Real):
-        raise TypeError(f"horizon must be a number; got {type(horizon).__name__}.")
-    value = float(horizon)
-    if not np.isfinite(value) or value <= 0:
+    """``horizon`` of an RMST prediction: a positive finite number."""
+    if not _POSITIVE.accepts(horizon):
         raise ValueError(f"horizon must be a positive finite number; got {horizon!r}.")
-    return value
+    return float(horizon)
+
+
+def bounded_grid(times: np.ndarray, size: int = DEFAULT_PREDICTION_TIMES) -> np.ndarray:
+    """``times`` (sorted, distinct) if there are at most ``size`` of them; otherwise ``size``
+    of them at evenly spaced quantiles (ranks ``round(j (m - 1) / (size - 1))``), the first
+    and the last included."""
+    if times.size <= size:
+        return times
+    return times[np.unique(np.round(np.linspace(0, times.size - 1, size)).astype(np.int64))]
 
 
 class SurvivalForest(BaseForest):
@@ -93,6 +107,11 @@ class SurvivalForest(BaseForest):
     failure_times_, unique_times_ : ndarray
         The grid (sorted); ``unique_times_`` is the survival-model interface's name for the
         times at which the curves may jump.
+    prediction_times_ : ndarray
+        The default times of :meth:`predict_survival`: ``failure_times_`` if it has at most
+        200 times, else 200 of them at evenly spaced quantiles (the first and last included),
+        so that the default curves take O(m x 200) memory whatever n (``times="all"`` asks
+        for every grid time).
     n_features_in_, feature_names_in_
 
     Notes
@@ -117,6 +136,14 @@ class SurvivalForest(BaseForest):
     >>> forest.predict_survival(X[:2], [0.5, 1.0]).shape
     (2, 2)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **{name: forms for name, forms in FOREST_CONSTRAINTS.items()
+           if name != "imbalance_penalty"},  # not a parameter of the log-rank split
+        "prediction_type": [Options(PREDICTION_TYPES)],
+        "failure_times": [None, "array-like", InstanceOf((pd.Series, pd.Index)),
+                          Interval(float, 0, None)],
+    }
 
     def __init__(
         self,
@@ -174,6 +201,8 @@ class SurvivalForest(BaseForest):
         -------
         self
         """
+        self._validate_params()
+        frame = isinstance(X, pd.DataFrame)
         X, names = check_covariates(X)
         if event is None:
             time, event = check_survival_outcome(y, n_samples=X.shape[0])
@@ -183,19 +212,19 @@ class SurvivalForest(BaseForest):
             if time.shape[0] != X.shape[0]:
                 raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
         weight = np.ones(X.shape[0]) if weight is None else weight
-        kind = self._prediction_kind()
         grid = self._grid(time, event)
         index = np.searchsorted(grid, time, side="right").astype(np.int64)
         params = self._tree_params(X.shape[1])
         seed = self._seeds(1)[0]
-        self._set_training(X, names)
+        self._set_training(X, names, frame)
         rule = survival_strategy(index, event)
         with numba_threads(self.n_jobs):
             self.forest_ = grow_forest(X, rule, params, n_trees=self.n_estimators,
                                        ci_group_size=self.ci_group_size, seed=seed)
         self.failure_times_ = grid
         self.unique_times_ = grid
-        self._nelson_aalen = kind == "nelson-aalen"
+        self.prediction_times_ = bounded_grid(grid)
+        self._nelson_aalen = self.prediction_type == "nelson-aalen"
         weight = np.ascontiguousarray(weight, dtype=np.float64)
         trees = self.forest_
         with numba_threads(self.n_jobs):
@@ -204,14 +233,6 @@ class SurvivalForest(BaseForest):
                                          np.where(event & (index >= 1), weight, 0.0))
         warn_if_unsplit(trees, float(np.mean(event)), params.alpha, "SurvivalForest")
         return self
-
-    def _prediction_kind(self) -> str:
-        kind = self.prediction_type
-        if not isinstance(kind, str) or kind.lower() not in PREDICTION_TYPES:
-            raise ValueError(
-                f"prediction_type must be one of {PREDICTION_TYPES}; got {kind!r}."
-            )
-        return kind.lower()
 
     def _grid(self, time: np.ndarray, event: np.ndarray) -> np.ndarray:
         if self.failure_times is None:
@@ -256,6 +277,11 @@ class SurvivalForest(BaseForest):
 
     def _query(self, times: Any) -> tuple[np.ndarray, np.ndarray]:
         if times is None:
+            times = self.prediction_times_
+        elif isinstance(times, str):
+            if times != "all":
+                raise ValueError(f"times must be None, 'all' or an array of times; got "
+                                 f"{times!r}.")
             times = self.failure_times_
         times = check_time(np.atleast_1d(times), name="times")
         return times, np.searchsorted(self.failure_times_, times, side="right").astype(
@@ -269,14 +295,29 @@ class SurvivalForest(BaseForest):
         X : array-like of shape (m, p), optional
             Target rows; ``None``: the training rows, out of bag (each row uses only the trees
             whose subsample left it out, as grf's ``predict`` without ``newdata``).
-        times : array-like of shape (k,), optional
-            Non-negative times, any order; default :attr:`failure_times_`.
+        times : array-like of shape (k,), "all" or None, default None
+            Non-negative times, any order. ``None``: :attr:`prediction_times_` (at most 200
+            grid times, at evenly spaced quantiles of the event times: a bounded output,
+            m x 200, however many distinct event times there are); ``"all"``: every time of
+            :attr:`failure_times_` (m x all event times: 2.4 GiB at m = 20,000 rows of
+            continuous times).
 
         Returns
         -------
         ndarray of shape (m, k)
             Non-increasing in ``t`` and in ``[0, 1]``; NaN for a training row that every tree
             used (out of bag only).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from survhte.forest import SurvivalForest
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.uniform(size=(1000, 2))
+        >>> y = (rng.exponential(size=1000), np.ones(1000, bool))
+        >>> forest = SurvivalForest(50, random_state=0).fit(X, y)
+        >>> forest.predict_survival(X[:3]).shape, forest.predict_survival(X[:3], "all").shape
+        ((3, 200), (3, 1000))
         """
         X, rows = self._rows(X)
         return self._survival(X, rows, times)
@@ -302,8 +343,8 @@ class SurvivalForest(BaseForest):
         X : array-like of shape (m, p)
         rows : array-like of int, shape (m,)
             Training row indices (``0 <= rows < n_train``).
-        times : array-like of shape (k,), optional
-            Default :attr:`failure_times_`.
+        times : array-like of shape (k,), "all" or None, default None
+            As :meth:`predict_survival` (``None``: :attr:`prediction_times_`).
 
         Returns
         -------
@@ -416,8 +457,7 @@ class SurvivalForest(BaseForest):
         -------
         lower, upper : ndarrays of shape (m, k) or (m,)
         """
-        if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        alpha = check_alpha(alpha)
         estimate, variance = self._little_bags(X, times, horizon)
         half = norm.ppf(1 - alpha / 2) * np.sqrt(variance)
         high = 1.0 if horizon is None else _check_horizon(horizon)

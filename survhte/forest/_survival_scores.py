@@ -1,0 +1,171 @@
+"""Scores of the causal survival forest (Cui et al. 2023; grf's ``compute_psi``): the outcome
+and grid preprocessing and the callers of the score kernels
+(:mod:`survhte._kernels.causal_survival_score`).
+
+With the default nuisance forests, each training row's out-of-bag curves ``S(t | X_i, w)``
+(both arms) and ``C(t | X_i, W_i)`` are built and reduced to ``E[f(T) | X_i, w]`` and the
+score at once, on their jumps only (:func:`forest_scores`): O(n) memory and O(jumps) work
+per row, where grf evaluates every curve on the whole failure-time grid (O(n x grid) work;
+memory grf issue #763). Plug-in nuisance models give curves on the grid
+(:func:`curve_scores`): the training rows are taken in blocks of about
+``_BLOCK_VALUES / grid`` rows, so peak memory is O(n + block x grid).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._kernels.causal_survival_score import curve_scores as _curve_kernel
+from .._kernels.causal_survival_score import forest_scores as _forest_kernel
+from .._validation import check_time
+from .._warnings import user_stacklevel
+from ._engine import numba_threads
+from ._nuisances import SurvivalNuisance
+
+# Rows of a block of training rows for plug-in nuisances: block x (grid + 1) values (~64 MB)
+# per curve matrix. Results do not depend on it (everything downstream is row-wise).
+_BLOCK_VALUES = 1 << 23
+
+
+class Outcome(NamedTuple):
+    """grf's preprocessing of ``(time, event)`` for target ``f`` and horizon ``h``.
+
+    ``f_value``: ``f(Y)`` (RMST: ``min(Y, h)``; survival: ``1{not (event and Y <= h)}``);
+    ``nuis_time``, ``nuis_event``: what the survival nuisances see (RMST: rows with
+    ``Y >= h`` become events at ``h``; survival: unchanged).
+    """
+
+    f_value: np.ndarray
+    nuis_time: np.ndarray
+    nuis_event: np.ndarray
+
+
+def outcome(target: str, time: np.ndarray, event: np.ndarray, horizon: float) -> Outcome:
+    """:class:`Outcome` of ``target`` ("rmst" or "survival") at ``horizon``."""
+    if target == "rmst":
+        f_value = np.minimum(time, horizon)
+        return Outcome(f_value, f_value, event | (time >= horizon))
+    return Outcome((~(event & (time <= horizon))).astype(np.float64), time, event)
+
+
+def score_grid(failure_times: Any, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
+    """0 and the grid times up to the horizon (``failure_times``; default every distinct
+    time the nuisances see)."""
+    if failure_times is None:
+        times = nuis_time
+    else:
+        times = check_time(np.atleast_1d(np.asarray(failure_times, dtype=np.float64)),
+                           name="failure_times")
+        if np.any(np.diff(times) <= 0):
+            raise ValueError("failure_times must be strictly increasing.")
+        if times[0] > nuis_time.min():
+            raise ValueError(
+                f"failure_times must start on or before the first time "
+                f"{nuis_time.min():g}; it starts at {times[0]:g}."
+            )
+    grid = np.unique(np.concatenate([[0.0], times[times <= horizon]]))
+    if np.unique(nuis_time).size <= 2 or grid.size < 2:
+        raise ValueError(
+            "the number of distinct times before the horizon should be more than 2; "
+            f"got grid {grid.tolist()[:5]} for horizon={horizon:g}."
+        )
+    return grid
+
+
+def causal_survival_scores(X: np.ndarray, treated: np.ndarray, time: np.ndarray,
+                           event: np.ndarray, horizon: float, grid: np.ndarray,
+                           f_value: np.ndarray, w_hat: np.ndarray,
+                           event_nuisance: SurvivalNuisance,
+                           censoring_nuisance: SurvivalNuisance | None, target: str,
+                           style: str, n_jobs: int | None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y_hat, bracket, C at Y)`` of the training rows: ``m(X_i)``, the score's bracket
+    (``psi_i = (W_i - e_i) bracket_i``) and ``C(Y_i | X_i, W_i)``.
+
+    The score truncates at the horizon (survival target: after the nuisances, as grf):
+    ``known`` rows had an event or follow-up to ``h``; each ``Y_i`` is rounded down to the
+    grid (the largest grid time ``<= Y`` and ``< Y``). Default forests
+    (:func:`forest_scores`) or plug-in curves on the grid (:func:`curve_scores`).
+    """
+    known = event | (time >= horizon)
+    y_trunc = np.minimum(time, horizon)
+    eval_times = np.append(grid, horizon)
+    k_right = np.searchsorted(grid, y_trunc, side="right") - 1  # largest grid time <= Y
+    k_left = np.searchsorted(grid, y_trunc, side="left") - 1  # largest grid time < Y
+    rounding = (grid[k_right], grid[np.maximum(k_left, 0)], k_left >= 0)
+    if event_nuisance.fold_of is None and (censoring_nuisance is None
+                                           or censoring_nuisance.fold_of is None):
+        return forest_scores(
+            X, treated, event_nuisance.fitted,
+            None if censoring_nuisance is None else censoring_nuisance.fitted,
+            eval_times, rounding, known, f_value, w_hat, target, style)
+    return curve_scores(X, treated, event_nuisance, censoring_nuisance, eval_times, rounding,
+                        known, f_value, w_hat, target, style, n_jobs)
+
+
+def forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: Any,
+                  censoring_forest: Any, eval_times: np.ndarray,
+                  rounding: tuple[np.ndarray, ...], known: np.ndarray, f_value: np.ndarray,
+                  w_hat: np.ndarray, target: str, style: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores from the default nuisance forests: out-of-bag curves, row by row, reduced to
+    the score at once by ``_kernels.causal_survival_score.forest_scores``: O(jumps) work per
+    row, no curve on the grid is formed."""
+    n = X.shape[0]
+    X0 = np.column_stack([X, np.zeros(n)])
+    X1 = np.column_stack([X, np.ones(n)])
+    censored = censoring_forest is not None
+    c_forest = censoring_forest if censored else event_forest
+    nuisances = [part for forest in (event_forest, c_forest)
+                 for part in forest._curve_inputs(eval_times)]
+    c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
+    with numba_threads(event_forest.n_jobs):
+        y_hat, bracket, c_at_y = _forest_kernel(
+            X0, X1, np.where(treated[:, None] > 0.5, X1, X0), treated,
+            np.arange(n, dtype=np.int64), *nuisances, censored,
+            c_limit.astype(np.int64), eval_times, *rounding, known, f_value, w_hat,
+            target == "rmst", style == "grf")
+    return y_hat, bracket, c_at_y
+
+
+def curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: SurvivalNuisance,
+                 censoring_nuisance: SurvivalNuisance | None, eval_times: np.ndarray,
+                 rounding: tuple[np.ndarray, ...], known: np.ndarray, f_value: np.ndarray,
+                 w_hat: np.ndarray, target: str, style: str, n_jobs: int | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`forest_scores` for plug-in nuisances: their held-out curves on the grid, block
+    of rows by block (O(block x grid) memory), reduced by ``curve_scores``."""
+    n = X.shape[0]
+    grid = eval_times[:-1]
+    y_hat, bracket, c_at_y = np.empty(n), np.empty(n), np.empty(n)
+    step = max(1, _BLOCK_VALUES // eval_times.size)
+    for start in range(0, n, step):
+        block = slice(start, min(n, start + step))
+        size = block.stop - block.start
+        s0, s1 = (event_nuisance.curves(X, np.full(size, code), block, eval_times)
+                  for code in (0.0, 1.0))
+        c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
+                 else censoring_nuisance.curves(X, treated[block], block, grid))
+        with numba_threads(n_jobs):
+            y_hat[block], bracket[block], c_at_y[block] = _curve_kernel(
+                s0, s1, c_obs, treated[block], eval_times, *(r[block] for r in rounding),
+                known[block], f_value[block], w_hat[block], target == "rmst", style == "grf")
+    return y_hat, bracket, c_at_y
+
+
+def warn_censoring(c_at_y: np.ndarray, target: str) -> None:
+    """Warn when the censoring survival at ``Y_i`` gets small (the score divides by it)."""
+    low = float(np.min(c_at_y))
+    strong, mild = (0.05, 0.2) if target == "rmst" else (0.001, 0.05)
+    if low < mild:
+        warnings.warn(
+            f"estimated censoring survival C(Y_i | X_i, W_i) goes as low as {low:.3g}"
+            f"{' (below ' + str(strong) + ')' if low <= strong else ''}: the forest "
+            "needs P(follow-up past the horizon | X) bounded away from 0; estimates may be "
+            "unstable. A smaller horizon helps.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
