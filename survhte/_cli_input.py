@@ -218,8 +218,8 @@ def resolve_control(treatment: pd.Series, control: str | None, name: str) -> obj
             return None  # check_treatment says there is nothing to compare
         raise ValueError(
             f"{name} has levels {shown}, which do not say which is the control (survhte "
-            f"reads 0..K with 0 the control); name it with --control (e.g. --control "
-            f"{levels[0]})."
+            f"reads 0..K with 0 the control); name it with --control LABEL, LABEL one of "
+            f"{shown}."
         )
     matches = [level for level in levels if str(level) == control]
     if len(matches) != 1:

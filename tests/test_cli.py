@@ -222,7 +222,7 @@ def test_estimate_string_treatment_needs_control(tmp_path, capsys):
     assert main(base) == 2
     line = _error_line(capsys)
     assert "column 'arm' (--treatment) has levels active, placebo" in line
-    assert "--control active" in line
+    assert "name it with --control LABEL, LABEL one of active, placebo" in line
     assert main([*base, "--control", "placebo"]) == 0
     report = capsys.readouterr().out
     assert "arm 0 (control) arm=placebo" in report and "arm=active vs arm=placebo:" in report
@@ -243,7 +243,7 @@ def test_estimate_numeric_treatment_not_0_to_k_needs_control(tmp_path, capsys):
             "--horizon", "1", "--out", str(tmp_path / "out")]
     assert main(base) == 2
     line = _error_line(capsys)
-    assert "has levels 1, 2" in line and "--control 1" in line
+    assert "has levels 1, 2" in line and "--control LABEL, LABEL one of 1, 2" in line
     assert main([*base, "--control", "1"]) == 0
     assert "w=2 vs w=1:" in capsys.readouterr().out
 
