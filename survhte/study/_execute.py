@@ -145,13 +145,18 @@ def _intervals(
     estimator: Any, X_test: np.ndarray, alpha: float, cate_truth: np.ndarray | None,
     ate_truth: float,
 ) -> dict[str, float]:
-    """Coverage and width of the method's CATE and ATE intervals, where it has them."""
+    """Coverage and width of the method's CATE and ATE intervals, where it has them.
+
+    A bootstrap method with ``n_bootstrap=0`` (the study default) has none.
+    """
     scores: dict[str, float] = {}
+    if getattr(estimator, "n_bootstrap", 1) == 0:
+        return scores
     if hasattr(estimator, "predict_interval"):
         lower, upper = estimator.predict_interval(X_test, alpha=alpha)
         coverage, width = interval_scores(lower, upper, cate_truth)
         scores |= {"cate_coverage": coverage, "cate_width": width}
-    if hasattr(estimator, "ate_interval") and getattr(estimator, "n_bootstrap", 1) != 0:
+    if hasattr(estimator, "ate_interval"):
         lower, upper = (float(bound) for bound in estimator.ate_interval(alpha=alpha))
         truth = None if math.isnan(ate_truth) else np.array([ate_truth])
         coverage, width = interval_scores(np.array([lower]), np.array([upper]), truth)
