@@ -165,15 +165,21 @@ def test_models_follow_the_interface_and_sklearn_contract():
 def test_base_model_errors_name_the_argument():
     rossi = load_rossi()
     X = rossi.X.to_numpy()
-    with pytest.raises(ValueError, match="penalizer must be a non-negative number"):
+    with pytest.raises(ValueError, match=r"penalizer of CoxPH must be a number in \[0, inf\); "
+                                         "got -1"):
         CoxPH(penalizer=-1).fit(X, rossi.time, rossi.event)
+    with pytest.raises(ValueError, match=r"penalizer of WeibullAFT must be a number in "):
+        WeibullAFT(penalizer=float("nan")).fit(X, rossi.time, rossi.event)
     with pytest.raises(ValueError, match="time has 432 rows but X has 10"):
         CoxPH().fit(X[:10], rossi.time, rossi.event)
     with pytest.raises(ValueError, match="event has no events"):
         CoxPH().fit(X, rossi.time, np.zeros(432))
     with pytest.raises(ValueError, match="CoxPH needs at least one covariate that varies"):
         CoxPH().fit(np.ones((432, 2)), rossi.time, rossi.event)
-    with pytest.raises(TypeError, match="model must have fit"):
+    with pytest.raises(TypeError, match=r"model of TransformedSurvivalModel must be an object "
+                                        r"with fit\(\) and predict_survival\(\); got 'cox'"):
         TransformedSurvivalModel(PolynomialFeatures(2), "cox").fit(X, rossi.time, rossi.event)
     with pytest.raises(TypeError, match="fitter must be a lifelines regression fitter"):
         LifelinesSurvivalModel(object()).fit(X, rossi.time, rossi.event)
+    with pytest.raises(TypeError, match="transformer of TransformedSurvivalModel must be"):
+        TransformedSurvivalModel(CoxPH, CoxPH()).fit(X, rossi.time, rossi.event)

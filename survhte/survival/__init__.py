@@ -28,6 +28,7 @@ from ._groups import RMSTDifference, kaplan_meier_by_group, rmst_difference
 from ._lifelines_adapter import LifelinesSurvivalModel
 from ._marginal import KaplanMeierSurvival
 from ._models import (
+    SURVIVAL_MODEL,
     SurvivalModel,
     check_fitted_curves,
     check_model_data,
@@ -39,6 +40,7 @@ from ._weibull import WeibullAFT
 
 __all__ = [
     "MAX_CHUNK_VALUES",
+    "SURVIVAL_MODEL",
     "CoxPH",
     "KaplanMeier",
     "KaplanMeierSurvival",

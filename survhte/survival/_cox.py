@@ -7,15 +7,16 @@ a few milliseconds, which matters for bootstrap intervals and cross-fitted nuisa
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.step_function import step_values
+from .._params import Interval, validate_params
 from .._validation import check_covariates, check_time
-from ._models import check_model_data, check_penalizer
+from ._models import check_model_data
 
 #: Newton-Raphson stops when the Newton decrement g' H^{-1} g / 2 falls below this, after taking
 #: that last full step: the coefficient error is then ~ the square of a step of size
@@ -194,6 +195,9 @@ class CoxPH(BaseEstimator):
     (2, 2)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "penalizer": [Interval(float, 0, None, closed="left")]}
+
     def __init__(self, penalizer: float = 0.01) -> None:
         self.penalizer = penalizer
 
@@ -214,7 +218,7 @@ class CoxPH(BaseEstimator):
         -------
         self
         """
-        penalizer = check_penalizer(self.penalizer)
+        validate_params(self)
         X, time, event, weight = check_model_data(X, time, event, sample_weight)
         weight = np.ones_like(time) if weight is None else weight
         varying = np.ptp(X, axis=0) > 0
@@ -224,7 +228,7 @@ class CoxPH(BaseEstimator):
         scale = X[:, varying].std(axis=0, ddof=1)
         standardised = (X[:, varying] - mean[varying]) / scale
         data = _sort(standardised, time, event, weight)
-        beta = _newton_raphson(data, X.shape[0] * float(penalizer))
+        beta = _newton_raphson(data, X.shape[0] * float(self.penalizer))
 
         self.coef_ = np.zeros(X.shape[1])
         self.coef_[varying] = beta / scale

@@ -21,7 +21,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._params import HasMethods
 from .._validation import check_covariates, check_time_event
+
+#: The ``_parameter_constraints`` form of a base survival model parameter: an object (not a
+#: class) with ``fit`` and ``predict_survival``.
+SURVIVAL_MODEL = HasMethods(("fit", "predict_survival"))
 
 
 @runtime_checkable
@@ -35,7 +40,7 @@ class SurvivalModel(Protocol):
 
 def check_survival_model(model: Any, name: str) -> None:
     """Raise ``TypeError`` naming parameter ``name`` when ``model`` lacks the interface."""
-    if isinstance(model, str) or not isinstance(model, SurvivalModel):
+    if not SURVIVAL_MODEL.accepts(model):
         raise TypeError(
             f"{name} must have fit(X, time, event) and predict_survival(X, times); "
             f"got {type(model).__name__}."
@@ -61,11 +66,3 @@ def check_model_data(X: Any, time: Any, event: Any, sample_weight: Any = None
     if time.shape[0] != X.shape[0]:
         raise ValueError(f"time has {time.shape[0]} rows but X has {X.shape[0]}.")
     return X, time, event, weight
-
-
-def check_penalizer(penalizer: Any) -> float:
-    """A ridge penalty: a finite non-negative number (``ValueError`` otherwise)."""
-    if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float, np.number)) \
-            or not np.isfinite(penalizer) or penalizer < 0:
-        raise ValueError(f"penalizer must be a non-negative number; got {penalizer!r}.")
-    return penalizer

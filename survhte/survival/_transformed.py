@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import HasMethods, validate_params
 from .._validation import check_covariates
 from ._curves import rmst
-from ._models import check_survival_model
+from ._models import SURVIVAL_MODEL
 
 
 class TransformedSurvivalModel(BaseEstimator):
@@ -41,6 +42,11 @@ class TransformedSurvivalModel(BaseEstimator):
     applications to breast cancer prognosis. *JASA*, 87(420), 942-951.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "transformer": [HasMethods(("fit", "transform"))],
+        "model": [SURVIVAL_MODEL],
+    }
+
     def __init__(self, transformer: Any, model: Any) -> None:
         self.transformer = transformer
         self.model = model
@@ -48,7 +54,7 @@ class TransformedSurvivalModel(BaseEstimator):
     def fit(self, X: Any, time: Any, event: Any, sample_weight: Any = None
             ) -> TransformedSurvivalModel:
         """Fit the transformer on ``X``, then the model on the transformed covariates."""
-        check_survival_model(self.model, "model")
+        validate_params(self)
         X, _ = check_covariates(X)
         self.transformer_ = clone(self.transformer).fit(X)
         features = self.transformer_.transform(X)

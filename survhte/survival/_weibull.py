@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize
@@ -10,8 +10,9 @@ from scipy.special import gamma, gammainc
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import Interval, validate_params
 from .._validation import check_covariates, check_time
-from ._models import check_model_data, check_penalizer
+from ._models import check_model_data
 
 
 def _negative_loglik(
@@ -83,6 +84,9 @@ class WeibullAFT(BaseEstimator):
     2nd ed., ch. 2-3. Wiley.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "penalizer": [Interval(float, 0, None, closed="left")]}
+
     def __init__(self, penalizer: float = 0.01) -> None:
         self.penalizer = penalizer
 
@@ -101,7 +105,7 @@ class WeibullAFT(BaseEstimator):
         -------
         self
         """
-        penalizer = check_penalizer(self.penalizer)
+        validate_params(self)
         X, time, event, weight = check_model_data(X, time, event, sample_weight)
         if np.any(time <= 0):
             raise ValueError("time must be positive for WeibullAFT; found zero time(s).")
@@ -110,7 +114,7 @@ class WeibullAFT(BaseEstimator):
         scale = X[:, varying].std(axis=0, ddof=1)
         design = np.column_stack([np.ones(time.size), X[:, varying] / scale])
         log_time = np.log(time)
-        penalty = np.r_[0.0, np.full(scale.size, float(penalizer)), 0.0]
+        penalty = np.r_[0.0, np.full(scale.size, float(self.penalizer)), 0.0]
         start = np.zeros(design.shape[1] + 1)
         start[0] = np.average(log_time, weights=weight)
         result = minimize(
