@@ -189,24 +189,25 @@ def test_s_learner_interaction_columns_are_indicator_times_covariates(rossi):
 
 
 def test_learner_errors_name_the_argument(rossi):
-    w3 = np.arange(432) % 3
-    for learner in (SurvivalXLearner, MatchingLearner, SurvivalMLearner, SurvivalRLearner):
-        with pytest.raises(ValueError, match="handles a binary treatment only"):
-            learner(horizon=30.0).fit(rossi.X, rossi.y, w3)
-    with pytest.raises(TypeError, match="base_model must have fit"):
-        SurvivalSLearner(base_model="cox").fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(ValueError, match="treatment_interactions must be True or False"):
-        SurvivalSLearner(treatment_interactions="yes").fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(ValueError, match="n_folds must be an integer >= 2"):
-        SurvivalRLearner(n_folds=1).fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(ValueError, match="propensity_model as a number must be in"):
-        SurvivalMLearner(propensity_model=1.5).fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(TypeError, match="propensity_model must be a scikit-learn classifier"):
-        SurvivalMLearner(propensity_model=LinearRegression()).fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(TypeError, match="censoring_model must have fit"):
-        SurvivalRLearner(censoring_model="km").fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(ValueError, match="n_neighbors must be a positive integer"):
-        MatchingLearner(n_neighbors=0).fit(rossi.X, rossi.y, rossi.w)
+    # hyperparameters are checked declaratively (_parameter_constraints) at fit
+    cases = [
+        (SurvivalSLearner(base_model="cox"), "base_model of SurvivalSLearner must be None or "
+         r"an object with fit\(\) and predict_survival\(\); got 'cox'"),
+        (SurvivalSLearner(treatment_interactions="yes"),
+         "treatment_interactions of SurvivalSLearner must be True or False"),
+        (SurvivalRLearner(n_folds=1), r"n_folds of SurvivalRLearner must be an integer in \[2, "),
+        (SurvivalMLearner(propensity_model=1.5), "propensity_model of SurvivalMLearner must be"),
+        (SurvivalMLearner(propensity_model=LinearRegression()),
+         r"propensity_model of SurvivalMLearner .* an object with fit\(\) and predict_proba"),
+        (SurvivalXLearner(propensity_clip=0.5), "propensity_clip of SurvivalXLearner must be"),
+        (SurvivalXLearner(effect_model="forest"), "effect_model of SurvivalXLearner must be"),
+        (SurvivalRLearner(censoring_model="km"), "censoring_model of SurvivalRLearner must be"),
+        (MatchingLearner(n_neighbors=0), r"n_neighbors of MatchingLearner must be an integer in "
+                                         r"\[1, "),
+    ]
+    for est, message in cases:
+        with pytest.raises(ValueError, match=message):
+            est.fit(rossi.X, rossi.y, rossi.w)
     est = SurvivalMLearner(censoring_model=KaplanMeierSurvival(), propensity_model=0.5,
                            effect_model=LinearRegression(), horizon=52.0)
     assert est.fit(rossi.X, rossi.y, rossi.w).predict(rossi.X).shape == (432,)

@@ -134,7 +134,7 @@ def test_default_horizon_and_horizon_errors(rossi):
     time[rossi.w == 1] = np.minimum(time[rossi.w == 1], 40.0)
     with pytest.raises(ValueError, match="in treatment arm 1"):
         SurvivalTLearner(horizon=45).fit(rossi.X, (time, rossi.event), rossi.w)
-    with pytest.raises(ValueError, match="target must be one of"):
+    with pytest.raises(ValueError, match="target of SurvivalTLearner must be one of"):
         SurvivalTLearner(target="median").fit(rossi.X, rossi.y, rossi.w)
 
 
@@ -161,14 +161,16 @@ def test_errors_before_fit_and_on_bad_input(rossi):
         est.predict_survival(rossi.X, 2, [1.0])
     with pytest.raises(ValueError, match="beyond the last observed time 52"):
         est.predict_survival(rossi.X, 1, [60.0])
-    with pytest.raises(ValueError, match="needs n_bootstrap >= 1"):
+    with pytest.raises(ValueError, match="need n_bootstrap >= 1"):
         SurvivalTLearner(n_bootstrap=0).fit(rossi.X, rossi.y, rossi.w).ate_interval()
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(ValueError, match=r"alpha must be a number in \(0, 1\)"):
         est.ate_interval(alpha=1.5)
-    with pytest.raises(ValueError, match="n_bootstrap must be a non-negative integer"):
+    with pytest.raises(ValueError, match="n_bootstrap of SurvivalTLearner must be an integer in"):
         SurvivalTLearner(n_bootstrap=-1).fit(rossi.X, rossi.y, rossi.w)
-    with pytest.raises(TypeError, match="base_model must have fit"):
+    with pytest.raises(TypeError, match="base_model of SurvivalTLearner must be None or an "
+                                        "object with fit"):
         SurvivalTLearner(base_model=CoxPHFitter()).fit(rossi.X, rossi.y, rossi.w)
     no_events = rossi.event & (rossi.w == 0)
-    with pytest.raises(ValueError, match="treatment arm 1 has no events"):
+    with pytest.raises(ValueError, match=r"treatment arm 1 has no event up to horizon=52 "
+                                         r"\(216 row\(s\), 0 event\(s\)\)"):
         SurvivalTLearner().fit(rossi.X, (rossi.time, no_events), rossi.w)

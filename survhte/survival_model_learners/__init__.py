@@ -3,9 +3,10 @@ on ``(X, W)``, whose curves give each arm's RMST or survival at the horizon (no 
 
 Learners
 --------
-:class:`SurvivalSLearner`, :class:`SurvivalTLearner` (per-arm curves, any number of levels),
+:class:`SurvivalSLearner`, :class:`SurvivalTLearner` (per-arm curves),
 :class:`SurvivalXLearner`, :class:`MatchingLearner`, :class:`SurvivalMLearner`,
-:class:`SurvivalRLearner` (binary treatment).
+:class:`SurvivalRLearner`: each takes treatment levels ``0..K`` and predicts the effect of each
+treated level vs the control, shape (n,) for a binary treatment and (n, K) otherwise.
 
 Base survival models (from :mod:`survhte.survival`)
 ----------------------------------------------------

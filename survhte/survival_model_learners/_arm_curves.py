@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import SurvivalCATEEstimator
-from .._validation import check_covariates, check_time
-from ..survival import SurvivalModel
+from .._base import SurvivalCATEEstimator, level_code
+from .._validation import check_time
+from ..survival import SURVIVAL_MODEL, SurvivalModel
 
 
 class ArmCurvesMixin:
@@ -38,9 +37,8 @@ class ArmCurvesMixin:
         -------
         ndarray of shape (n, m)
         """
-        check_is_fitted(self)
-        X, _ = check_covariates(X, n_features=self.n_features_in_)
-        code = self._code(w, "w")
+        X = self._check_X(X)
+        code = level_code(self.classes_, w, "w")
         times = check_time(np.atleast_1d(times), name="times")
         last = self.arm_last_time_[code]
         if times.max() > last:
@@ -59,6 +57,11 @@ class ArmCurvesMixin:
 
 class ArmCurvesLearner(ArmCurvesMixin, SurvivalCATEEstimator):
     """Base of the S- and T-learners: their shared parameters (documented on each learner)."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SurvivalCATEEstimator._parameter_constraints,
+        "base_model": [None, SURVIVAL_MODEL],
+    }
 
     def __init__(
         self,
@@ -83,11 +86,19 @@ def arm_last_times(time: np.ndarray, codes: np.ndarray, n_levels: int) -> np.nda
     return np.array([time[codes == code].max() for code in range(n_levels)])
 
 
-def check_arm_events(event: np.ndarray, codes: np.ndarray, classes: np.ndarray) -> None:
-    """Raise ``ValueError`` naming the first treatment arm without events."""
+def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
+                     classes: np.ndarray, horizon: float) -> None:
+    """Raise ``ValueError`` naming the first treatment arm without an event up to ``horizon``
+    (its rows and events), where that arm's survival curve cannot be estimated."""
     for code, label in enumerate(classes.tolist()):
-        if not event[codes == code].any():
-            raise ValueError(
-                f"treatment arm {label!r} has no events: its survival curve cannot be "
-                "estimated."
-            )
+        rows = codes == code
+        if np.any(event[rows] & (time[rows] <= horizon)):
+            continue
+        n_events = int(event[rows].sum())
+        after = f", all after it (first at {time[rows & event].min():g})" if n_events else ""
+        raise ValueError(
+            f"treatment arm {label!r} has no event up to horizon={horizon:g} "
+            f"({int(rows.sum())} row(s), {n_events} event(s){after}): its survival curve "
+            "before the horizon cannot be estimated; choose a later horizon or collect more "
+            "events in that arm."
+        )

@@ -1,53 +1,81 @@
-"""Shared second stage of the X-, M- and R-learners: weighted regressions of pseudo-effects."""
+"""Shared second stage of the X-, M- and R-learners: weighted regressions of pseudo-effects,
+one per treated level, and their nuisances (propensity, censoring, folds)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import clone, is_regressor
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._base import SurvivalCATEEstimator
-from .._nuisance import check_n_folds, make_folds, seeded_clone
-from ..survival import SurvivalModel
-from ._defaults import default_censoring_model, default_effect_model, default_propensity_model
+from .._nuisance import PROPENSITY_CLIP, make_folds, propensity_matrix, seeded_clone
+from .._params import HasMethods, Interval, Options
+from ..survival import SURVIVAL_MODEL, SurvivalModel
+from ._defaults import default_censoring_model, default_effect_model
 from ._fitting import learner_seed
-from ._nuisance import check_binary
+from ._nuisance import pair_propensities
+
+#: Accepted forms of ``propensity_model`` (:func:`survhte._nuisance.fit_propensity`'s spec).
+PROPENSITY_FORMS: list[Any] = [
+    None,
+    Options({"constant"}),
+    Interval(float, 0, 1, closed="neither"),
+    "array-like",
+    HasMethods(("fit", "predict_proba")),
+]
+
+
+def estimated(spec: Any) -> bool:
+    """Whether propensity spec ``spec`` is a model to fit (``None`` or a classifier), not a
+    known design (``"constant"``, a probability, an array of level probabilities)."""
+    return spec is None or hasattr(spec, "predict_proba")
 
 
 class WeightedEffectLearner(SurvivalCATEEstimator):
-    """Base of the learners that regress IPCW-weighted pseudo-effects on ``X`` (binary ``w``).
+    """Base of the learners that regress IPCW-weighted pseudo-effects on ``X``, one
+    regression (or pair, for the X-learner) per treated level.
 
-    Subclasses store ``effect_model``, ``censoring_model``, ``propensity_model``, ``n_folds``
-    and ``random_state`` (plus the estimator parameters of :class:`SurvivalCATEEstimator`).
-    ``_predict_core`` is the fitted ``effect_model_``'s prediction unless overridden.
+    Subclasses store ``effect_model``, ``censoring_model``, ``propensity_model``,
+    ``propensity_clip``, ``n_folds`` and ``random_state`` (plus the estimator parameters of
+    :class:`SurvivalCATEEstimator`). ``_predict_core`` stacks the fitted ``effect_models_``'
+    predictions unless overridden.
     """
 
-    def _prepare(self, codes: np.ndarray) -> list:
-        """Check the treatment and parameters; return the cross-fitting folds."""
-        check_binary(self.classes_, type(self).__name__)
-        n_folds = check_n_folds(self.n_folds)
+    _parameter_constraints: ClassVar[dict] = {
+        **SurvivalCATEEstimator._parameter_constraints,
+        "effect_model": [None, HasMethods(("fit", "predict"))],
+        "censoring_model": [None, SURVIVAL_MODEL],
+        "propensity_model": PROPENSITY_FORMS,
+        "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
+        "n_folds": [Interval(int, 2, None)],
+    }
+
+    def _prepare(self, codes: np.ndarray) -> tuple[list, int]:
+        """The cross-fitting folds, stratified by arm (an arm smaller than ``n_folds`` is
+        refused, naming it), and the seed they were drawn with."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return make_folds(codes, n_folds, seed)
+        return make_folds(codes, self.n_folds, seed, classes=self.classes_), int(seed)
+
+    def _clip(self) -> float | None:
+        """``propensity_clip`` for an estimated propensity, ``None`` for a known design."""
+        return self.propensity_clip if estimated(self.propensity_model) else None
+
+    def _pair_propensities(self, X: np.ndarray, codes: np.ndarray, folds: list,
+                           seed: int) -> np.ndarray:
+        """Cross-fitted ``e_k / (e_0 + e_k)`` of every training row, shape (n, K)."""
+        probs = propensity_matrix(self.propensity_model, X, codes, self.classes_.size, folds,
+                                  0.0, seed)  # unclipped: pair_propensities clips
+        return pair_propensities(probs, self._clip())
 
     def _censoring_model(self) -> Any:
         model = default_censoring_model() if self.censoring_model is None else self.censoring_model
-        if not hasattr(model, "get_params"):
-            return model  # not clonable: check_survival_model names the problem
         return seeded_clone(model, learner_seed(self.random_state))
-
-    def _propensity_model(self) -> Any:
-        return (default_propensity_model() if self.propensity_model is None
-                else self.propensity_model)
 
     def _fit_effect(self, X: np.ndarray, target: np.ndarray, weight: np.ndarray) -> Any:
         """Fit a clone of ``effect_model`` to ``target`` on the rows with positive weight."""
         model = default_effect_model() if self.effect_model is None else self.effect_model
-        if not (is_regressor(model) or hasattr(model, "predict")):
-            raise TypeError(
-                f"effect_model must be a scikit-learn regressor; got {type(model).__name__}."
-            )
         rows = weight > 0
         if not rows.any():
             raise ValueError(
@@ -57,12 +85,17 @@ class WeightedEffectLearner(SurvivalCATEEstimator):
         return clone(model).fit(X[rows], target[rows], sample_weight=weight[rows])
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return self.effect_model_.predict(X)[:, None]
+        return np.column_stack([model.predict(X) for model in self.effect_models_])
 
 
 class OutcomeModelEffectLearner(WeightedEffectLearner):
     """Base of the X- and R-learners, which add per-arm outcome models (``base_model``) to the
     nuisances: their shared parameters (documented on each learner)."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        **WeightedEffectLearner._parameter_constraints,
+        "base_model": [None, SURVIVAL_MODEL],
+    }
 
     def __init__(
         self,
@@ -71,6 +104,7 @@ class OutcomeModelEffectLearner(WeightedEffectLearner):
         effect_model: Any = None,
         censoring_model: SurvivalModel | None = None,
         propensity_model: Any = None,
+        propensity_clip: float = PROPENSITY_CLIP,
         target: str = "rmst",
         horizon: float | None = None,
         n_folds: int = 5,
@@ -82,6 +116,7 @@ class OutcomeModelEffectLearner(WeightedEffectLearner):
         self.effect_model = effect_model
         self.censoring_model = censoring_model
         self.propensity_model = propensity_model
+        self.propensity_clip = propensity_clip
         self.target = target
         self.horizon = horizon
         self.n_folds = n_folds

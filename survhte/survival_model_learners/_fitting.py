@@ -13,23 +13,23 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._nuisance import seeded_clone
-from ..survival import arm_summary, check_fitted_curves, check_survival_model
+from ..survival import arm_summary, check_fitted_curves
 from ._arm_curves import check_arm_events
 from ._defaults import default_base_model
 
 
-def prepare_base_model(spec: Any, event: np.ndarray, codes: np.ndarray,
-                       classes: np.ndarray, random_state: Any = None) -> Any:
-    """``spec`` (``None``: :func:`default_base_model`) checked against the interface, after
-    which every treatment arm is checked to have events (``TypeError`` / ``ValueError``).
+def prepare_base_model(spec: Any, time: np.ndarray, event: np.ndarray, codes: np.ndarray,
+                       classes: np.ndarray, horizon: float, random_state: Any = None) -> Any:
+    """``spec`` (``None``: :func:`default_base_model`; its interface was checked by the
+    learner's ``_parameter_constraints``), after every treatment arm is checked to have an
+    event up to ``horizon`` (:func:`check_arm_events`).
 
     A random base model (a survival forest) whose ``random_state`` is None is seeded from the
     learner's ``random_state``, so a seeded learner is reproducible, as scikit-learn's
     ensembles seed their estimators.
     """
+    check_arm_events(event, time, codes, classes, horizon)
     base = default_base_model() if spec is None else spec
-    check_survival_model(base, "base_model")
-    check_arm_events(event, codes, classes)
     return seeded_clone(base, learner_seed(random_state))
 
 

@@ -3,34 +3,37 @@ other arm, read off one pooled survival model."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import SurvivalCATEEstimator
-from .._validation import check_covariates
-from ..survival import SurvivalModel, arm_summary
+from .._base import SurvivalCATEEstimator, _squeeze
+from .._params import Interval
+from ..survival import SURVIVAL_MODEL, SurvivalModel, arm_summary
 from ._fitting import fit_curves, prepare_base_model
-from ._nuisance import check_binary
 from ._slearner import with_treatment
 
 
 class MatchingLearner(SurvivalCATEEstimator):
     """Nearest-neighbour matching on a pooled survival model, as SurvHTE-Bench's matching learner.
 
-    One ``base_model`` is fitted on ``[X, W]`` (as :class:`SurvivalSLearner`) and gives each
-    training row's outcome under its own arm, ``mu(x_j, w_j) = E[f(T) | x_j, w_j]`` with
-    ``f(T) = min(T, h)`` (``target="rmst"``) or ``1{T > h}`` (``"survival"``). A row's outcome
-    under arm ``a`` is estimated by the mean of ``mu(x_j, a)`` over its ``n_neighbors`` nearest
-    training rows (Euclidean distance on ``X``) in arm ``a``.
+    One ``base_model`` is fitted on ``[X, 1{W = 1}, ..., 1{W = K}]`` (as
+    :class:`SurvivalSLearner`) and gives each training row's outcome under its own arm,
+    ``mu(x_j, w_j) = E[f(T) | x_j, w_j]`` with ``f(T) = min(T, h)`` (``target="rmst"``) or
+    ``1{T > h}`` (``"survival"``). A row's outcome under arm ``a`` is estimated by the mean of
+    ``mu(x_j, a)`` over its ``n_neighbors`` nearest training rows (Euclidean distance on
+    ``X``) in arm ``a``. For each treated level ``k``, a row is matched in arm ``k`` and in
+    the control arm:
 
-    - ``predict(X, w)`` (SurvHTE-Bench's definition, for rows with observed treatment ``w``):
-      ``(2 w - 1) (mu(x, w) - mean_{j in NN_{1-w}(x)} mu(x_j, 1 - w))``;
     - ``predict(X)``: both arms matched,
-      ``mean_{j in NN_1(x)} mu(x_j, 1) - mean_{j in NN_0(x)} mu(x_j, 0)``; :meth:`ate` and its
-      bootstrap average this over the training rows.
+      ``mean_{j in NN_k(x)} mu(x_j, k) - mean_{j in NN_0(x)} mu(x_j, 0)``; :meth:`ate` and its
+      bootstrap average this over the training rows;
+    - ``predict(X, w)`` (SurvHTE-Bench's definition, for rows with observed treatment ``w``):
+      the row's own arm from the model, the other arm of the pair ``{0, k}`` matched, i.e.
+      ``mu(x, k) - mean_{NN_0(x)} mu(x_j, 0)`` for a row of level ``k`` and
+      ``mean_{NN_k(x)} mu(x_j, k) - mu(x, 0)`` for a control (a row of another level has both
+      arms matched).
 
     Parameters
     ----------
@@ -50,8 +53,8 @@ class MatchingLearner(SurvivalCATEEstimator):
     Attributes
     ----------
     model_ : fitted base model on ``[X, W]``
-    neighbors_ : list of two fitted ``NearestNeighbors`` (control rows, treated rows)
-    arm_values_ : list of two ndarrays
+    neighbors_ : list of K + 1 fitted ``NearestNeighbors``, one per arm
+    arm_values_ : list of K + 1 ndarrays
         ``mu(x_j, a)`` of the training rows of arm ``a``.
     classes_, horizon_, n_features_in_, feature_names_in_
 
@@ -61,7 +64,22 @@ class MatchingLearner(SurvivalCATEEstimator):
     effect estimation in survival analysis. ICLR. arXiv:2603.05483.
     Stuart, E. A. (2010). Matching methods for causal inference: a review and a look forward.
     *Statistical Science*, 25(1), 1-21.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival_model_learners import MatchingLearner
+    >>> data = load_rossi()
+    >>> est = MatchingLearner(horizon=52, n_bootstrap=0).fit(data.X, data.y, data.w)
+    >>> est.predict(data.X, data.w).shape
+    (432,)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SurvivalCATEEstimator._parameter_constraints,
+        "base_model": [None, SURVIVAL_MODEL],
+        "n_neighbors": [Interval(int, 1, None)],
+    }
 
     def __init__(
         self,
@@ -85,21 +103,21 @@ class MatchingLearner(SurvivalCATEEstimator):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        check_binary(self.classes_, "MatchingLearner")
-        k = self.n_neighbors
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer; got {k!r}.")
-        base = prepare_base_model(self.base_model, event, codes, self.classes_,
-                                  self.random_state)
-        self.model_ = fit_curves(base, with_treatment(X, codes, 2), time, event)
+        base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
+                                  self.horizon_, self.random_state)
+        n_levels = self.classes_.size
+        self.model_ = fit_curves(base, with_treatment(X, codes, n_levels), time, event)
         self.neighbors_, self.arm_values_ = [], []
-        for code in (0, 1):
+        for code in range(n_levels):
             rows = X[codes == code]
-            self.neighbors_.append(NearestNeighbors(n_neighbors=min(k, rows.shape[0])).fit(rows))
+            self.neighbors_.append(
+                NearestNeighbors(n_neighbors=min(self.n_neighbors, rows.shape[0])).fit(rows))
             self.arm_values_.append(self._outcome(rows, code))
 
     def _outcome(self, X: np.ndarray, code: int) -> np.ndarray:
-        return arm_summary(self.model_, with_treatment(X, code, 2), self.target, self.horizon_)
+        """``mu(x, code)`` of every row of ``X`` from the pooled model."""
+        return arm_summary(self.model_, with_treatment(X, code, self.classes_.size),
+                           self.target, self.horizon_)
 
     def _matched(self, X: np.ndarray, code: int) -> np.ndarray:
         """Mean of ``mu(x_j, code)`` over each row's nearest neighbours in arm ``code``."""
@@ -107,7 +125,9 @@ class MatchingLearner(SurvivalCATEEstimator):
         return self.arm_values_[code][index].mean(axis=1)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return (self._matched(X, 1) - self._matched(X, 0))[:, None]
+        control = self._matched(X, 0)
+        return np.column_stack([self._matched(X, code) - control
+                                for code in range(1, self.classes_.size)])
 
     def predict(self, X: Any, w: Any = None) -> np.ndarray:
         """CATE estimate of each row; with ``w``, SurvHTE-Bench's factual-arm version.
@@ -120,12 +140,11 @@ class MatchingLearner(SurvivalCATEEstimator):
 
         Returns
         -------
-        ndarray of shape (n,)
+        ndarray of shape (n,) for a binary treatment, (n, K) for K treated levels
         """
         if w is None:
             return super().predict(X)
-        check_is_fitted(self)
-        X, _ = check_covariates(X, n_features=self.n_features_in_)
+        X = self._check_X(X)
         labels = np.asarray(w)
         if labels.shape != (X.shape[0],):
             raise ValueError(f"w must have shape ({X.shape[0]},) like X; got {labels.shape}.")
@@ -135,7 +154,16 @@ class MatchingLearner(SurvivalCATEEstimator):
                 f"w contains level(s) {np.unique(labels[unknown]).tolist()} not seen in fit; "
                 f"levels are {self.classes_.tolist()}."
             )
-        codes = (labels == self.classes_[1]).astype(np.int64)
-        own = np.where(codes == 1, self._outcome(X, 1), self._outcome(X, 0))
-        other = np.where(codes == 1, self._matched(X, 0), self._matched(X, 1))
-        return (2 * codes - 1) * (own - other)
+        n_levels = self.classes_.size
+        codes = np.zeros(X.shape[0], dtype=np.int64)
+        for code in range(1, n_levels):
+            codes[labels == self.classes_[code]] = code
+        outcomes = np.column_stack([self._outcome(X, code) for code in range(n_levels)])
+        own = outcomes[np.arange(X.shape[0]), codes]
+        control = self._matched(X, 0)
+        effects = []
+        for code in range(1, n_levels):
+            matched = self._matched(X, code)
+            effects.append(np.where(codes == code, own - control,
+                                    np.where(codes == 0, matched - own, matched - control)))
+        return _squeeze(np.column_stack(effects))

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .._nuisance import PROPENSITY_CLIP
 from ..survival import SurvivalModel
+from ._arm_curves import check_arm_events
 from ._effect_regression import WeightedEffectLearner
-from ._nuisance import censoring_weights, known_outcome, propensity_scores
+from ._nuisance import censoring_weights, known_outcome
 
 
 class SurvivalMLearner(WeightedEffectLearner):
@@ -24,14 +26,26 @@ class SurvivalMLearner(WeightedEffectLearner):
     inverse probability of censoring ``1 / G(min(Y_i, h)- | x_i, w_i)``. Nuisances ``e`` and ``G``
     are cross-fitted. Unbiased but high-variance (inverse propensities); no outcome model.
 
+    With treatment levels ``0..K``, level ``k``'s effect is this binary M-learner on the rows of
+    levels 0 and ``k`` (``W = 1{level k}``) with the propensity ``e_k / (e_0 + e_k)`` from the
+    generalised propensity of all levels: under unconfoundedness the effect at ``x`` is the
+    same on those rows (Acharki et al. 2023; the multi-level forests of :mod:`survhte.forest`
+    do the same).
+
     Parameters
     ----------
     effect_model : scikit-learn regressor, default None
         Regressor accepting ``sample_weight`` (``None``: :func:`default_effect_model`).
     censoring_model : survival model, default None
         Model of ``G(t | x, w)`` on ``[X, W]`` (``None``: :func:`default_censoring_model`).
-    propensity_model : classifier or float, default None
-        ``e(x)`` (``None``: :func:`default_propensity_model`); a number is a known constant.
+    propensity_model : classifier, "constant", float or array, default None
+        Generalised propensity ``e_k(x) = P(W = k | x)``: a classifier with ``predict_proba``
+        (``None``: :func:`default_propensity_model`), cross-fitted, or a known design:
+        ``"constant"`` (each arm's share of the rows), a number (``P(W = classes_[1])`` of a
+        binary treatment) or one probability per level.
+    propensity_clip : float, default 0.01
+        Estimated propensities are clipped to ``[propensity_clip, 1 - propensity_clip]``,
+        with a warning naming the share of rows clipped (poor overlap).
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None
     n_folds : int, default 5
@@ -45,7 +59,7 @@ class SurvivalMLearner(WeightedEffectLearner):
 
     Attributes
     ----------
-    effect_model_ : fitted regressor of ``Z``
+    effect_models_ : list of K fitted regressors of ``Z``, one per treated level
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -55,6 +69,17 @@ class SurvivalMLearner(WeightedEffectLearner):
     Causal Inference*. Chapman & Hall.
     Athey, S. & Imbens, G. (2016). Recursive partitioning for heterogeneous causal effects.
     *PNAS*, 113(27), 7353-7360.
+    Acharki, N., Lugo, R., Bertoncello, A. & Garnier, J. (2023). Comparison of meta-learners
+    for estimating multi-valued treatment heterogeneous effects. *ICML*, PMLR 202.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival_model_learners import SurvivalMLearner
+    >>> data = load_rossi()
+    >>> est = SurvivalMLearner(propensity_model="constant", horizon=52, n_bootstrap=0)
+    >>> est.fit(data.X, data.y, data.w).predict(data.X).shape
+    (432,)
     """
 
     def __init__(
@@ -63,6 +88,7 @@ class SurvivalMLearner(WeightedEffectLearner):
         effect_model: Any = None,
         censoring_model: SurvivalModel | None = None,
         propensity_model: Any = None,
+        propensity_clip: float = PROPENSITY_CLIP,
         target: str = "rmst",
         horizon: float | None = None,
         n_folds: int = 5,
@@ -73,6 +99,7 @@ class SurvivalMLearner(WeightedEffectLearner):
         self.effect_model = effect_model
         self.censoring_model = censoring_model
         self.propensity_model = propensity_model
+        self.propensity_clip = propensity_clip
         self.target = target
         self.horizon = horizon
         self.n_folds = n_folds
@@ -83,10 +110,16 @@ class SurvivalMLearner(WeightedEffectLearner):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        folds = self._prepare(codes)
-        e = propensity_scores(self._propensity_model(), X, codes, folds)
+        folds, seed = self._prepare(codes)
+        check_arm_events(event, time, codes, self.classes_, self.horizon_)
+        share = self._pair_propensities(X, codes, folds, seed)
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
-        modified = outcome * (codes / e - (1 - codes) / (1 - e))
-        self.effect_model_ = self._fit_effect(X, modified, weight)
+        self.effect_models_ = []
+        for k in range(share.shape[1]):
+            e = share[:, k]
+            treated = (codes == k + 1).astype(np.float64)
+            modified = outcome * (treated / e - (1 - treated) / (1 - e))
+            pair = (codes == 0) | (codes == k + 1)
+            self.effect_models_.append(self._fit_effect(X, modified, np.where(pair, weight, 0.0)))

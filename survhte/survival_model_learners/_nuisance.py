@@ -1,5 +1,6 @@
-"""Cross-fitted nuisances of the X-, M- and R-learners: folds, propensity, censoring weights,
-arm outcome means, and the complete-case outcome ``f(T)`` at the horizon.
+"""Cross-fitted nuisances of the X-, M- and R-learners: pair propensities, censoring weights,
+arm outcome means, and the complete-case outcome ``f(T)`` at the horizon (the propensity
+specification, folds, clipping rule and censoring floor are :mod:`survhte._nuisance`'s).
 
 Conventions follow survlearners (Xu et al. 2023): the outcome ``f(T)`` (``min(T, h)`` for RMST,
 ``1{T > h}`` for survival) is known for rows with an event or followed to ``h``; those rows get
@@ -8,25 +9,31 @@ the inverse-probability-of-censoring weight ``1 / G(min(Y, h)- | x, w)``, the ot
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone, is_classifier
 
-from .._nuisance import CENSORING_FLOOR, PROPENSITY_CLIP, clip_propensity
-from ..survival import arm_summary, check_survival_model, survival_at_rows
+from .._nuisance import CENSORING_FLOOR, clip_propensity
+from ..survival import arm_summary, survival_at_rows
 from ._fitting import fit_curves
 from ._slearner import with_treatment
 
 
-def check_binary(classes: np.ndarray, learner: str) -> None:
-    """Raise ``ValueError`` naming ``w`` when the treatment has more than two levels."""
-    if classes.size != 2:
-        raise ValueError(
-            f"w has {classes.size} levels {classes.tolist()}; {learner} handles a binary "
-            "treatment only (use SurvivalTLearner or SurvivalSLearner for more levels)."
-        )
+def pair_propensities(probs: np.ndarray, clip: float | None) -> np.ndarray:
+    """Propensity of level ``k`` among the rows of levels ``{0, k}``, ``e_k / (e_0 + e_k)``,
+    shape (n, K), from every level's ``e`` of shape (n, K + 1).
+
+    Estimated propensities are clipped to ``[clip, 1 - clip]`` by the one rule of
+    :func:`survhte._nuisance.clip_propensity` (which warns with the share of rows clipped):
+    ``e_1`` of a binary treatment; every level's ``e`` for K > 1 (rows renormalised) before
+    the pairs are formed. ``clip=None``: a known design, used as is.
+    """
+    if probs.shape[1] == 2:
+        share = probs[:, 1]
+        return (share if clip is None else clip_propensity(share, clip))[:, None]
+    if clip is not None:
+        probs = clip_propensity(probs, clip)
+    return probs[:, 1:] / (probs[:, [0]] + probs[:, 1:])
 
 
 def known_outcome(time: np.ndarray, event: np.ndarray, target: str, horizon: float
@@ -53,7 +60,6 @@ def censoring_weights(model: Any, X: np.ndarray, codes: np.ndarray, time: np.nda
     events, on the other folds. Ties follow the Kaplan-Meier convention (events before
     censorings): for the censoring fit, event rows leave the risk set just before their time.
     """
-    check_survival_model(model, "censoring_model")
     n_levels = int(codes.max()) + 1
     design = with_treatment(X, codes, n_levels)
     censored = ~event
@@ -72,34 +78,19 @@ def censoring_weights(model: Any, X: np.ndarray, codes: np.ndarray, time: np.nda
     return known / np.maximum(g, CENSORING_FLOOR)
 
 
-def propensity_scores(model: Any, X: np.ndarray, codes: np.ndarray, folds: list) -> np.ndarray:
-    """Cross-fitted ``e(x) = P(W = 1 | x)``, clipped; a number is a known constant propensity."""
-    if isinstance(model, Real) and not isinstance(model, bool):
-        if not 0 < model < 1:
-            raise ValueError(f"propensity_model as a number must be in (0, 1); got {model!r}.")
-        return np.full(codes.size, float(model))
-    if not (is_classifier(model) and hasattr(model, "predict_proba")):
-        raise TypeError(
-            "propensity_model must be a scikit-learn classifier with predict_proba or a "
-            f"probability in (0, 1); got {type(model).__name__}."
-        )
-    scores = np.empty(codes.size)
-    for train, test in folds:
-        scores[test] = clone(model).fit(X[train], codes[train]).predict_proba(X[test])[:, 1]
-    return clip_propensity(scores, PROPENSITY_CLIP, stacklevel=5)
-
-
 def arm_outcomes(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
                  codes: np.ndarray, target: str, horizon: float, folds: list) -> np.ndarray:
-    """Cross-fitted ``E[f(T(w)) | x]`` for ``w = 0, 1``, one ``base`` model per arm and fold.
+    """Cross-fitted ``E[f(T(w)) | x]`` for every level ``w``, one ``base`` model per arm and
+    fold.
 
     Returns
     -------
-    ndarray of shape (n, 2)
+    ndarray of shape (n, K + 1)
     """
-    out = np.empty((codes.size, 2))
+    n_levels = int(codes.max()) + 1
+    out = np.empty((codes.size, n_levels))
     for train, test in folds:
-        for code in (0, 1):
+        for code in range(n_levels):
             rows = train[codes[train] == code]
             model = fit_curves(base, X[rows], time[rows], event[rows])
             out[test, code] = arm_summary(model, X[test], target, horizon)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._effect_regression import OutcomeModelEffectLearner
 from ._fitting import prepare_base_model
-from ._nuisance import arm_outcomes, censoring_weights, known_outcome, propensity_scores
+from ._nuisance import arm_outcomes, censoring_weights, known_outcome
 
 
 class SurvivalRLearner(OutcomeModelEffectLearner):
@@ -23,6 +23,11 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
     as the regression of ``(f(Y) - m) / (W - e)`` with weights ``(W - e)^2 / G``. Robust to
     errors in ``m`` (Neyman-orthogonal in ``m`` and ``e``).
 
+    With treatment levels ``0..K``, level ``k``'s effect is this binary R-learner on the rows
+    of levels 0 and ``k`` (``W = 1{level k}``) with the propensity ``e_k / (e_0 + e_k)`` from
+    the generalised propensity of all levels and ``m_k = e mu_k + (1 - e) mu_0`` on those rows
+    (Acharki et al. 2023; the multi-level forests of :mod:`survhte.forest` do the same).
+
     Parameters
     ----------
     base_model : survival model, default None
@@ -31,8 +36,14 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
         Regressor accepting ``sample_weight`` (``None``: :func:`default_effect_model`).
     censoring_model : survival model, default None
         Model of ``G(t | x, w)`` on ``[X, W]`` (``None``: :func:`default_censoring_model`).
-    propensity_model : classifier or float, default None
-        ``e(x)`` (``None``: :func:`default_propensity_model`); a number is a known constant.
+    propensity_model : classifier, "constant", float or array, default None
+        Generalised propensity ``e_k(x) = P(W = k | x)``: a classifier with ``predict_proba``
+        (``None``: :func:`default_propensity_model`), cross-fitted, or a known design:
+        ``"constant"`` (each arm's share of the rows), a number (``P(W = classes_[1])`` of a
+        binary treatment) or one probability per level.
+    propensity_clip : float, default 0.01
+        Estimated propensities are clipped to ``[propensity_clip, 1 - propensity_clip]``,
+        with a warning naming the share of rows clipped (poor overlap).
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None
     n_folds : int, default 5
@@ -46,7 +57,8 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
 
     Attributes
     ----------
-    effect_model_ : fitted regressor of the Robinson pseudo-outcome
+    effect_models_ : list of K fitted regressors of the Robinson pseudo-outcome, one per
+        treated level
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -56,19 +68,35 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
     Xu, Y., Ignatiadis, N., Sverdrup, E., Fleming, S., Wager, S. & Shah, N. (2023). Treatment
     heterogeneity with survival outcomes. In *Handbook of Matching and Weighting Adjustments for
     Causal Inference*. Chapman & Hall.
+    Acharki, N., Lugo, R., Bertoncello, A. & Garnier, J. (2023). Comparison of meta-learners
+    for estimating multi-valued treatment heterogeneous effects. *ICML*, PMLR 202.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival_model_learners import SurvivalRLearner
+    >>> data = load_rossi()
+    >>> est = SurvivalRLearner(horizon=52, n_bootstrap=0, random_state=0)
+    >>> est.fit(data.X, data.y, data.w).predict(data.X).shape
+    (432,)
     """
 
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        folds = self._prepare(codes)
-        base = prepare_base_model(self.base_model, event, codes, self.classes_,
-                                  self.random_state)
-        e = propensity_scores(self._propensity_model(), X, codes, folds)
+        folds, seed = self._prepare(codes)
+        base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
+                                  self.horizon_, self.random_state)
+        share = self._pair_propensities(X, codes, folds, seed)
         mu = arm_outcomes(base, X, time, event, codes, self.target, self.horizon_, folds)
-        m = e * mu[:, 1] + (1 - e) * mu[:, 0]
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
-        residual = codes - e
-        self.effect_model_ = self._fit_effect(X, (outcome - m) / residual, weight * residual**2)
+        self.effect_models_ = []
+        for k in range(share.shape[1]):
+            e = share[:, k]
+            m = e * mu[:, k + 1] + (1 - e) * mu[:, 0]
+            residual = (codes == k + 1).astype(np.float64) - e
+            pair = (codes == 0) | (codes == k + 1)
+            self.effect_models_.append(self._fit_effect(
+                X, (outcome - m) / residual, np.where(pair, weight * residual**2, 0.0)))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_bool
 from ..survival import arm_summary
 from ._arm_curves import ArmCurvesLearner, arm_last_times
 from ._fitting import fit_curves, prepare_base_model
@@ -85,6 +84,11 @@ class SurvivalSLearner(ArmCurvesLearner):
     (3, 2)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **ArmCurvesLearner._parameter_constraints,
+        "treatment_interactions": ["boolean"],
+    }
+
     def __init__(
         self,
         base_model: Any = None,
@@ -106,9 +110,8 @@ class SurvivalSLearner(ArmCurvesLearner):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        check_bool(self.treatment_interactions, "treatment_interactions")
-        base = prepare_base_model(self.base_model, event, codes, self.classes_,
-                                  self.random_state)
+        base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
+                                  self.horizon_, self.random_state)
         self.model_ = fit_curves(base, self._design(X, codes), time, event)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 

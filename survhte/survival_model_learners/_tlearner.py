@@ -86,8 +86,8 @@ class SurvivalTLearner(ArmCurvesLearner):
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        base = prepare_base_model(self.base_model, event, codes, self.classes_,
-                                  self.random_state)
+        base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
+                                  self.horizon_, self.random_state)
         self.models_ = fit_arm_models(base, X, time, event, codes, self.classes_.size)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
-from sklearn.base import clone
 
-from .._nuisance import PROPENSITY_CLIP, clip_propensity
+from .._nuisance import fit_propensity, predict_propensity
 from ._effect_regression import OutcomeModelEffectLearner
 from ._fitting import arm_summaries, fit_arm_models, prepare_base_model
-from ._nuisance import censoring_weights, known_outcome
+from ._nuisance import censoring_weights, known_outcome, pair_propensities
 
 
 class SurvivalXLearner(OutcomeModelEffectLearner):
-    """X-learner for censored outcomes (Kuenzel et al. 2019; survlearners' ``surv_xl_*``).
+    """X-learner for censored outcomes (Kuenzel et al. 2019; survlearners' ``surv_xl_*``), with
+    treatment levels ``0..K`` as in Acharki et al. (2023).
 
     1. A survival model per arm gives ``mu_w(x) = E[f(T(w)) | x]``, with ``f(T) = min(T, h)``
        (``target="rmst"``) or ``1{T > h}`` (``target="survival"``).
-    2. Imputed effects on the rows whose ``f(T)`` is observed (an event, or follow-up to
-       ``h``): ``D_i = f(Y_i) - mu_0(x_i)`` for treated rows, ``D_i = mu_1(x_i) - f(Y_i)`` for
-       controls. Each arm's ``D`` is regressed on ``X`` with ``effect_model``, weighted by the
-       inverse probability of censoring ``1 / G(min(Y_i, h)- | x_i, w_i)`` (cross-fitted
-       ``censoring_model``) so that the complete cases stand for everyone: ``tau_1(x)``,
-       ``tau_0(x)``.
-    3. ``tau(x) = e(x) tau_0(x) + (1 - e(x)) tau_1(x)`` with the propensity ``e(x)``.
+    2. For each treated level ``k``, imputed effects on the rows whose ``f(T)`` is observed
+       (an event, or follow-up to ``h``): ``D_i = f(Y_i) - mu_0(x_i)`` on the rows of level
+       ``k``, ``D_i = mu_k(x_i) - f(Y_i)`` on the controls. Each arm's ``D`` is regressed on
+       ``X`` with ``effect_model``, weighted by the inverse probability of censoring
+       ``1 / G(min(Y_i, h)- | x_i, w_i)`` (cross-fitted ``censoring_model``) so that the
+       complete cases stand for everyone: ``tau_{k,k}(x)`` and ``tau_{k,0}(x)``.
+    3. ``tau_k(x) = g_k(x) tau_{k,0}(x) + (1 - g_k(x)) tau_{k,k}(x)`` with the generalised
+       propensities' pair share ``g_k = e_k / (e_0 + e_k)`` (``e(x)`` of a binary treatment),
+       which leans on the regression fitted in the larger of the two arms at ``x``.
 
-    Estimand: ``E[f(T(1)) - f(T(0)) | X = x]``. Needs unconfoundedness, positivity and
-    censoring independent of ``T`` given ``(X, W)`` with ``G`` correctly modelled.
+    Estimand: ``E[f(T(k)) - f(T(0)) | X = x]`` for each treated level ``k``. Needs
+    unconfoundedness, positivity and censoring independent of ``T`` given ``(X, W)`` with
+    ``G`` correctly modelled.
 
     Parameters
     ----------
@@ -39,9 +40,14 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     censoring_model : survival model, default None
         Model of ``G(t | x, w)``, fitted on ``[X, W]`` (``None``: :func:`default_censoring_model`,
         ``CoxPH``; ``KaplanMeierSurvival()`` for covariate-independent censoring).
-    propensity_model : classifier or float, default None
-        ``e(x)`` (``None``: :func:`default_propensity_model`); a number is a known constant
-        propensity (randomised trials).
+    propensity_model : classifier, "constant", float or array, default None
+        Generalised propensity ``e_k(x) = P(W = k | x)``: a classifier with ``predict_proba``
+        fitted on ``(X, W)`` (``None``: :func:`default_propensity_model`), or a known design
+        (randomised trials): ``"constant"`` (each arm's share of the rows), a number
+        (``P(W = classes_[1])`` of a binary treatment) or one probability per level.
+    propensity_clip : float, default 0.01
+        Estimated propensities are clipped to ``[propensity_clip, 1 - propensity_clip]``,
+        with a warning naming the share of rows clipped (poor overlap).
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None
         As in :class:`SurvivalTLearner`.
@@ -57,9 +63,10 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
 
     Attributes
     ----------
-    models_ : list of two fitted base models (control, treated)
-    effect_models_ : list of two fitted regressors (``tau_0``, ``tau_1``)
-    propensity_model_ : fitted classifier, or the constant
+    models_ : list of K + 1 fitted base models, one per level
+    effect_models_ : list of K pairs of fitted regressors
+        ``effect_models_[k - 1]`` is (``tau_{k,0}``, ``tau_{k,k}``).
+    propensity_model_ : fitted classifier, or the known level probabilities (K + 1,)
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -69,37 +76,44 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     Xu, Y., Ignatiadis, N., Sverdrup, E., Fleming, S., Wager, S. & Shah, N. (2023). Treatment
     heterogeneity with survival outcomes. In *Handbook of Matching and Weighting Adjustments for
     Causal Inference*. Chapman & Hall.
+    Acharki, N., Lugo, R., Bertoncello, A. & Garnier, J. (2023). Comparison of meta-learners
+    for estimating multi-valued treatment heterogeneous effects. *ICML*, PMLR 202.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival_model_learners import SurvivalXLearner
+    >>> data = load_rossi()
+    >>> est = SurvivalXLearner(horizon=52, n_bootstrap=0, random_state=0)
+    >>> est.fit(data.X, data.y, data.w).predict(data.X).shape
+    (432,)
     """
 
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
-        folds = self._prepare(codes)
-        base = prepare_base_model(self.base_model, event, codes, self.classes_,
-                                  self.random_state)
-        self.models_ = fit_arm_models(base, X, time, event, codes, 2)
+        folds, seed = self._prepare(codes)
+        base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
+                                  self.horizon_, self.random_state)
+        n_levels = self.classes_.size
+        self.models_ = fit_arm_models(base, X, time, event, codes, n_levels)
         mu = arm_summaries(self.models_, X, self.target, self.horizon_)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
-        treated = codes == 1
-        imputed = np.where(treated, outcome - mu[:, 0], mu[:, 1] - outcome)
-        self.effect_models_ = [
-            self._fit_effect(X, imputed, weight * (codes == code)) for code in (0, 1)
-        ]
-        propensity = self._propensity_model()
-        if isinstance(propensity, Real):
-            self.propensity_model_ = float(propensity)
-        else:
-            self.propensity_model_ = clone(propensity).fit(X, codes)
-
-    def _propensity(self, X: np.ndarray) -> np.ndarray:
-        if isinstance(self.propensity_model_, float):
-            return np.full(X.shape[0], self.propensity_model_)
-        score = self.propensity_model_.predict_proba(X)[:, 1]
-        return clip_propensity(score, PROPENSITY_CLIP, stacklevel=5)
+        self.effect_models_ = []
+        for level in range(1, n_levels):
+            imputed = np.where(codes == level, outcome - mu[:, 0], mu[:, level] - outcome)
+            self.effect_models_.append([
+                self._fit_effect(X, imputed, weight * (codes == code)) for code in (0, level)
+            ])
+        self.propensity_model_ = fit_propensity(self.propensity_model, X, codes, n_levels,
+                                                seed)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        e = self._propensity(X)
-        tau0, tau1 = (model.predict(X) for model in self.effect_models_)
-        return (e * tau0 + (1 - e) * tau1)[:, None]
+        probs = predict_propensity(self.propensity_model_, X, self.classes_.size)
+        share = pair_propensities(probs, self._clip())
+        return np.column_stack([
+            share[:, k] * tau0.predict(X) + (1 - share[:, k]) * tau1.predict(X)
+            for k, (tau0, tau1) in enumerate(self.effect_models_)
+        ])
