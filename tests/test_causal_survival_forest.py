@@ -531,3 +531,88 @@ def test_warns_when_the_grid_makes_the_scores_quadratic(design, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         CausalSurvivalForest(10, horizon=1.5, failure_times=grid, random_state=0).fit(X, y, w)
+
+
+def test_horizon_beyond_an_arms_follow_up_is_refused():
+    """Issue #17, defect 1: treated rows censored at 1 (their survival curve is unknown past
+    1), horizon 2 (within the control arm's follow-up). Before: accepted, ATE -0.092 with CI
+    [-0.143, -0.041] for a truth of 0.012. Now refused as every estimator does
+    (survhte._base.resolve_horizon), for two and for three levels; the default horizon (the
+    smallest arm's last time) and a horizon inside both arms are accepted."""
+    X, (time, event), w, _ = make_design(600, 11)
+    cut = (w == 1) & (time > 1.0)
+    time, event = np.where(cut, 1.0, time), np.where(cut, False, event)
+    with pytest.raises(ValueError, match=r"horizon=2 is beyond the last observed time 1 in "
+                                         r"treatment arm 1"):
+        CausalSurvivalForest(20, horizon=2.0, random_state=0).fit(X, (time, event), w)
+    three = np.where((w == 0) & (X[:, 1] > 0.5), 2, w)
+    with pytest.raises(ValueError, match="treatment arm 1"):
+        CausalSurvivalForest(20, horizon=2.0, random_state=0).fit(X, (time, event), three)
+    assert CausalSurvivalForest(20, random_state=0).fit(X, (time, event), w).horizon_ == 1.0
+    CausalSurvivalForest(20, horizon=0.9, random_state=0).fit(X, (time, event), w)
+
+
+def _tiny_arm(n_treated: int):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(2000, 3))
+    w = np.zeros(2000, int)
+    w[rng.choice(2000, n_treated, replace=False)] = 1
+    t = rng.exponential(1.0, 2000)
+    c = rng.exponential(4.0, 2000)
+    return X, (np.minimum(t, c), t <= c), w
+
+
+def test_poor_overlap_warns_with_the_numbers():
+    """Issue #17, defect 3: 2 treated rows of 2,000. Before: no warning (the issue's draw gave
+    an ATE of -3.5 for a survival probability). Now ``fit`` warns with the share of rows whose
+    propensity is below 0.05 (all of them: the OOB forest gives about 0.001) and the smallest
+    arm's size; an arm of one row leaves propensities of exactly 0 (the doubly robust scores
+    are undefined there): refused, naming the arm and its size."""
+    X, y, w = _tiny_arm(2)
+    with pytest.warns(UserWarning, match=r"poor overlap: estimated propensity P\(W = 1 \| X\) "
+                                         r"below 0.05 for 100.0% of the rows .*the smallest "
+                                         r"arm, 1, has 2 of 2000 rows"):
+        CausalSurvivalForest(50, target="survival", horizon=0.5, random_state=0).fit(X, y, w)
+    X, y, w = _tiny_arm(1)
+    with pytest.raises(ValueError, match=r"0 or 1 for .* the smallest arm, 1, has 1 of 2000"):
+        CausalSurvivalForest(50, target="survival", random_state=0).fit(X, y, w)
+    X, y, w, _ = make_design(400, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a randomised design: no warning
+        warnings.filterwarnings("ignore", "estimated censoring survival")
+        CausalSurvivalForest(20, horizon=1.5, random_state=0).fit(X, y, w)
+
+
+def test_average_effect_on_the_controls():
+    """``ate("control")``: grf's ``target.sample = "control"`` (mean OOB tau of the control
+    rows plus the normalised IPW correction with treated weights (1 - e) / e). On the
+    confounded design the controls hold fewer rows with an effect: ATC < ATE < ATT, each
+    within 3 SE of its sample truth."""
+    X, y, w, truth = make_design(1500, 7, confounded=True)
+    csf = CausalSurvivalForest(200, horizon=1.5, random_state=0).fit(X, y, w)
+    atc, ate, att = (csf.ate(p) for p in ("control", "all", "treated"))
+    assert atc < ate < att
+    assert abs(atc - truth[w == 0].mean()) < 3 * csf.ate_std_error("control")
+    lo, hi = csf.ate_interval(target_population="control")
+    assert lo < atc < hi
+
+
+def test_dataframe_columns_and_control_label():
+    """``feature_names_in_`` is checked at predict (reordered columns refused), and string
+    labels need ``control=``, which names ``classes_[0]`` (the sign of the effect)."""
+    import pandas as pd
+
+    X, y, w, _ = make_design(400, 3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    labels = np.where(w == 1, "active", "placebo")
+    with pytest.raises(ValueError, match="control"):
+        CausalSurvivalForest(20, horizon=1.5, random_state=0).fit(frame, y, labels)
+    csf = CausalSurvivalForest(20, horizon=1.5, control="placebo", random_state=0)
+    csf.fit(frame, y, labels)
+    assert csf.classes_.tolist() == ["placebo", "active"]
+    np.testing.assert_array_equal(
+        csf.predict(frame), CausalSurvivalForest(20, horizon=1.5, random_state=0)
+        .fit(X, y, w).predict(X))
+    with pytest.raises(ValueError, match=r"order|names"):
+        csf.predict(frame[["b", "a", "c"]])
+    assert csf.predict(X[:3]).shape == (3,)

@@ -12,8 +12,8 @@ from hypothesis.extra import numpy as hnp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
+from survhte._nuisance import check_level_probabilities
 from survhte.forest import CausalSurvivalForest
-from survhte.forest._nuisances import check_level_probabilities
 
 from ._arms import exponential_arms
 

@@ -489,3 +489,40 @@ def test_accuracy_close_to_correct_cox_on_weibull_cox_design():
     assert ibs_forest <= ibs_cox + 0.01
     assert c_forest >= c_cox - 0.03
     assert c_forest > 0.55  # it does learn the risk ordering (0.5: none)
+
+
+def test_default_prediction_times_are_a_bounded_grid():
+    """Issue #17, defect 7: ``predict_survival(X)`` returned n x (all event times) (2.4 GiB at
+    n = 20,000). Now the default is ``prediction_times_``: at most 200 event times at evenly
+    spaced quantiles, the first and last included; ``times="all"`` gives the full grid, whose
+    columns at those times are the default curves. A grid of at most 200 times is unchanged."""
+    X, time, event = small_data(1500, 5)
+    forest = SurvivalForest(20, random_state=0).fit(X, (time, event))
+    grid = forest.failure_times_
+    assert grid.size > 800
+    default = forest.predict_survival(X[:7])
+    assert default.shape == (7, 200)
+    every = forest.predict_survival(X[:7], "all")
+    assert every.shape == (7, grid.size)
+    times = forest.prediction_times_
+    assert times[0] == grid[0] and times[-1] == grid[-1] and np.all(np.diff(times) > 0)
+    np.testing.assert_array_equal(default, every[:, np.searchsorted(grid, times)])
+    np.testing.assert_array_equal(forest.predict_survival(None)[:7],
+                                  forest.predict_survival(None, "all")[:7][
+                                      :, np.searchsorted(grid, times)])
+    with pytest.raises(ValueError, match="'all'"):
+        forest.predict_survival(X[:2], "every")
+    few = SurvivalForest(20, random_state=0).fit(X[:150], (time[:150], event[:150]))
+    assert few.predict_survival(X[:3]).shape == (3, few.failure_times_.size)
+
+
+def test_dataframe_columns_are_checked_at_predict():
+    """A fit on a DataFrame checks the column names and their order at predict (as
+    scikit-learn); arrays of the right width are accepted."""
+    X, time, event = small_data(300, 6)
+    frame = pd.DataFrame(X, columns=["x1", "x2", "x3"])
+    forest = SurvivalForest(20, random_state=0).fit(frame, (time, event))
+    with pytest.raises(ValueError, match=r"order|names"):
+        forest.predict_survival(frame[["x2", "x1", "x3"]], [0.5])
+    np.testing.assert_array_equal(forest.predict_survival(frame, [0.5]),
+                                  forest.predict_survival(X, [0.5]))

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._nuisance import check_level_probabilities
 from .._params import Interval
 from .._validation import (
     _finite_float_vector,
@@ -15,12 +16,7 @@ from .._validation import (
 )
 from ._base import FOREST_CONSTRAINTS
 from ._cate import CATEForest
-from ._nuisances import (
-    PROPENSITY_FORMS,
-    check_level_probabilities,
-    check_overlap,
-    forest_propensities,
-)
+from ._nuisances import PROPENSITY_FORMS, check_overlap, forest_propensities
 from ._regression import RegressionForest
 from ._strategies import causal_strategy
 

@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._nuisance import fit_propensity, make_folds, predict_propensity
+from .._nuisance import (
+    check_level_probabilities,
+    fit_propensity,
+    make_folds,
+    predict_propensity,
+)
 from .._params import HasMethods, InstanceOf, Interval, Options
 from .._warnings import user_stacklevel
 from ..survival import check_survival_model
@@ -40,15 +45,15 @@ PROPENSITY_FORMS: list[Any] = [
 OVERLAP_BOUND = 0.05
 
 
-def cross_fit_folds(strata: np.ndarray, n_folds: int, seed: int, labels: Any = None
-                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+def cross_fit_folds(codes: np.ndarray, n_folds: int, seed: int, classes: np.ndarray,
+                    strata: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, held-out) row pairs from :func:`survhte._nuisance.make_folds`, stratified by
-    ``strata`` (codes; ``labels`` name them in its refusal); ``n_folds == 1``: every row both
-    ways (no cross-fitting)."""
+    arm (or by ``strata`` within the arms; an arm with fewer than ``n_folds`` rows is refused,
+    named); ``n_folds == 1``: every row both ways (no cross-fitting)."""
     if n_folds == 1:
-        rows = np.arange(strata.shape[0])
+        rows = np.arange(codes.shape[0])
         return [(rows, rows)]
-    return make_folds(strata, n_folds, seed, labels)
+    return make_folds(codes, n_folds, seed, classes, strata=strata)
 
 
 def indicator_propensities(X: np.ndarray, codes: np.ndarray, weight: np.ndarray, seed: int,
@@ -63,26 +68,6 @@ def indicator_propensities(X: np.ndarray, codes: np.ndarray, weight: np.ndarray,
         for level, level_seed in enumerate(seeds)
     ])
     return shares / shares.sum(axis=1, keepdims=True)
-
-
-def check_level_probabilities(values: Any, n: int, levels: int, name: str) -> np.ndarray:
-    """Known ``P(W = level | X_i)``: shape (levels,) or (n, levels), inside (0, 1), rows
-    summing to 1; returned as (n, levels)."""
-    try:
-        values = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of probabilities; got "
-                        f"{type(values).__name__}.") from None
-    if values.shape == (levels,):
-        values = np.broadcast_to(values, (n, levels))
-    if values.shape != (n, levels):
-        raise ValueError(f"{name} must have shape ({levels},) or (n, {levels}) for n={n} rows "
-                         f"and {levels} treatment levels; got shape {values.shape}.")
-    if not np.all((values > 0) & (values < 1)):
-        raise ValueError(f"{name} must lie strictly between 0 and 1.")
-    if not np.allclose(values.sum(axis=1), 1.0, rtol=0, atol=1e-6):
-        raise ValueError(f"{name} rows must sum to 1 over the treatment levels.")
-    return values
 
 
 def _per_row(spec: Any, n: int, levels: int) -> np.ndarray | None:
@@ -137,27 +122,36 @@ def forest_propensities(spec: Any, X: np.ndarray, codes: np.ndarray, classes: np
 
 
 def check_overlap(probs: np.ndarray, codes: np.ndarray, classes: np.ndarray, who: str) -> None:
-    """Warn, with the numbers, when a row's propensity of some level is below
-    ``OVERLAP_BOUND`` (0.05) or above ``1 - OVERLAP_BOUND`` (grf's rule; its
-    ``average_treatment_effect`` warns the same).
+    """Refuse a propensity of 0 or 1, warn below ``OVERLAP_BOUND`` (0.05) or above
+    ``1 - OVERLAP_BOUND`` (grf's rule: its ``average_treatment_effect`` warns the same).
 
-    The message gives, per treated level (the treated level of a binary treatment), the share
-    of rows with ``P(W = level | X)`` below 0.05 and above 0.95, and the smallest arm's size.
+    Both messages give the numbers: the share of rows concerned (per treated level, the
+    treated level of a binary treatment: below 0.05 and above 0.95) and the smallest arm's
+    size. A propensity of exactly 0 or 1 (an out-of-bag forest of a tiny arm, or given) leaves
+    the doubly robust scores, which divide by ``e (1 - e)``, undefined: ``ValueError``.
     """
-    low, high = probs < OVERLAP_BOUND, probs > 1 - OVERLAP_BOUND
-    if not (low.any() or high.any()):
-        return
     n, labels = codes.size, classes.tolist()
     counts = np.bincount(codes, minlength=classes.size)
     small = int(np.argmin(counts))
+    arm = f"the smallest arm, {labels[small]!r}, has {int(counts[small])} of {n} rows"
+    degenerate = np.any((probs <= 0) | (probs >= 1), axis=1)
+    if degenerate.any():
+        raise ValueError(
+            f"{who}: the propensity of some level is 0 or 1 for {degenerate.mean():.1%} of the "
+            f"rows ({int(degenerate.sum())}); {arm}. Overlap fails there: the doubly robust "
+            "scores divide by e(x) (1 - e(x)). Collect more rows of that arm, restrict the "
+            "rows to those with overlap, or give a propensity_model strictly inside (0, 1)."
+        )
+    low, high = probs < OVERLAP_BOUND, probs > 1 - OVERLAP_BOUND
+    if not (low.any() or high.any()):
+        return
     levels = range(1, classes.size) if classes.size == 2 else range(classes.size)
     shares = "; ".join(
         f"P(W = {labels[k]!r} | X) below {OVERLAP_BOUND:g} for {low[:, k].mean():.1%} of the "
         f"rows and above {1 - OVERLAP_BOUND:g} for {high[:, k].mean():.1%}"
         for k in levels)
     warnings.warn(
-        f"{who}: poor overlap: estimated propensity {shares}; the smallest arm, "
-        f"{labels[small]!r}, has {int(counts[small])} of {n} rows. Where a propensity is "
+        f"{who}: poor overlap: estimated propensity {shares}; {arm}. Where a propensity is "
         "near 0 or 1 the CATE extrapolates from the other arm and the doubly robust average "
         "effects divide by it (they may leave the outcome's range): restrict the rows to "
         "those with overlap, or collect more rows of the small arm.",
@@ -211,7 +205,7 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
     """Fit a survival nuisance on ``(X, W)`` (``W`` the last column): ``default`` (a survival
     forest; out-of-bag curves, case weights ``weight``) when ``spec`` is None, else ``spec``
     cross-fitted over ``n_folds`` folds stratified by arm and event (out-of-fold curves,
-    unweighted)."""
+    unweighted; ``classes`` name an arm too small for the folds)."""
     Xw = np.column_stack([X, treated])
     if spec is None:
         with warnings.catch_warnings():
@@ -221,12 +215,11 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
             default.fit(Xw, time, event, sample_weight=weight)
         return SurvivalNuisance(default, None)
     check_survival_model(spec, name)
-    strata, codes = np.unique(2 * treated.astype(np.int64) + event, return_inverse=True)
-    names = classes.tolist()
-    labels = [f"{names[s // 2]} ({'event' if s % 2 else 'no event'})" for s in strata]
+    codes = treated.astype(np.int64)
+    folds = cross_fit_folds(codes, n_folds, seed_folds, classes, strata=2 * codes + event)
     fold_of = np.empty(X.shape[0], dtype=np.int64)
     models = []
-    for fold, (train, test) in enumerate(cross_fit_folds(codes, n_folds, seed_folds, labels)):
+    for fold, (train, test) in enumerate(folds):
         models.append(clone(spec).fit(Xw[train], time[train], event[train]))
         fold_of[test] = fold
     return SurvivalNuisance(models, fold_of)
