@@ -20,6 +20,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer
 
+from ._warnings import user_stacklevel
+
 __all__ = [
     "CENSORING_FLOOR",
     "MIN_ARM_EVENTS",
@@ -70,7 +72,7 @@ def check_clip(clip: Any) -> float:
 
 def clip_propensity(probs: np.ndarray, clip: float, *,
                     consequence: str = "effects there lean on extrapolation",
-                    stacklevel: int = 4) -> np.ndarray:
+                    stacklevel: int | None = None) -> np.ndarray:
     """Clip propensities to ``[clip, 1 - clip]``; warn with the share of rows clipped.
 
     Parameters
@@ -82,8 +84,9 @@ def clip_propensity(probs: np.ndarray, clip: float, *,
         In ``[0, 0.5)`` (see :func:`check_clip`).
     consequence : str
         Ends the warning: what the estimate leans on where overlap is poor.
-    stacklevel : int
-        Passed to :func:`warnings.warn`.
+    stacklevel : int, optional
+        Passed to :func:`warnings.warn`; default: the user's line (the first frame outside
+        survhte, :func:`survhte._warnings.user_stacklevel`).
 
     Returns
     -------
@@ -97,7 +100,7 @@ def clip_propensity(probs: np.ndarray, clip: float, *,
         f"propensity clipped to [{clip:g}, {1 - clip:g}] for {clipped.mean():.1%} of the rows "
         f"({int(clipped.sum())}): poor overlap; {consequence}.",
         UserWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel() if stacklevel is None else stacklevel,
     )
     probs = np.clip(probs, clip, 1 - clip)
     if probs.ndim == 1:
@@ -218,11 +221,11 @@ def predict_propensity(fitted: Any, X: np.ndarray, n_levels: int) -> np.ndarray:
 
 def propensity_matrix(spec: Any, X: np.ndarray, codes: np.ndarray, n_levels: int,
                       folds: list[tuple[np.ndarray, np.ndarray]], clip: float,
-                      seed: int) -> np.ndarray:
+                      seed: int, consequence: str | None = None) -> np.ndarray:
     """Cross-fitted ``r_k(X_i)``, shape (n, K + 1): each fold's rows from the other folds.
 
     A known design (see :func:`fit_propensity`) is used as is; estimated probabilities are
-    clipped by :func:`clip_propensity`.
+    clipped by :func:`clip_propensity` (its warning ends with ``consequence`` when given).
     """
     known = _known(spec, codes, n_levels)
     if known is not None:
@@ -231,4 +234,6 @@ def propensity_matrix(spec: Any, X: np.ndarray, codes: np.ndarray, n_levels: int
     for train, test in folds:
         fitted = fit_propensity(spec, X[train], codes[train], n_levels, seed)
         probs[test] = predict_propensity(fitted, X[test], n_levels)
-    return clip_propensity(probs, clip)
+    if consequence is None:
+        return clip_propensity(probs, clip)
+    return clip_propensity(probs, clip, consequence=consequence)

@@ -1,45 +1,56 @@
-"""Doubly robust AIPCW estimator of the average treatment effect on a censored outcome."""
+"""Doubly robust AIPCW estimator of the average effect of each treatment level on a censored
+outcome."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._nuisance import check_clip, clip_propensity
-from .._validation import check_horizon, check_target, default_horizon, validate_fit_inputs
-from ..imputation._censoring import fit_censoring_model
-from ..survival._checks import wald_interval
-from ._nuisance import outcome_model, propensity_scores
+from .._base import _squeeze, resolve_horizon
+from .._nuisance import (
+    CENSORING_FLOOR,
+    MIN_ARM_EVENTS,
+    PROPENSITY_CLIP,
+    check_level_probabilities,
+    make_folds,
+    propensity_matrix,
+)
+from .._params import HasMethods, Interval, Options, validate_params
+from .._validation import TARGETS, validate_fit_inputs
+from ..imputation import fit_censoring_model
+from ..survival import wald_interval
+from ._nuisance import outcome_model
 from ._scores import outcome_mean, transformed_outcome
-
-#: Fewest events up to the horizon that each treatment arm must have.
-MIN_ARM_EVENTS = 10
 
 
 class AIPCW(BaseEstimator):
     r"""Augmented inverse-probability-of-censoring weighted (AIPCW) estimate of the ATE.
 
-    Estimand, for ``f(T) = min(T, h)`` (``target="rmst"``) or ``1{T > h}``
-    (``target="survival"``): :math:`\tau = E[f(T(1))] - E[f(T(0))]`, the RMST difference or
-    the survival-probability difference at ``h``.
+    An average-effect estimator (no CATE, no ``predict``). Estimand, for each treated level
+    ``k = 1..K`` vs the control ``0`` and ``f(T) = min(T, h)`` (``target="rmst"``) or
+    ``1{T > h}`` (``target="survival"``):
+    :math:`\tau_k = E[f(T(k))] - E[f(T(0))]`, the RMST difference or the
+    survival-probability difference at ``h``.
 
-    Each row gets the efficient-influence-function score (Tsiatis 2006, ch. 10; Bai, Tsiatis &
-    O'Brien 2013)
+    Each row gets, for each level ``k = 0..K``, the efficient-influence-function score of
+    :math:`E[f(T(k))]` (Tsiatis 2006, ch. 10; Bai, Tsiatis & O'Brien 2013; multi-valued
+    treatments as Cattaneo 2010)
 
     .. math::
 
-        \psi_i = m_1(X_i) - m_0(X_i)
-                 + \frac{W_i}{e(X_i)}\,\big(U_{1i} - m_1(X_i)\big)
-                 - \frac{1 - W_i}{1 - e(X_i)}\,\big(U_{0i} - m_0(X_i)\big),
+        A_{ki} = m_k(X_i) + \frac{1\{W_i = k\}}{r_k(X_i)}\,\big(U_i - m_k(X_i)\big),
+        \qquad \psi_{ki} = A_{ki} - A_{0i},
 
-    with :math:`m_w(x) = E[f(T) \mid x, w]` from the outcome model :math:`S_w(t \mid x)` and
-    :math:`U_{w}` the augmented IPCW transformation of the row's censored outcome under arm
-    ``w``'s outcome and censoring models (:mod:`survhte.inference._scores`):
+    with :math:`r_k(x) = P(W = k \mid x)` the generalised propensity,
+    :math:`m_k(x) = E[f(T) \mid x, W = k]` from the outcome model :math:`S_k(t \mid x)`
+    and :math:`U_i` the augmented IPCW transformation of the row's censored outcome under its
+    own arm's outcome and censoring models (:mod:`survhte.inference._scores`):
 
     .. math::
 
@@ -49,13 +60,14 @@ class AIPCW(BaseEstimator):
         \qquad Q(u) = E[f(T) \mid T > u, x, w],
 
     where :math:`\tilde Y = \min(Y, h)` and :math:`\tilde\Delta = 1\{\delta = 1
-    \text{ or } Y \ge h\}`. Then :math:`\hat\tau = \frac1n\sum_i \psi_i` and
-    :math:`\widehat{\mathrm{se}} = \mathrm{sd}(\psi) / \sqrt n`. The nuisances are
-    cross-fitted (each row's from models fitted on the other folds). The estimate is
-    consistent when ``e`` or ``S`` is correct and ``G`` or ``S`` is correct (double
-    robustness; Rotnitzky & Robins 2005), and the interval is valid when the nuisance errors
-    shrink fast enough (product rates ``o(n^{-1/2})``, Chernozhukov et al. 2018). Needs
-    unconfoundedness, positivity of treatment and of follow-up to ``h``, and censoring
+    \text{ or } Y \ge h\}`. Then :math:`\hat\tau_k = \frac1n\sum_i \psi_{ki}` and
+    :math:`\widehat{\mathrm{se}}_k = \mathrm{sd}(\psi_k) / \sqrt n`; with two levels this is
+    the binary AIPCW score :math:`m_1 - m_0 + \frac{W}{e}(U - m_1) - \frac{1-W}{1-e}(U - m_0)`.
+    The nuisances are cross-fitted (each row's from models fitted on the other folds). The
+    estimate is consistent when ``r`` or ``S`` is correct and ``G`` or ``S`` is correct
+    (double robustness; Rotnitzky & Robins 2005), and the interval is valid when the nuisance
+    errors shrink fast enough (product rates ``o(n^{-1/2})``, Chernozhukov et al. 2018). Needs
+    unconfoundedness, positivity of every level and of follow-up to ``h``, and censoring
     independent of ``T`` given ``(X, W)``.
 
     Parameters
@@ -65,44 +77,54 @@ class AIPCW(BaseEstimator):
         ``h``: at most every arm's last observed time. ``None``: the smallest arm's last
         observed time (survRM2's default, :func:`survhte._validation.default_horizon`).
     outcome_model : survival model, "km" or None, default None
-        Model of ``S_w(t | x)``, fitted in each arm: ``None`` is
+        Model of ``S_k(t | x)``, fitted in each arm: ``None`` is
         :class:`~survhte.survival.CoxPH` (ridge 0.01; correct under proportional
         hazards within each arm); ``"km"`` the Kaplan-Meier curve of the arm (covariates
         ignored); or any base model with ``unique_times_``.
     censoring_model : "km", "cox" or survival model, default "km"
-        Model of ``G_w(t | x)``, fitted in each arm on ``1 - event``: Kaplan-Meier (censoring
-        independent of ``X`` within the arm, as in a trial with administrative censoring),
-        :class:`CoxPH` on ``X``, or any base model.
-    propensity_model : classifier, float, "constant" or None, default None
-        Model of ``e(x) = P(W = 1 | x)``. ``None``: cubic splines + ridge logistic regression
-        (:func:`~survhte._propensity.default_propensity_model`: calibrated, smooth,
-        regularised, because inverse weights punish over-confident probabilities).
-        A float is a known constant (an RCT); ``"constant"`` the treated share of the training
-        folds. Known per-row propensities go to :meth:`fit`.
+        Model of ``G_k(t | x)``, fitted in each arm: Kaplan-Meier (censoring independent of
+        ``X`` within the arm, as in a trial with administrative censoring), :class:`CoxPH` on
+        ``X``, or any base model (fitted on ``1 - event``).
+    propensity_model : classifier, "constant", float, array or None, default None
+        Model of :math:`r_k(x)` (:mod:`survhte._nuisance`, shared by every estimator).
+        ``None``: cubic splines + ridge logistic regression
+        (:func:`~survhte._nuisance.default_propensity_model`, multinomial for ``K > 1``:
+        calibrated, smooth, regularised, because inverse weights punish over-confident
+        probabilities); any classifier with ``predict_proba``; ``"constant"``: the arms'
+        shares of the rows (a randomised trial); a float: a known ``P(W = classes_[1])`` of a
+        binary trial; an array of ``K + 1`` known level probabilities. Known per-row
+        propensities go to :meth:`fit`. Known values are used as given (not clipped).
     n_folds : int, default 5
-        Cross-fitting folds (stratified by arm and event). 1 fits and evaluates every nuisance
-        on all rows (no cross-fitting: for parametric nuisances and exact checks).
+        Cross-fitting folds (stratified by arm and event, :func:`survhte._nuisance.make_folds`).
+        1 fits and evaluates every nuisance on all rows (no cross-fitting: for parametric
+        nuisances and exact checks).
     propensity_clip : float, default 0.01
-        ``e`` is clipped to ``[clip, 1 - clip]``; a warning reports the share of rows clipped.
-    censoring_floor : float, default 0.01
-        ``G`` is bounded below by this value; a warning reports the share of rows whose own
-        ``G`` was below it.
+        Estimated :math:`r_k` are clipped to ``[clip, 1 - clip]`` (and renormalised); a
+        warning reports the share of rows clipped: poor overlap.
+    censoring_floor : float, default 0.05
+        ``G`` is bounded below by this value (:data:`survhte._nuisance.CENSORING_FLOOR`, the
+        package's one floor); a warning reports the share of rows whose own ``G`` was below it.
     random_state : int, RandomState or None, default None
-        Seeds the fold split.
+        Seeds the fold split and any classifier whose ``random_state`` is ``None``.
+    control : label, optional
+        The reference treatment level (a value of ``w``); it becomes ``classes_[0]`` and every
+        effect is against it. Default: 0 for integer codes, ``False`` for booleans, the first
+        category of a pandas Categorical; labels such as strings must name it.
 
     Attributes
     ----------
-    ate_ : float
-    std_error_ : float
-    scores_ : ndarray of shape (n,)
-        :math:`\psi_i`; ``ate_`` is their mean.
-    arm_means_ : ndarray of shape (2,)
-        AIPCW estimates of :math:`E[f(T(0))]` and :math:`E[f(T(1))]`.
-    propensity_ : ndarray of shape (n,)
-        Cross-fitted (or known) ``e(X_i)`` after clipping.
+    ate_ : float or ndarray of shape (K,)
+        A float for a binary treatment.
+    std_error_ : float or ndarray of shape (K,)
+    scores_ : ndarray of shape (n,) or (n, K)
+        :math:`\psi_{ki}`; ``ate_`` is their mean.
+    arm_means_ : ndarray of shape (K + 1,)
+        AIPCW estimates of :math:`E[f(T(k))]`, ``k = 0..K``.
+    propensity_ : ndarray of shape (n,) or (n, K + 1)
+        Cross-fitted (or known) :math:`r_k(X_i)` after clipping; binary: ``P(W = classes_[1])``.
     horizon_ : float
     classes_ : ndarray
-        Treatment labels; ``classes_[1]`` is the treated level.
+        Treatment labels; ``classes_[0]`` is the control.
     n_features_in_ : int
 
     References
@@ -111,6 +133,8 @@ class AIPCW(BaseEstimator):
     Bai, X., Tsiatis, A. A. & O'Brien, S. M. (2013). Doubly-robust estimators of
     treatment-specific survival distributions in observational studies with stratified
     sampling. *Biometrics*, 69(4), 830-839.
+    Cattaneo, M. D. (2010). Efficient semiparametric estimation of multi-valued treatment
+    effects under ignorability. *Journal of Econometrics*, 155(2), 138-154.
     Rotnitzky, A. & Robins, J. M. (2005). Inverse probability weighted estimation in survival
     analysis. *Encyclopedia of Biostatistics*.
     Cui, Y., Kosorok, M. R., Sverdrup, E., Wager, S. & Zhu, R. (2023). Estimating heterogeneous
@@ -127,6 +151,20 @@ class AIPCW(BaseEstimator):
     >>> lower, upper = est.confidence_interval(0.05)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "target": [Options(TARGETS)],
+        "horizon": [None, Interval(float, 0, None, closed="neither")],
+        "outcome_model": [None, Options({"km"}), HasMethods(("fit", "predict_survival"))],
+        "censoring_model": [Options({"km", "cox"}), HasMethods(("fit", "predict_survival"))],
+        "propensity_model": [None, Options({"constant"}), Interval(float, 0, 1, closed="neither"),
+                             "array-like", HasMethods(("fit", "predict_proba"))],
+        "n_folds": [Interval(int, 1, None)],
+        "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
+        "censoring_floor": [Interval(float, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "control": ["no_validation"],
+    }
+
     def __init__(
         self,
         target: str = "rmst",
@@ -136,9 +174,10 @@ class AIPCW(BaseEstimator):
         censoring_model: Any = "km",
         propensity_model: Any = None,
         n_folds: int = 5,
-        propensity_clip: float = 0.01,
-        censoring_floor: float = 0.01,
+        propensity_clip: float = PROPENSITY_CLIP,
+        censoring_floor: float = CENSORING_FLOOR,
         random_state: int | np.random.RandomState | None = None,
+        control: Any = None,
     ) -> None:
         self.target = target
         self.horizon = horizon
@@ -149,98 +188,85 @@ class AIPCW(BaseEstimator):
         self.propensity_clip = propensity_clip
         self.censoring_floor = censoring_floor
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_target(self.target)
-        n = self.n_folds
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_folds must be a positive integer; got {n!r}.")
-        check_clip(self.propensity_clip)
-        if not 0 < self.censoring_floor < 1:
-            raise ValueError(f"censoring_floor must be in (0, 1); got {self.censoring_floor!r}.")
+        self.control = control
 
     def _resolve_horizon(self, time: np.ndarray, event: np.ndarray, codes: np.ndarray) -> float:
-        """The horizon, checked against each arm's follow-up and events."""
-        horizon = (default_horizon(time, codes) if self.horizon is None
-                   else check_horizon(self.horizon, time))
+        """The horizon (every arm followed up to it), with ``MIN_ARM_EVENTS`` in each arm."""
+        horizon = resolve_horizon(self.horizon, time, codes, self.classes_)
         for code, label in enumerate(self.classes_.tolist()):
             rows = codes == code
-            last = float(time[rows].max())
-            if horizon > last:
-                censored = "every row is censored before it" if not event[rows].any() else ""
-                raise ValueError(
-                    f"horizon={horizon:g} is beyond the last observed time {last:g} in treatment "
-                    f"arm {label!r}{': ' + censored if censored else ''}; choose a horizon "
-                    f"<= {default_horizon(time, codes):g}."
-                )
             n_events = int(np.sum(event[rows] & (time[rows] <= horizon)))
             if n_events < MIN_ARM_EVENTS:
                 raise ValueError(
                     f"treatment arm {label!r} has {n_events} event(s) up to horizon="
-                    f"{horizon:g}; the AIPCW outcome and censoring models need at least "
-                    f"{MIN_ARM_EVENTS}. Choose a later horizon or pool arms."
+                    f"{horizon:g} among {int(rows.sum())} rows; the AIPCW outcome and censoring "
+                    f"models need at least {MIN_ARM_EVENTS}. Choose a later horizon or pool arms."
                 )
         return horizon
 
     def _known_propensity(self, propensity: Any, n: int) -> np.ndarray | None:
+        """Known ``r_k(X_i)`` given to :meth:`fit`, shape (n, K + 1), or ``None``."""
         if propensity is None:
             return None
+        n_levels = len(self.classes_)
         values = np.asarray(propensity, dtype=np.float64)
-        if values.shape != (n,):
-            raise ValueError(f"propensity must have shape ({n},); got {values.shape}.")
-        if not np.all((values > 0) & (values < 1)):
-            raise ValueError("propensity must lie strictly between 0 and 1.")
-        return values
+        if n_levels == 2 and values.shape == (n,):  # P(W = classes_[1] | X_i)
+            if not np.all((values > 0) & (values < 1)):
+                raise ValueError("propensity must lie strictly between 0 and 1.")
+            return np.column_stack([1 - values, values])
+        return check_level_probabilities(values, n, n_levels, "propensity")
 
-    def _folds(self, codes: np.ndarray, event: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _folds(self, codes: np.ndarray, event: np.ndarray,
+               rng: np.random.RandomState) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds stratified by arm and event (each fold trains on events of every arm)."""
         rows = np.arange(codes.shape[0])
         if self.n_folds == 1:
             return [(rows, rows)]
-        split = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.random_state)
-        return list(split.split(rows, 2 * codes + event))
+        seed = (self.random_state if isinstance(self.random_state, Integral)
+                else int(rng.randint(np.iinfo(np.int32).max)))
+        return make_folds(codes, self.n_folds, seed, self.classes_,
+                          strata=2 * codes + event)
 
     def fit(self, X: Any, y: Any, w: Any, propensity: Any = None) -> AIPCW:
-        """Estimate the ATE.
+        """Estimate the average effect of each treated level vs control.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n, p)
         y : structured array (event, time), tuple (time, event), (n, 2) array or DataFrame
         w : array-like of shape (n,)
-            Binary treatment (codes 0/1 or two labels; the second sorted label is treated).
-        propensity : array-like of shape (n,), optional
-            Known ``P(W = 1 | X_i)`` (e.g. a trial's randomisation probabilities); replaces
-            ``propensity_model``.
+            Treatment: integer codes 0..K (0 = control) or labels (``control=`` names the
+            reference; it becomes ``classes_[0]``).
+        propensity : array-like of shape (n,) or (n, K + 1), optional
+            Known :math:`r_k(X_i)` (e.g. a trial's randomisation probabilities): for a binary
+            treatment ``P(W = classes_[1] | X_i)`` of shape (n,), otherwise one column per
+            level of ``classes_``; replaces ``propensity_model``.
 
         Returns
         -------
         self
         """
-        self._check_params()
-        X, _, time, event, codes, classes = validate_fit_inputs(X, y, w)
-        if classes.size != 2:
-            raise ValueError(
-                f"w has {classes.size} levels; AIPCW estimates a binary contrast (2 levels)."
-            )
+        validate_params(self)
+        X, _, time, event, codes, classes = validate_fit_inputs(X, y, w, control=self.control)
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
+        n_levels = len(classes)
         self.horizon_ = self._resolve_horizon(time, event, codes)
-        known = self._known_propensity(propensity, X.shape[0])
-
         n = X.shape[0]
-        e = np.empty(n)
-        means = np.empty((n, 2))
+        known = self._known_propensity(propensity, n)
+        rng = check_random_state(self.random_state)
+        folds = self._folds(codes, event, rng)
+
+        means = np.empty((n, n_levels))
         transformed = np.empty(n)
         floored = np.zeros(n, dtype=bool)
-        for train, test in self._folds(codes, event):
-            e[test] = (known[test] if known is not None else
-                       propensity_scores(self.propensity_model, X[train], codes[train], X[test]))
-            for code in (0, 1):
+        for train, test in folds:
+            for code in range(n_levels):
                 arm = train[codes[train] == code]
                 if not event[arm].any():
                     raise ValueError(
                         f"treatment arm {self.classes_[code]!r} has no events in a training "
-                        "fold; use fewer folds."
+                        f"fold ({arm.size} rows); use fewer folds."
                     )
                 model = outcome_model(self.outcome_model).fit(X[arm], time[arm], event[arm])
                 censoring = fit_censoring_model(self.censoring_model, X[arm], time[arm],
@@ -251,20 +277,26 @@ class AIPCW(BaseEstimator):
                     model, censoring, X[rows], time[rows], event[rows], self.horizon_,
                     self.target, self.censoring_floor,
                 )
-        self.propensity_ = clip_propensity(
-            e, self.propensity_clip, stacklevel=2,
-            consequence="the ATE leans on the outcome model there",
-        )
+        if known is None:
+            r = propensity_matrix(
+                self.propensity_model, X, codes, n_levels, folds, self.propensity_clip,
+                int(rng.randint(np.iinfo(np.int32).max)),
+                consequence="the ATE leans on the outcome model there; consider trimming the "
+                            "rows without overlap")
+        else:
+            r = known
         self._warn_floor(floored)
-        treated = codes == 1
-        arm_scores = np.column_stack([
-            means[:, 0] + ~treated / (1 - self.propensity_) * (transformed - means[:, 0]),
-            means[:, 1] + treated / self.propensity_ * (transformed - means[:, 1]),
-        ])
+        indicators = codes[:, None] == np.arange(n_levels)
+        arm_scores = np.empty((n, n_levels))
+        for code in range(n_levels):
+            arm_scores[:, code] = means[:, code] + indicators[:, code] / r[:, code] * (
+                transformed - means[:, code])
         self.arm_means_ = arm_scores.mean(axis=0)
-        self.scores_ = arm_scores[:, 1] - arm_scores[:, 0]
-        self.ate_ = float(self.scores_.mean())
-        self.std_error_ = float(self.scores_.std(ddof=1) / np.sqrt(n))
+        scores = [arm_scores[:, k] - arm_scores[:, 0] for k in range(1, n_levels)]
+        self.scores_ = _squeeze_columns(scores)
+        self.ate_ = _squeeze(np.array([score.mean() for score in scores]))
+        self.std_error_ = _squeeze(np.array([score.std(ddof=1) / np.sqrt(n) for score in scores]))
+        self.propensity_ = r[:, 1] if n_levels == 2 else r
         return self
 
     def _warn_floor(self, floored: np.ndarray) -> None:
@@ -277,16 +309,31 @@ class AIPCW(BaseEstimator):
                 stacklevel=3,
             )
 
-    def ate(self) -> float:
-        """The AIPCW ATE estimate."""
+    def ate(self) -> float | np.ndarray:
+        """The AIPCW estimate of each treated level's average effect vs control.
+
+        Returns
+        -------
+        float for a binary treatment, ndarray of shape (K,) otherwise
+        """
         check_is_fitted(self)
         return self.ate_
 
-    def confidence_interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        """Wald interval ``ate_ -+ z_{1 - alpha/2} std_error_``."""
+    def confidence_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
+        """Wald interval ``ate_ -+ z_{1 - alpha/2} std_error_``, per level.
+
+        Returns
+        -------
+        (lower, upper) : floats for a binary treatment, arrays of shape (K,) otherwise
+        """
         check_is_fitted(self)
         return wald_interval(self.ate_, self.std_error_, alpha)
 
-    def ate_interval(self, alpha: float = 0.05) -> tuple[float, float]:
+    def ate_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
         """Same as :meth:`confidence_interval` (the package-wide name)."""
         return self.confidence_interval(alpha)
+
+
+def _squeeze_columns(columns: list[np.ndarray]) -> np.ndarray:
+    """One column: itself (n,); several: stacked (n, K)."""
+    return columns[0] if len(columns) == 1 else np.column_stack(columns)
