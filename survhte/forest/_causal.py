@@ -50,8 +50,7 @@ class CausalForest(CATEForest):
         ``predict_proba``, cross-fitted over ``n_folds`` folds. ``fit(w_hat=...)`` overrides
         it.
     n_folds : int, default 5
-        Cross-fitting folds of a classifier ``propensity_model`` (1: fitted and evaluated on
-        all rows).
+        Cross-fitting folds (>= 2, stratified by arm) of a classifier ``propensity_model``.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
     alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
@@ -102,7 +101,7 @@ class CausalForest(CATEForest):
         **FOREST_CONSTRAINTS,
         "control": ["no_validation"],
         "propensity_model": PROPENSITY_FORMS,
-        "n_folds": [Interval(int, 1, None)],
+        "n_folds": [Interval(int, 2, None)],
     }
 
     def __init__(
