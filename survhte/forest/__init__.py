@@ -10,7 +10,11 @@
 
 The engine (``_engine``) grows trees for a strategy (``_strategies``: a relabeling and a
 splitting rule for growth, an estimand for prediction from the forest weights); kernels live
-in ``survhte._kernels.forest_*``.
+in ``survhte._kernels.forest_*``. The causal forests are :class:`survhte._base.CATEEstimator`
+subclasses (``_cate``: the base's cores on the engine; ``_levels``: one forest per treated
+level); their nuisances (propensity through :mod:`survhte._nuisance`, overlap check, survival
+nuisances) are in ``_nuisances``, the causal survival scores in ``_survival_scores`` and the
+doubly robust average effects of both in ``_average``.
 """
 
 from ._base import UnsplitForestWarning
