@@ -149,7 +149,7 @@ def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, li
         dense = dense_scratch(hist)
         ks, _, _, values, n_jumps = point_curve(
             every_tree[0], forest[3], hist, nelson_aalen, scratch, limit,
-            chunk_dense_sums(dense, every_tree, 0, hist, np.full(1, limit)))
+            chunk_dense_sums(dense, every_tree, np.int64(0), hist, np.full(1, limit)))
     if n_jumps < 0:
         return ks, values, n_jumps
     return _on_eval_times(ks, values, n_jumps, to_eval)

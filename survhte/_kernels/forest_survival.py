@@ -69,7 +69,7 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
             base = leaf_start[node]
             for q in range(m):
                 work[1, q] = index[leaf_samples[b, base + q]]
-            sort_keys(work, m)
+            sort_keys(work, np.int64(m))  # int64 as every other caller: one compilation
             start[node] = fill
             for q in range(m):
                 row = leaf_samples[b, base + work[0, q]]

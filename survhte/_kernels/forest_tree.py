@@ -41,10 +41,11 @@ def draw_tree_rows(n, tree, master_seed, n_half, n_sub, n_split, ci_group_size):
     """
     pool = np.arange(n)
     if ci_group_size > 1:
-        group_state = new_stream(master_seed, STREAM_GROUP, tree // ci_group_size)
+        # np.int64: numba would compile new_stream once per literal label otherwise
+        group_state = new_stream(master_seed, np.int64(STREAM_GROUP), tree // ci_group_size)
         shuffle_prefix(pool, n_half, group_state)
         pool = pool[:n_half].copy()
-    state = new_stream(master_seed, STREAM_TREE, tree)
+    state = new_stream(master_seed, np.int64(STREAM_TREE), tree)
     shuffle_prefix(pool, n_sub, state)
     return pool[:n_split].copy(), pool[n_split:n_sub].copy(), state
 
