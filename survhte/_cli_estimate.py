@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
         w = data.classes[data.w_codes]
     else:  # an estimator without control= reads codes 0..K with 0 the control
         w = data.w_codes
-    estimator.fit(data.X, (data.time, data.event), w)
-    cate = estimator.predict(data.X)
+    with compile_notice():
+        estimator.fit(data.X, (data.time, data.event), w)
+        cate = estimator.predict(data.X)
 
     out.mkdir(parents=True, exist_ok=True)
     figure_path, cate_path = out / FIGURE_NAME, out / CATE_NAME
@@ -158,6 +162,52 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"wrote {figure_path} (KM curves by arm, CATE histogram) and {cate_path}")
     print("\n".join(lines))
     return 0
+
+
+#: Printed (stderr) when numba starts compiling survhte's kernels: a cold cache.
+COMPILE_NOTICE = ("survhte: compiling numerical kernels (first run only, about a minute; "
+                  "later runs reuse numba's cache)...")
+
+
+@contextmanager
+def compile_notice(stream: object = None) -> Iterator[None]:
+    """Say on ``stream`` (default stderr) when numba compiles survhte's kernels, and how long.
+
+    numba compiles a kernel on its first call and caches it on disk (``cache=True``); only a
+    cold cache (a fresh install, an upgrade, a deleted cache) compiles, for about a minute of
+    silence otherwise. numba's ``"numba:compile"`` event fires on a cache miss only, so a warm
+    run prints nothing.
+    """
+    from numba.core import event
+
+    stream = sys.stderr if stream is None else stream
+
+    class _Notice(event.Listener):
+        depth, seconds, started, announced = 0, 0.0, 0.0, False
+
+        def on_start(self, ev: event.Event) -> None:
+            function = getattr(ev.data.get("dispatcher"), "py_func", None)
+            if not self.announced and getattr(function, "__module__", "").startswith(
+                    "survhte._kernels"):
+                self.announced = True
+                print(COMPILE_NOTICE, file=stream, flush=True)
+            if self.depth == 0:
+                self.started = time.perf_counter()
+            self.depth += 1
+
+        def on_end(self, ev: event.Event) -> None:
+            self.depth -= 1
+            if self.depth == 0:
+                self.seconds += time.perf_counter() - self.started
+
+    notice = _Notice()
+    event.register("numba:compile", notice)
+    try:
+        yield
+    finally:
+        event.unregister("numba:compile", notice)
+    if notice.announced:
+        print(f"survhte: compiled in {notice.seconds:.0f} s.", file=stream, flush=True)
 
 
 def _check_output_directory(path: str) -> Path:

@@ -290,3 +290,37 @@ def test_estimate_out_existing_file_fails_before_the_fit(tmp_path, capsys, monke
 def test_simulate_out_existing_directory_is_refused(tmp_path, capsys):
     assert main(["simulate", "--n", "50", "--out", str(tmp_path)]) == 2
     assert f"--out {tmp_path} is a directory" in _error_line(capsys)
+
+
+# --- first run: numba compiles the kernels (issue 17, defect 11) ----------------------------
+
+def test_compile_notice_is_printed_only_while_survhte_kernels_compile():
+    """A cold numba cache compiles the kernels for about a minute: the CLI says so first.
+
+    numba's "numba:compile" event fires on a cache miss only; a function whose module is under
+    survhte._kernels stands in for a kernel (compiling a real one cold takes a minute).
+    """
+    import io
+
+    from numba import njit
+
+    from survhte._cli_estimate import COMPILE_NOTICE, compile_notice
+
+    def kernel(x):
+        return x + 1
+
+    kernel.__module__ = "survhte._kernels.probe"
+    stream = io.StringIO()
+    with compile_notice(stream):
+        compiled = njit(kernel)
+        assert compiled(1) == 2  # compiles: the notice, then the time it took
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == COMPILE_NOTICE and "first run only" in lines[0]
+    assert lines[1].startswith("survhte: compiled in ") and len(lines) == 2
+
+    for call in (lambda: compiled(2),  # already compiled: no event
+                 lambda: njit(lambda x: x)(1)):  # compiling code that is not survhte's
+        stream = io.StringIO()
+        with compile_notice(stream):
+            call()
+        assert stream.getvalue() == ""
