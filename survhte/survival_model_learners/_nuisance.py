@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._nuisance import CENSORING_FLOOR, clip_propensity
+from .._warnings import user_stacklevel
 from ..survival import arm_summary, survival_at_rows
 from ._fitting import fit_curves
 from ._slearner import with_treatment
@@ -26,13 +27,16 @@ def pair_propensities(probs: np.ndarray, clip: float | None) -> np.ndarray:
     Estimated propensities are clipped to ``[clip, 1 - clip]`` by the one rule of
     :func:`survhte._nuisance.clip_propensity` (which warns with the share of rows clipped):
     ``e_1`` of a binary treatment; every level's ``e`` for K > 1 (rows renormalised) before
-    the pairs are formed. ``clip=None``: a known design, used as is.
+    the pairs are formed. ``clip=None``: a known design, used as is. The warning points at
+    the user's line.
     """
+    stacklevel = user_stacklevel() + 1  # clip_propensity's frame is one below this one
     if probs.shape[1] == 2:
         share = probs[:, 1]
-        return (share if clip is None else clip_propensity(share, clip))[:, None]
+        return (share if clip is None else clip_propensity(share, clip,
+                                                           stacklevel=stacklevel))[:, None]
     if clip is not None:
-        probs = clip_propensity(probs, clip)
+        probs = clip_propensity(probs, clip, stacklevel=stacklevel)
     return probs[:, 1:] / (probs[:, [0]] + probs[:, 1:])
 
 
