@@ -338,6 +338,21 @@ def test_an_arm_without_events_before_the_horizon_is_named(learner):
         learner(horizon=1.0, n_bootstrap=0).fit(X, (time, event), w)
 
 
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_an_arm_with_few_events_before_the_horizon_warns_with_numbers(learner):
+    """Three treated events before the horizon (fewer than MIN_ARM_EVENTS = 10): a warning
+    naming the arm, its events and rows, at the user's line (before: no warning)."""
+    X, (time, event), w, _ = exponential_arms(300, seed=2)
+    w = (w == 2).astype(int)
+    early = np.flatnonzero((w == 1) & event & (time <= 1.0))[3:]
+    time = time.copy()
+    time[early] = 1.5  # the treated arm keeps 3 events up to h = 1
+    with pytest.warns(UserWarning, match=rf"treatment arm 1 has only 3 event\(s\) up to "
+                                         rf"horizon=1 among {np.sum(w == 1)} row\(s\)") as caught:
+        learner(horizon=1.0, n_bootstrap=0).fit(X, (time, event), w)
+    assert __file__ in {record.filename for record in caught}
+
+
 @pytest.mark.parametrize("learner", [SurvivalXLearner, SurvivalMLearner, SurvivalRLearner])
 @pytest.mark.parametrize("levels", [2, 3])
 def test_poor_overlap_warns_with_numbers_at_the_users_line(learner, levels):

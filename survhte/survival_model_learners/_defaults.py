@@ -10,7 +10,7 @@ beat the constant on 20 of 20 datasets with Cox, 11 with the forest. Larger fore
 (``min_node_size`` 50 or 150) did not change the ranking. Those forests had grf's
 ``alpha = 0.05``, under which heavily censored data (scenario D) admit no split;
 :func:`censored_forest_model` lifts that constraint. :func:`default_propensity_model` is the
-package-wide one of :mod:`survhte._propensity`.
+package-wide one of :mod:`survhte._nuisance`.
 """
 
 from __future__ import annotations
