@@ -108,6 +108,11 @@ def test_api_on_three_levels(small, small_fit):
     assert est.oob_variance_.shape == (X.shape[0], 2)
     lower, upper = est.ate_interval()
     assert np.all(lower < est.ate()) and np.all(est.ate() < upper)
+    # On the controls: level k's two-level forest's ATC (the control rows are all its own).
+    atc = est.ate("control")
+    assert atc.shape == est.ate_std_error("control").shape == (2,)
+    for k in range(2):
+        assert atc[k] == est.arm_forests_[k].ate("control")
     curves = est.predict_survival(X[:4], ["a", "b", "c", "a"], [0.5, 1.0])
     np.testing.assert_array_equal(
         curves[2], est.arm_forests_[1].predict_survival(X[2:3], "c", [0.5, 1.0])[0])

@@ -34,7 +34,6 @@ class RegressionForest(RegressorMixin, BaseForest):
     Examples
     --------
     >>> import numpy as np
-import pandas as pd
     >>> from survhte.forest import RegressionForest
     >>> X = np.random.default_rng(0).uniform(size=(500, 3))
     >>> y = X[:, 0] + np.random.default_rng(1).normal(scale=0.1, size=500)
