@@ -147,22 +147,44 @@ def _intervals(
 ) -> dict[str, float]:
     """Coverage and width of the method's CATE and ATE intervals, where it has them.
 
-    A bootstrap method with ``n_bootstrap=0`` (the study default) has none.
+    With ``n_bootstrap=0`` (the study default) a method has no bootstrap interval; an
+    interval that does not need the bootstrap (e.g. the DR-learner's influence-function ATE
+    interval) is still scored.
     """
     scores: dict[str, float] = {}
-    if getattr(estimator, "n_bootstrap", 1) == 0:
-        return scores
-    if hasattr(estimator, "predict_interval"):
-        lower, upper = estimator.predict_interval(X_test, alpha=alpha)
+    interval = _unless_bootstrap_off(estimator, "predict_interval")
+    bounds = None if interval is None else interval(X_test, alpha=alpha)
+    if bounds is not None:
+        lower, upper = bounds
         coverage, width = interval_scores(lower, upper, cate_truth)
         scores |= {"cate_coverage": coverage, "cate_width": width}
-    if hasattr(estimator, "ate_interval"):
-        lower, upper = (float(bound) for bound in estimator.ate_interval(alpha=alpha))
+    interval = _unless_bootstrap_off(estimator, "ate_interval")
+    bounds = None if interval is None else interval(alpha=alpha)
+    if bounds is not None:
+        lower, upper = (float(bound) for bound in bounds)
         truth = None if math.isnan(ate_truth) else np.array([ate_truth])
         coverage, width = interval_scores(np.array([lower]), np.array([upper]), truth)
         scores |= {"ate_lower": lower, "ate_upper": upper, "ate_coverage": coverage,
                    "ate_width": width}
     return scores
+
+
+def _unless_bootstrap_off(estimator: Any, name: str) -> Callable[..., Any] | None:
+    """``estimator.<name>``, returning None instead of raising where it needs the bootstrap
+    and ``n_bootstrap`` is 0; None if the estimator has no such method."""
+    method = getattr(estimator, name, None)
+    if method is None or getattr(estimator, "n_bootstrap", 1) != 0:
+        return method
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ValueError as error:
+            if "n_bootstrap=0" in str(error):  # the bootstrap is off: no interval
+                return None
+            raise
+
+    return call
 
 
 @contextmanager
