@@ -21,8 +21,9 @@ from .. import imputed_learners, survival_model_learners
 from ..forest import CausalSurvivalForest, SurvivalForest
 from ..survival import CoxPH, KaplanMeierSurvival, WeibullAFT
 
-#: Keys the runner sets itself; a study may not give them as method parameters.
-RESERVED_PARAMS = ("target", "horizon", "random_state")
+#: Keys the runner sets itself; a study may not give them as method parameters. ``control``
+#: is 0: every design codes its treatment 0 (control) / 1 (treated).
+RESERVED_PARAMS = ("target", "horizon", "random_state", "control")
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Method:
     Attributes
     ----------
     estimator : type
-        The estimator class; its ``__init__`` takes ``target``, ``horizon`` and (if it is
-        random) ``random_state`` besides the study's parameters.
+        The estimator class; its ``__init__`` takes ``target``, ``horizon``, (if it is
+        random) ``random_state`` and (if it has one) ``control`` besides the study's
+        parameters.
     description : str
         One line for tables and ``--help``.
     defaults : Mapping[str, Any]
@@ -57,6 +59,8 @@ class Method:
         kwargs |= {"target": target, "horizon": horizon}
         if "random_state" in accepted:
             kwargs["random_state"] = random_state
+        if "control" in accepted:
+            kwargs["control"] = 0
         return self.estimator(**kwargs)
 
 
