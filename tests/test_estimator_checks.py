@@ -252,7 +252,10 @@ def _params_equal(first: Any, second: Any) -> bool:
     return type(first) is type(second)
 
 
-ALL = EFFECT + OTHER
+#: Every exported scikit-learn estimator (also the Kaplan-Meier / Nelson-Aalen curves and the
+#: imputation transformers): the clone / params check.
+ALL = sorted(name for name, cls in EXPORTED.items() if issubclass(cls, BaseEstimator))
+#: Those the battery fits.
 FITTED = EFFECT + OTHER
 
 # --------------------------------------------------------------------------- the battery
