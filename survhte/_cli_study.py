@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from .study import (
     METHODS,
     SYNCHRONOUS,
+    RunSummary,
+    format_seconds,
     load_study,
     preset_names,
     read_results,
     run_study,
     write_report,
 )
-from .study._progress import format_seconds
 
 DEFAULT_OUT = "survhte_study"
 
@@ -53,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help=f"address of a running Dask scheduler, or '{SYNCHRONOUS}' to run in "
                      "this process (default: start a local cluster)")
     run.add_argument("--retry-failed", action="store_true",
-                     help="also rerun tasks whose method raised (stored with an error)")
+                     help="also rerun tasks whose method raised (stored with an error); "
+                     "the run exits with status 1 while any task of the study has failed")
     run.add_argument("--quiet", action="store_true", help="no progress line")
     run.set_defaults(run=run_command)
     report = commands.add_parser(
@@ -102,12 +105,47 @@ def run_command(args: argparse.Namespace) -> int:
     )
     print(
         f"study {study.name}: {summary.total} tasks, {len(summary.executed)} run now "
-        f"({len(summary.failed)} with a method error), {len(summary.skipped)} already done, "
-        f"{len(summary.lost)} lost; {format_seconds(summary.seconds)}; results in {out}"
+        f"({len(summary.failed)} with a method error), {len(summary.skipped)} already done"
+        + (f" ({len(summary.failed_before)} with a method error)"
+           if summary.failed_before else "")
+        + f", {len(summary.lost)} lost; {format_seconds(summary.seconds)}; results in {out}"
     )
+    if summary.recomputed:
+        print(f"recomputed {len(summary.recomputed)} unreadable result files", file=sys.stderr)
+    if summary.removed:
+        print(f"removed {len(summary.removed)} temporary files of interrupted writes",
+              file=sys.stderr)
     for task_id, reason in summary.lost.items():
         print(f"lost {task_id}: {reason}", file=sys.stderr)
-    return 1 if summary.lost else 0
+    if summary.n_failed:
+        _report_failures(summary, out)
+        return 1
+    return 0
+
+
+def _report_failures(summary: RunSummary, out: Path, shown: int = 5) -> None:
+    """Say on stderr how many tasks failed, with which errors, and where the errors are."""
+    parts = [f"{len(summary.failed)} in this run"] if summary.failed else []
+    if summary.failed_before:
+        parts.append(f"{len(summary.failed_before)} in an earlier run (rerun them with "
+                     "--retry-failed)")
+    if summary.lost:
+        parts.append(f"{len(summary.lost)} lost (no result; a rerun retries them)")
+    print(
+        f"survhte: {summary.n_failed} of {summary.total} tasks failed: {', '.join(parts)}",
+        file=sys.stderr,
+    )
+    if summary.errors:
+        print(
+            f"errors: column 'error' of {out / 'results'}/<design>/<task id>.parquet; "
+            f"'survhte study report {out}' tabulates them",
+            file=sys.stderr,
+        )
+    counts = Counter(summary.errors.values())
+    for error, count in counts.most_common(shown):
+        print(f"  {count} x {error}", file=sys.stderr)
+    if len(counts) > shown:
+        print(f"  and {len(counts) - shown} other errors", file=sys.stderr)
 
 
 def report_command(args: argparse.Namespace) -> int:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +145,11 @@ def test_small_study_matches_methods_run_by_hand(small_results):
 def test_dask_local_cluster_gives_the_synchronous_table(study_file, small_results, tmp_path):
     study = load_study(study_file).select(designs=["RCT-50_*"])
     stream = io.StringIO()
+    names = [*_run._SINGLE_THREAD_ENV, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED"]
+    environment = {name: os.environ.get(name) for name in names}
     summary = run_study(study, tmp_path, workers=2, progress=stream)
+    # The workers' start-up variables are set for their start only, not left in this process.
+    assert {name: os.environ.get(name) for name in names} == environment
     assert len(summary.executed) == 12 and not summary.lost
     assert "12/12 tasks" in stream.getvalue()
     key = ["design", "repeat", "method"]
@@ -182,6 +190,149 @@ class _Failing(SurvivalTLearner):
 
     def _fit_core(self, X, time, event, codes):
         raise ValueError("no luck")
+
+
+# Stands for the installed `survhte` console script: its main module imports survhte (hence
+# numba) in every spawned Dask worker too, before Dask applies the nanny's environment. The
+# registered "thread-check" method does what every forest task does on a cold numba cache:
+# start numba's threads, then compile.
+_CONSOLE_SCRIPT = """
+import sys
+
+import numba
+
+from survhte.cli import main
+from survhte.study import METHODS, Method
+from survhte.survival_model_learners import SurvivalTLearner
+
+
+class ThreadCheck(SurvivalTLearner):
+    def _fit_core(self, X, time, event, codes):
+        threads = numba.get_num_threads()  # starts numba's threads, as the forests do
+        numba.njit(lambda a: a + 1)(1)  # compiles, as each kernel does on a cold cache
+        if threads != 1:
+            raise RuntimeError(f"the task ran on {threads} numba threads, not 1")
+        return super()._fit_core(X, time, event, codes)
+
+
+METHODS["thread-check"] = Method(ThreadCheck, "checks its numba threads")
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+_FOREST_STUDY = """
+name = "forest-on-dask"
+repeats = 2
+metrics = ["cate_mse", "ate_bias"]
+
+[sizes]
+train = 300
+val = 0
+test = 100
+
+[[designs]]
+generator = "survhte_bench"
+configs = ["RCT-50"]
+scenarios = ["A"]
+
+[[methods]]
+name = "csf"
+method = "causal-survival-forest"
+params = { n_estimators = 20 }
+
+[[methods]]
+method = "thread-check"
+params = { n_bootstrap = 0 }
+"""
+
+
+def test_cli_study_on_the_local_cluster_runs_forests_on_one_thread_per_task(tmp_path):
+    # Issue 17, defect 9: workers imported numba before the runner set NUMBA_NUM_THREADS=1,
+    # so they ran on every core (warm cache) or every forest task failed with "Cannot set
+    # NUMBA_NUM_THREADS ... (currently have 1, trying to set 2)" (cold cache), exit status 0.
+    script, study = tmp_path / "survhte_script.py", tmp_path / "forest.toml"
+    script.write_text(_CONSOLE_SCRIPT)
+    study.write_text(_FOREST_STUDY)
+    threads = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {name: value for name, value in os.environ.items() if name not in threads}
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(script), "study", "run", str(study), "--workers", "2",
+         "--out", str(out), "--quiet"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 tasks, 4 run now (0 with a method error)" in done.stdout
+    results = read_results(out)
+    assert results["error"].isna().all(), results["error"].tolist()
+    assert results["mse_cond"].notna().all()
+
+
+def test_cli_run_with_failed_tasks_exits_1_and_counts_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(METHODS, "failing", Method(_Failing, "always fails"))
+    study = tmp_path / "study.toml"
+    study.write_text(
+        'repeats = 2\n[sizes]\ntrain = 200\nval = 0\ntest = 100\n'
+        '[[designs]]\ngenerator = "survhte_bench"\nconfigs = ["RCT-50"]\nscenarios = ["A"]\n'
+        '[[methods]]\nmethod = "failing"\n[[methods]]\nmethod = "survival-t-learner"\n'
+    )
+    out = tmp_path / "out"
+    argv = ["study", "run", str(study), "--scheduler", "synchronous", "--out", str(out),
+            "--quiet"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "4 tasks, 4 run now (2 with a method error)" in captured.out
+    assert "survhte: 2 of 4 tasks failed: 2 in this run" in captured.err
+    assert f"column 'error' of {out / 'results'}/<design>/<task id>.parquet" in captured.err
+    assert "  2 x ValueError: no luck" in captured.err
+    # A rerun skips the failed tasks but still fails until they are retried.
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "0 run now (0 with a method error), 4 already done (2 with a method error)" \
+        in captured.out
+    assert "2 of 4 tasks failed: 2 in an earlier run (rerun them with --retry-failed)" \
+        in captured.err
+    assert main([*argv, "--retry-failed"]) == 1
+    assert "2 of 4 tasks failed: 2 in this run" in capsys.readouterr().err
+    assert main([*argv, "--methods", "survival-t-learner"]) == 0
+
+
+def test_unreadable_results_are_recomputed_and_partial_files_removed(study_file, tmp_path,
+                                                                      capsys):
+    # Issue 17, defect 10: a truncated or empty result file counted as done ("24 already
+    # done", then `study report` failed) and a leftover .tmp file stayed forever.
+    study = load_study(study_file).select(methods=["t-cox"], designs=["RCT-50_*"])
+    run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    before = read_results(tmp_path).set_index("task_id").sort_index()
+    paths = sorted((tmp_path / "results").glob("*/*.parquet"))
+    assert len(paths) == 4
+    truncated, empty = paths[0], paths[2]
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    empty.write_bytes(b"")
+    stale = truncated.parent / f".{truncated.stem}.0123abcd.tmp"
+    stale.write_bytes(b"PAR1 half a file")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    fresh = empty.parent / f".{empty.stem}.4567ef01.tmp"  # a write in progress elsewhere
+    fresh.write_bytes(b"PAR1")
+
+    assert main(["study", "report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "2 result files are unreadable" in err and str(truncated) in err
+    assert str(empty) in err and "(empty: " in err and "run the study again" in err
+
+    with pytest.warns(UserWarning, match="2 result files are unreadable") as caught:
+        summary = run_study(study, tmp_path, scheduler="synchronous", progress=None)
+    message = str(caught[0].message)
+    assert str(truncated) in message and str(empty) in message
+    assert sorted(summary.executed) == sorted([truncated.stem, empty.stem])
+    assert len(summary.skipped) == 2
+    assert summary.recomputed == [truncated, empty]
+    assert summary.removed == [stale] and not stale.exists() and fresh.exists()
+    after = read_results(tmp_path).set_index("task_id").sort_index()
+    pd.testing.assert_frame_equal(after[SCORES], before[SCORES])
+    assert main(["study", "report", str(tmp_path)]) == 0
 
 
 def test_method_errors_are_recorded_and_retried_on_request(tmp_path, monkeypatch):
@@ -326,6 +477,8 @@ def test_presets_load_with_every_registered_method():
     assert bench.sizes == (5000, 2500, 2500)
     actg = load_study("preset:actg-syn")
     assert [d.name for d in actg.designs] == ["actg-synthetic"]
+    for preset in (bench, actg):
+        assert "causal-survival-forest" in [m.method for m in preset.methods]
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs the SurvHTE-Bench data folder")

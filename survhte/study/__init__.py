@@ -13,6 +13,7 @@ from ._execute import execute_task, resolve_horizon
 from ._methods import COMPONENTS, METHODS, Method
 from ._metrics import average_ranks, design_ranks
 from ._presets import preset_names
+from ._progress import format_seconds
 from ._report import write_report
 from ._run import SYNCHRONOUS, RunSummary, run_study
 from ._spec import (
@@ -27,7 +28,15 @@ from ._spec import (
     load_study,
     parse_study,
 )
-from ._store import RESULT_COLUMNS, finished_tasks, read_results, write_result
+from ._store import (
+    RESULT_COLUMNS,
+    StoreCheck,
+    check_store,
+    finished_tasks,
+    read_results,
+    remove_partial_files,
+    write_result,
+)
 from ._tasks import Task, expand, repeat_seeds
 
 __all__ = [
@@ -43,18 +52,22 @@ __all__ = [
     "Method",
     "MethodSpec",
     "RunSummary",
+    "StoreCheck",
     "Study",
     "StudyFileError",
     "Task",
     "average_ranks",
+    "check_store",
     "design_ranks",
     "execute_task",
     "expand",
     "finished_tasks",
+    "format_seconds",
     "load_study",
     "parse_study",
     "preset_names",
     "read_results",
+    "remove_partial_files",
     "repeat_seeds",
     "resolve_horizon",
     "run_study",
