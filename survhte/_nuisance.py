@@ -20,11 +20,13 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer
 
+from ._params import HasMethods, Interval, Options
 from ._warnings import user_stacklevel
 
 __all__ = [
     "CENSORING_FLOOR",
     "MIN_ARM_EVENTS",
+    "NUISANCE_CONSTRAINTS",
     "PROPENSITY_CLIP",
     "check_clip",
     "check_level_probabilities",
@@ -44,6 +46,16 @@ CENSORING_FLOOR = 0.05
 #: Estimated propensities are clipped to [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] by default,
 #: with the overlap warning of :func:`clip_propensity`.
 PROPENSITY_CLIP = 0.01
+#: Declarative forms (:mod:`survhte._params`) of the nuisance parameters, for the
+#: ``_parameter_constraints`` of every estimator that takes them: the propensity
+#: specification of :func:`fit_propensity`, the clip of :func:`check_clip`, the folds of
+#: :func:`check_n_folds`.
+NUISANCE_CONSTRAINTS = {
+    "propensity_model": [None, Options({"constant"}), Interval(float, 0, 1, closed="neither"),
+                         "array-like", HasMethods(("fit", "predict_proba"))],
+    "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
+    "n_folds": [Interval(int, 2, None)],
+}
 #: Fewest events up to the horizon that a treatment arm should have for its outcome and
 #: censoring models (AIPCW refuses fewer; the imputed-outcome learners warn).
 MIN_ARM_EVENTS = 10

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
 from .._base import SurvivalCATEEstimator
-from .._nuisance import check_clip, check_n_folds, make_folds, propensity_matrix, seeded_clone
+from .._nuisance import make_folds, propensity_matrix, seeded_clone
+from .._params import HasMethods, Options
 from ._defaults import default_regressor
-from ._outcome import check_arm_events, training_outcome
+from ._outcome import IMPUTATIONS, check_arm_events, training_outcome
+
+#: Accepted forms of a regressor parameter (``base_learner``, ``effect_learner``).
+REGRESSOR = [None, HasMethods(("fit", "predict"))]
 
 
 def predict_columns(models: list[Any], X: np.ndarray) -> np.ndarray:
@@ -33,8 +37,15 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
     ``_fit_learner(X, outcome, weight, codes)``. Subclasses implement that and
     ``_predict_core(X) -> (n, K)``; they store ``imputation``, ``random_state`` and their
     learner parameters, and call :meth:`_regressor` / :meth:`_fit_weighted` for every
-    regression so that defaults, seeding, type checks and ``sample_weight`` are handled alike.
+    regression so that defaults, seeding and ``sample_weight`` are handled alike.
+    Hyperparameters are checked from ``_parameter_constraints`` at ``fit``.
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SurvivalCATEEstimator._parameter_constraints,
+        "base_learner": REGRESSOR,
+        "imputation": [Options(IMPUTATIONS), HasMethods(("fit", "transform", "get_params"))],
+    }
 
     def _fit_core(self, X: np.ndarray, time: np.ndarray, event: np.ndarray,
                   codes: np.ndarray) -> None:
@@ -54,11 +65,6 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
     def _regressor(self, spec: Any, name: str) -> Any:
         """Unfitted, seeded clone of regressor ``spec`` (``None``: ``_default_regressor()``)."""
         model = self._default_regressor() if spec is None else spec
-        if isinstance(model, type) or not (hasattr(model, "fit") and hasattr(model, "predict")):
-            raise TypeError(
-                f"{name} must be a scikit-learn regressor instance with fit and predict; got "
-                f"{model!r}."
-            )
         return seeded_clone(model, self._seed())
 
     def _fit_weighted(self, spec: Any, name: str, X: np.ndarray, y: np.ndarray,
@@ -87,20 +93,33 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
 
     def _folds(self, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Cross-fitting folds stratified by treatment level."""
-        return make_folds(codes, check_n_folds(self.n_folds), self._seed())
+        return make_folds(codes, self.n_folds, self._seed(), self.classes_)
 
     def _propensity(self, X: np.ndarray, codes: np.ndarray,
                     folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Cross-fitted ``r_k(X_i)`` of the training rows, shape (n, K + 1), clipped."""
         return propensity_matrix(self.propensity_model, X, codes, len(self.classes_), folds,
-                                 check_clip(self.propensity_clip), self._seed())
+                                 self.propensity_clip, self._seed())
 
     def _arm_means(self, spec: Any, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
-                   codes: np.ndarray) -> list[Any]:
-        """One fitted regression of the outcome per treatment level, on that level's rows."""
+                   codes: np.ndarray, fold: bool = False) -> list[Any]:
+        """One fitted regression of the outcome per treatment level, on that level's rows
+        (``fold``: the rows are a cross-fitting training fold). An arm with fewer than 2
+        weighted rows is refused by name."""
         models = []
         for code in range(len(self.classes_)):
             rows = codes == code
+            n_rows = int(np.sum(weight[rows] > 0))
+            if n_rows < 2:
+                where, remedy = (
+                    (f"a cross-fitting training fold (n_folds={self.n_folds})",
+                     "lower n_folds or collect more rows of that arm") if fold else
+                    ("the training data", "collect more rows of that arm"))
+                raise ValueError(
+                    f"treatment arm {self.classes_.tolist()[code]!r} has {n_rows} row(s) with a "
+                    f"known or imputed outcome in {where}: its outcome regression needs at "
+                    f"least 2; {remedy}."
+                )
             models.append(self._fit_weighted(spec, "base_learner", X[rows], outcome[rows],
                                              weight[rows]))
         return models

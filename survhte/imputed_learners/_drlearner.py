@@ -1,15 +1,16 @@
-"""DR-learner on an imputed censored outcome (Kennedy 2023), with an influence-function ATE."""
+"""DR-learner on an imputed censored outcome (Kennedy 2023), with influence-function ATE, ATT
+and ATC."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import _squeeze
-from ..survival._checks import wald_interval
-from ._base import ImputedMetaLearner, one_hot, predict_columns
+from .._base import _squeeze, population_rows
+from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
+from ..survival import wald_interval
+from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
 
 
 class DRLearner(ImputedMetaLearner):
@@ -32,13 +33,38 @@ class DRLearner(ImputedMetaLearner):
     (Kennedy 2023). With ``imputation="ipcw"`` the pseudo-outcome exists only on complete
     cases, which enter weighted by :math:`\omega = 1/G`.
 
-    ATE. :meth:`ate` is the augmented IPW mean :math:`\frac1n \sum_i \omega_i
-    \hat\varphi_{ki}` (:math:`\omega \equiv 1` for imputations) and :meth:`ate_interval` the
-    Wald interval with the influence-function standard error
-    :math:`\mathrm{sd}(\omega\hat\varphi_k)/\sqrt n`. It treats the imputed outcome as
-    observed: exact in the limit for pseudo-observations, whose jackknife values carry the
-    Kaplan-Meier influence function (Andersen & Perme 2010); for the AIPCW treatment of
-    censoring in the score itself use :class:`survhte.inference.AIPCW`.
+    Average effects. :meth:`ate` and :meth:`ate_interval` use the cross-fitted nuisances
+    directly (not the final regression), with Wald intervals from the influence function
+    (standard error :math:`\mathrm{sd}(\text{score}) / \sqrt n`); :math:`\omega \equiv 1`
+    for imputations, :math:`\omega = 1/G` on complete cases for ``"ipcw"``.
+
+    - ``target_population="all"`` (ATE): the augmented IPW mean
+      :math:`\frac1n \sum_i \omega_i \hat\varphi_{ki}`.
+    - ``"treated"`` (effect on the rows that received level ``k``): the doubly robust ATT
+      (Moodie, Saarela & Stephens 2018; Kennedy, Sjolander & Small 2015)
+
+      .. math::
+
+          \hat\tau_k^{T} = \frac{1}{n_k} \sum_i \omega_i \Big[1\{W_i = k\}\big(\tilde Y_i
+              - \hat\mu_0(X_i)\big) - \frac{\hat r_k(X_i)}{\hat r_0(X_i)}\,1\{W_i = 0\}
+              \big(\tilde Y_i - \hat\mu_0(X_i)\big)\Big],
+
+      ``n_k`` the rows of level ``k``: the controls' residuals reweighted by the odds
+      :math:`\hat r_k / \hat r_0` (``e / (1 - e)`` for a binary treatment) stand in for the
+      treated rows' untreated outcome; consistent when :math:`\hat\mu_0` or the odds are.
+    - ``"control"`` (effect on the control rows): symmetrically
+
+      .. math::
+
+          \hat\tau_k^{C} = \frac{1}{n_0} \sum_i \omega_i \Big[\frac{\hat r_0(X_i)}
+              {\hat r_k(X_i)}\,1\{W_i = k\}\big(\tilde Y_i - \hat\mu_k(X_i)\big)
+              - 1\{W_i = 0\}\big(\tilde Y_i - \hat\mu_k(X_i)\big)\Big].
+
+    They treat the imputed outcome as observed: exact in the limit for pseudo-observations,
+    whose jackknife values carry the Kaplan-Meier influence function (Andersen & Perme 2010);
+    for the AIPCW treatment of censoring in the score itself use
+    :class:`survhte.inference.AIPCW`. :meth:`predict_interval` is a percentile bootstrap of
+    the whole fit (``n_bootstrap`` refits, stratified by arm).
 
     Parameters
     ----------
@@ -60,8 +86,12 @@ class DRLearner(ImputedMetaLearner):
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
     horizon : float, default None
+    n_bootstrap : int, default 200
+        Refits of the percentile bootstrap of :meth:`predict_interval` only (the average
+        effects' intervals come from the influence function); drawn on first use.
     random_state : int, RandomState or None, default None
-        Seeds the folds and every cloned learner whose ``random_state`` is ``None``.
+        Seeds the folds, the bootstrap and every cloned learner whose ``random_state`` is
+        ``None``.
     control : label, optional
         The reference treatment level (a value of ``w``); it becomes ``classes_[0]`` and every
         effect is against it. Default: 0 for integer codes, ``False`` for booleans, the first
@@ -73,7 +103,9 @@ class DRLearner(ImputedMetaLearner):
     pseudo_outcomes_ : ndarray of shape (n, K)
         :math:`\omega\hat\varphi_k` of the training rows.
     ate_ : float or ndarray of shape (K,)
+        ``ate("all")``.
     std_error_ : float or ndarray of shape (K,)
+        Its influence-function standard error.
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -84,7 +116,25 @@ class DRLearner(ImputedMetaLearner):
     structural parameters. *The Econometrics Journal*, 21(1), C1-C68.
     Acharki, N. et al. (2023). Comparison of meta-learners for estimating multi-valued treatment
     heterogeneous effects. *ICML*.
+    Moodie, E. E. M., Saarela, O. & Stephens, D. A. (2018). A doubly robust weighting
+    estimator of the average treatment effect on the treated. *Stat*, 7(1), e205.
+    Kennedy, E. H., Sjolander, A. & Small, D. S. (2015). Semiparametric causal inference in
+    matched cohort studies. *Biometrika*, 102(3), 739-746.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> from survhte.imputed_learners import DRLearner
+    >>> d = survhte_bench("RCT-50", "A", n=2000, random_state=0)
+    >>> est = DRLearner(horizon=1.0, random_state=0).fit(d.X, d.y, d.w)
+    >>> lower, upper = est.ate_interval(0.05, target_population="treated")
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **ImputedMetaLearner._parameter_constraints,
+        "effect_learner": REGRESSOR,
+        **NUISANCE_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -92,11 +142,12 @@ class DRLearner(ImputedMetaLearner):
         *,
         effect_learner: Any = None,
         propensity_model: Any = None,
-        propensity_clip: float = 0.01,
+        propensity_clip: float = PROPENSITY_CLIP,
         n_folds: int = 5,
         imputation: Any = "pseudo",
         target: str = "rmst",
         horizon: float | None = None,
+        n_bootstrap: int = 200,
         random_state: int | np.random.RandomState | None = None,
         control: Any = None,
     ) -> None:
@@ -108,11 +159,9 @@ class DRLearner(ImputedMetaLearner):
         self.imputation = imputation
         self.target = target
         self.horizon = horizon
+        self.n_bootstrap = n_bootstrap
         self.random_state = random_state
         self.control = control
-
-    def _check_n_bootstrap(self) -> None:
-        """No bootstrap: the interval comes from the influence function."""
 
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
@@ -122,7 +171,7 @@ class DRLearner(ImputedMetaLearner):
         means = np.empty((codes.size, n_levels))
         for train, test in folds:
             models = self._arm_means(self.base_learner, X[train], outcome[train],
-                                     weight[train], codes[train])
+                                     weight[train], codes[train], fold=True)
             means[test] = predict_columns(models, X[test])
         augmented = means + one_hot(codes, n_levels) / r * (outcome[:, None] - means)
         phi = augmented[:, 1:] - augmented[:, [0]]
@@ -136,30 +185,46 @@ class DRLearner(ImputedMetaLearner):
         self.ate_ = _squeeze(self.pseudo_outcomes_.mean(axis=0))
         self.std_error_ = _squeeze(self.pseudo_outcomes_.std(axis=0, ddof=1)
                                    / np.sqrt(codes.size))
+        self._nuisances = (outcome, weight, means, r)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         return predict_columns(self.effect_models_, X)
 
-    def ate(self) -> float | np.ndarray:
-        """Augmented IPW estimate of the average effect of each treated level vs control.
+    def _population_scores(self, population: str) -> np.ndarray:
+        """Per-row scores whose mean is each level's average effect over ``population``,
+        shape (n, K): the AIPW pseudo-outcomes, or the doubly robust ATT / ATC terms
+        scaled by ``n / n_k`` (``n / n_0``)."""
+        if population == "all":
+            return self.pseudo_outcomes_
+        outcome, weight, means, r = self._nuisances
+        codes = self._train[3]
+        members = population_rows(codes, population)  # (n, K)
+        control = codes == 0
+        scores = np.empty(members.shape)
+        for k in range(1, len(self.classes_)):
+            treated = codes == k
+            if population == "treated":
+                residual = outcome - means[:, 0]
+                term = treated * residual - r[:, k] / r[:, 0] * control * residual
+            else:
+                residual = outcome - means[:, k]
+                term = r[:, 0] / r[:, k] * treated * residual - control * residual
+            scores[:, k - 1] = weight * term * codes.size / members[:, k - 1].sum()
+        return scores
 
-        Returns
-        -------
-        float for a binary treatment, ndarray of shape (K,) otherwise
-        """
-        check_is_fitted(self)
-        return self.ate_
-
-    def ate_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
-        """Wald ``1 - alpha`` interval ``ate_ -+ z_{1 - alpha/2} std_error_``.
-
-        Parameters
-        ----------
-        alpha : float, default 0.05
-
-        Returns
-        -------
-        (lower, upper) : floats for a binary treatment, arrays of shape (K,) otherwise
-        """
-        check_is_fitted(self)
-        return wald_interval(self.ate_, self.std_error_, alpha)
+    def _ate_core(self, population: str, alpha: float | None = None
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Doubly robust average effect over ``population`` (see the class docstring); Wald
+        interval with the influence-function standard error."""
+        scores = self._population_scores(population)
+        estimate = scores.mean(axis=0)
+        if alpha is None:
+            return estimate, None
+        if population == "all":
+            std_error = scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+        else:  # influence function: the scores minus the estimate on the population's rows
+            members = population_rows(self._train[3], population)
+            share = members.mean(axis=0)
+            centred = scores - members / share * estimate
+            std_error = centred.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+        return estimate, wald_interval(estimate, std_error, alpha)

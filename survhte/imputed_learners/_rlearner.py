@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._base import ImputedMetaLearner, one_hot, predict_columns
+from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
+from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
 
 #: Backfitting sweeps over the treated levels when K > 1 (one pass is exact for K = 1).
 BACKFIT_SWEEPS = 3
@@ -83,13 +84,19 @@ class RLearner(ImputedMetaLearner):
     heterogeneous effects. *ICML*.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **ImputedMetaLearner._parameter_constraints,
+        "effect_learner": REGRESSOR,
+        **NUISANCE_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         base_learner: Any = None,
         *,
         effect_learner: Any = None,
         propensity_model: Any = None,
-        propensity_clip: float = 0.01,
+        propensity_clip: float = PROPENSITY_CLIP,
         n_folds: int = 5,
         imputation: Any = "ipcw",
         target: str = "rmst",

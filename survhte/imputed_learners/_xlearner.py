@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._nuisance import check_clip, clip_propensity, fit_propensity, predict_propensity
-from ._base import ImputedMetaLearner, predict_columns
+from .._nuisance import (
+    NUISANCE_CONSTRAINTS,
+    PROPENSITY_CLIP,
+    clip_propensity,
+    fit_propensity,
+    predict_propensity,
+)
+from ._base import REGRESSOR, ImputedMetaLearner, predict_columns
 
 
 class XLearner(ImputedMetaLearner):
@@ -75,13 +81,20 @@ class XLearner(ImputedMetaLearner):
     estimating multi-valued treatment heterogeneous effects. *ICML*.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **ImputedMetaLearner._parameter_constraints,
+        "effect_learner": REGRESSOR,
+        "propensity_model": NUISANCE_CONSTRAINTS["propensity_model"],
+        "propensity_clip": NUISANCE_CONSTRAINTS["propensity_clip"],
+    }
+
     def __init__(
         self,
         base_learner: Any = None,
         *,
         effect_learner: Any = None,
         propensity_model: Any = None,
-        propensity_clip: float = 0.01,
+        propensity_clip: float = PROPENSITY_CLIP,
         imputation: Any = "pseudo",
         target: str = "rmst",
         horizon: float | None = None,
@@ -102,7 +115,6 @@ class XLearner(ImputedMetaLearner):
 
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
-        check_clip(self.propensity_clip)
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
         means = predict_columns(self.models_, X)
         n_levels = len(self.classes_)
