@@ -51,8 +51,7 @@ def build(learner: str, imputation: str, base: str, target: str, horizon: float,
               "random_state": seed, "base_learner": BASES[base]()}
     if learner in ("X", "DR", "R"):
         params["effect_learner"] = BASES[base]()
-    if learner != "DR":
-        params["n_bootstrap"] = 0
+    params["n_bootstrap"] = 0
     return LEARNERS[learner](**params)
 
 

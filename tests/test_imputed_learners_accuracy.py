@@ -51,7 +51,7 @@ def design(config: str, scenario: str):
 
 def fitted(config: str, scenario: str, name: str):
     d, train, test, horizon, truth, se = design(config, scenario)
-    params = {} if name == "DR" else {"n_bootstrap": 0}
+    params = {"n_bootstrap": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = LEARNERS[name](horizon=horizon, random_state=0, **params)
