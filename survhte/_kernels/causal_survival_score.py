@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._jit import prange_only
 from .forest_predict import _BLOCK, block_leaves
 from .forest_survival import (
     _rmst,
@@ -170,7 +171,7 @@ def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right,
     return y_hat, b, c
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=prange_only(), cache=True, error_model="numpy")
 def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_aalen,
                   s_to_eval, c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring,
                   c_limit, eval_times, t_right, t_left, has_left, known, f_value, w_hat,
@@ -254,7 +255,7 @@ def _dense_jumps(curve):
     return ks, values, n
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=prange_only(), cache=True, error_model="numpy")
 def curve_scores(s0, s1, c_obs, treated, eval_times, t_right, t_left, has_left, known, f_value,
                  w_hat, target_rmst, grf_style):
     """``forest_scores`` from curves given on a grid (plug-in nuisance models).

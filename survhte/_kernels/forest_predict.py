@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._jit import prange_only
 from .forest_tree import descend
 
 
@@ -30,7 +31,7 @@ def _in_bag(inbag, tree, row):
     return (inbag[tree, row >> 3] >> (row & 7)) & 1 == 1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def leaf_values(leaf_start, leaf_size, node_offset, leaf_samples, stats):
     """Mean of ``stats`` over each leaf's rows, shape (n_nodes, k); zero elsewhere.
 
@@ -110,7 +111,7 @@ def block_leaves(X, first, last, forest, oob_rows, out):
                 out[group + j - first, b] = node if reached else -1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, values,
                  oob_rows):
     """Forest-weighted means ``sum_i alpha_i(x_t) stats[i]`` for every target row ``t``.
@@ -144,7 +145,7 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
     return means, n_trees
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, values, coef,
                     ci_group_size, oob_rows):
     """Between- and within-group moments of the per-tree linearised estimates.
@@ -251,7 +252,7 @@ def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offs
     return n_touched
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
                    leaf_samples, inbag, n_train, oob_rows):
     """The forest weights ``alpha_i(x_t)`` as CSR arrays ``(indptr, indices, data)``.

@@ -39,11 +39,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._jit import prange_only
 from .forest_order import order_workspace, sort_keys
 from .forest_predict import _BLOCK, add_group, block_leaves, group_variances
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, weight, event_w):
     """Each leaf's rows summed by failure index: ``(start, size, key, w, ew, total)``.
 
@@ -387,7 +388,7 @@ def _rmst(ks, S, n_jumps, grid, horizon):
     return area + prev_s * max(horizon - prev_t, 0.0)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aalen):
     """Survival at grid indices ``query`` and RMST at ``horizons`` for each row of ``X``.
 
@@ -461,7 +462,7 @@ def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_r
     return theta, coef_d, cum_y
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target_rmst,
                          nelson_aalen, ci_group_size):
     """Estimate and little-bag moments of ``S(t | x)`` (or ``RMST(h | x)``) per row of ``X``.

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._jit import prange_only
 from .forest_order import order_workspace, partition_presorted, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
@@ -242,7 +243,7 @@ def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
     return n_out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def grow_trees(Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
                ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
                relabel_kind, split_kind, treatment_col, presorted, out_feature, out_threshold,
