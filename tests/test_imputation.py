@@ -165,7 +165,7 @@ class TestIPCWeights:
         time, event = tied_sample(30)
         with pytest.raises(ValueError, match="needs the covariates"):
             IPCWeights("cox").fit((time, event))
-        with pytest.raises(ValueError, match="censoring must be"):
+        with pytest.raises(ValueError, match="censoring of IPCWeights must be"):
             IPCWeights("weibull").fit((time, event))
         with pytest.raises(ValueError, match="floor"):
             IPCWeights(floor=0.0).fit((time, event))

@@ -317,9 +317,9 @@ class TestIPCWPseudoObservations:
 
     def test_errors_name_the_argument(self):
         time, event, X, _ = self.data(50)
-        with pytest.raises(ValueError, match="censoring must be"):
+        with pytest.raises(ValueError, match="censoring of PseudoObservations must be"):
             PseudoObservations(censoring="weibull").fit((time, event), X)
-        with pytest.raises(ValueError, match="censoring model must be"):
+        with pytest.raises(ValueError, match="censoring of PseudoObservations must be"):
             PseudoObservations(censoring=object()).fit((time, event), X)
         with pytest.raises(ValueError, match="pass the covariates X"):
             PseudoObservations(censoring="cox").fit((time, event))

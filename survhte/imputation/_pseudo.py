@@ -4,13 +4,15 @@ inverse-probability-of-censoring weighted version for covariate-dependent censor
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _kernels as kernels
+from .._nuisance import CENSORING_FLOOR
+from .._params import HasMethods, Interval, Options, validate_params
 from .._validation import check_covariates, check_survival_outcome
 from ..survival import MAX_CHUNK_VALUES, survival_at_rows
 from ._base import resolve_horizon, to_target_scale
@@ -153,8 +155,15 @@ class PseudoObservations(BaseEstimator):
     [1.0, 3.0, 3.0, 3.0]
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "target": [Options({"rmst", "survival"})],
+        "horizon": [None, Interval(float, 0, None, closed="neither")],
+        "censoring": [Options({"km", "cox"}), HasMethods(("fit", "predict_survival"))],
+        "floor": [Interval(float, 0, 1, closed="neither")],
+    }
+
     def __init__(self, target: str = "rmst", horizon: float | None = None,
-                 censoring: Any = "km", floor: float = 0.05) -> None:
+                 censoring: Any = "km", floor: float = CENSORING_FLOOR) -> None:
         self.target = target
         self.horizon = horizon
         self.censoring = censoring
@@ -181,6 +190,7 @@ class PseudoObservations(BaseEstimator):
 
     def _fit(self, y: Any, X: Any) -> np.ndarray | None:
         """Fit; return the training pseudo-values of the IPCW version (None for ``"km"``)."""
+        validate_params(self)
         time, event = check_survival_outcome(y, require_event=True)
         if time.shape[0] < 2:
             raise ValueError("y has a single row: pseudo-observations need at least two.")
@@ -192,13 +202,6 @@ class PseudoObservations(BaseEstimator):
             self.censoring_model_ = None
             self.theta_ = float(kernels.km_functional(table, self.horizon_, self.target))
             return None
-        if isinstance(self.censoring, str) and self.censoring != "cox":
-            raise ValueError(
-                "censoring must be 'km', 'cox' or a survival model with fit(X, time, event) "
-                f"and predict_survival(X, times); got {self.censoring!r}."
-            )
-        if not (isinstance(self.floor, (int, float)) and 0 < self.floor < 1):
-            raise ValueError(f"floor must be in (0, 1); got {self.floor!r}.")
         X = self._covariates(X, time.shape[0], fitting=True)
         self.censoring_model_ = fit_censoring_model(self.censoring, X, time, event)
         # Kaplan-Meier of the event times: Q(u) = E[f(T) | T > u].

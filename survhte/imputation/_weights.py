@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._nuisance import CENSORING_FLOOR
+from .._params import Interval, Options, validate_params
 from .._validation import check_covariates, check_horizon, check_survival_outcome, check_treatment
 from ..survival import survival_at_rows
 from ._censoring import fit_censoring_model
@@ -64,8 +66,14 @@ class IPCWeights(BaseEstimator):
     censoring using surrogate markers. In *AIDS Epidemiology*, 297-331. Birkhauser.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "censoring": [Options(CENSORING)],
+        "horizon": [None, Interval(float, 0, None, closed="neither")],
+        "floor": [Interval(float, 0, 1, closed="neither")],
+    }
+
     def __init__(self, censoring: str = "km", horizon: float | None = None,
-                 floor: float = 0.05) -> None:
+                 floor: float = CENSORING_FLOOR) -> None:
         self.censoring = censoring
         self.horizon = horizon
         self.floor = floor
@@ -118,10 +126,7 @@ class IPCWeights(BaseEstimator):
         -------
         self
         """
-        if self.censoring not in CENSORING:
-            raise ValueError(f"censoring must be one of {CENSORING}; got {self.censoring!r}.")
-        if not 0 < self.floor < 1:
-            raise ValueError(f"floor must be in (0, 1); got {self.floor!r}.")
+        validate_params(self)
         time, event = check_survival_outcome(y, require_event=True)
         self.classes_ = None
         self.horizon_ = None if self.horizon is None else check_horizon(self.horizon, time)
