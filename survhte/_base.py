@@ -279,8 +279,10 @@ class SurvivalCATEEstimator(CATEEstimator):
     def _bootstrap_replicates(self) -> list[Any]:
         """Refits on stratified resamples (drawn on first use): each arm resampled with
         replacement to its own size; a draw that leaves an arm without events before the
-        horizon is redrawn (a replicate without events cannot be fitted), up to 100 times,
-        after which the bootstrap is refused with the arm and its event count."""
+        horizon, or without follow-up to the horizon (the default horizon is the shortest
+        arm's last time, held by one row), is redrawn, since such a replicate cannot be fitted
+        at ``horizon_``; after 100 draws the bootstrap is refused with the arm and its
+        numbers."""
         if self.n_bootstrap < 1:
             raise ValueError(
                 f"{type(self).__name__} has n_bootstrap={self.n_bootstrap}; bootstrap "
@@ -297,14 +299,17 @@ class SurvivalCATEEstimator(CATEEstimator):
             for code, arm in enumerate(arms):
                 for _attempt in range(100):
                     draw = rng.choice(arm, size=arm.size, replace=True)
-                    if np.any(event[draw] & (time[draw] <= self.horizon_)):
+                    if np.any(event[draw] & (time[draw] <= self.horizon_)) \
+                            and time[draw].max() >= self.horizon_:
                         break
                 else:
                     raise ValueError(
                         f"treatment arm {self.classes_[code]!r} has "
                         f"{int(np.sum(event[arm] & (time[arm] <= self.horizon_)))} event(s) "
-                        f"up to horizon={self.horizon_:g} among {arm.size} rows: bootstrap "
-                        "resamples of it have no event; an interval is not possible."
+                        f"up to horizon={self.horizon_:g} and "
+                        f"{int(np.sum(time[arm] >= self.horizon_))} row(s) followed to it, "
+                        f"among {arm.size} rows: 100 bootstrap resamples of it lacked one or "
+                        "the other; an interval is not possible (choose an earlier horizon)."
                     )
                 parts.append(draw)
             rows = np.concatenate(parts)

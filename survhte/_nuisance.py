@@ -54,7 +54,7 @@ NUISANCE_CONSTRAINTS = {
     "propensity_model": [None, Options({"constant"}), Interval(float, 0, 1, closed="neither"),
                          "array-like", HasMethods(("fit", "predict_proba"))],
     "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
-    "n_folds": [Interval(int, 2, None)],
+    "n_folds": [Interval(int, 1, None)],
 }
 #: Fewest events up to the horizon that a treatment arm should have for its outcome and
 #: censoring models (AIPCW refuses fewer; the imputed-outcome learners warn).
@@ -129,9 +129,9 @@ def seeded_clone(model: Any, seed: int) -> Any:
 
 
 def check_n_folds(n_folds: Any) -> int:
-    """Validate the number of cross-fitting folds (an integer >= 2)."""
-    if isinstance(n_folds, bool) or not isinstance(n_folds, Integral) or n_folds < 2:
-        raise ValueError(f"n_folds must be an integer >= 2; got {n_folds!r}.")
+    """Validate the number of cross-fitting folds (an integer >= 1; 1: no cross-fitting)."""
+    if isinstance(n_folds, bool) or not isinstance(n_folds, Integral) or n_folds < 1:
+        raise ValueError(f"n_folds must be an integer >= 1; got {n_folds!r}.")
     return int(n_folds)
 
 
@@ -142,8 +142,13 @@ def make_folds(codes: np.ndarray, n_folds: int, seed: Any, classes: Any = None,
 
     Every arm must have at least ``n_folds`` rows (each fold then trains on rows of every
     arm); otherwise ``ValueError`` names the arm (its label in ``classes``, if given) and its
-    size. ``seed``: an int (or a ``RandomState``) for the shuffle.
+    size. ``seed``: an int (or a ``RandomState``) for the shuffle. ``n_folds == 1`` means no
+    cross-fitting: one pair, every row both ways (nuisances fitted and evaluated on the same
+    rows; for exact checks against closed forms, not for inference).
     """
+    if n_folds == 1:
+        rows = np.arange(codes.shape[0])
+        return [(rows, rows)]
     counts = np.bincount(codes)
     if counts.min() < n_folds:
         code = int(np.argmin(counts))

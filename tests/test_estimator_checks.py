@@ -130,7 +130,7 @@ BAD_PARAMS = {
     "horizon": -1.0,
     "n_bootstrap": -1,
     "target": "foo",
-    "n_folds": 1,
+    "n_folds": 0,
     "n_estimators": 0,
     "propensity_clip": 0.7,
     "n_neighbors": 0,

@@ -197,7 +197,7 @@ def test_learner_errors_name_the_argument(rossi):
          r"an object with fit\(\) and predict_survival\(\); got 'cox'"),
         (SurvivalSLearner(treatment_interactions="yes"),
          "treatment_interactions of SurvivalSLearner must be True or False"),
-        (SurvivalRLearner(n_folds=1), r"n_folds of SurvivalRLearner must be an integer in \[2, "),
+        (SurvivalRLearner(n_folds=0), r"n_folds of SurvivalRLearner must be an integer in \[1, "),
         (SurvivalMLearner(propensity_model=1.5), "propensity_model of SurvivalMLearner must be"),
         (SurvivalMLearner(propensity_model=LinearRegression()),
          r"propensity_model of SurvivalMLearner .* an object with fit\(\) and predict_proba"),

@@ -6,8 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._nuisance import check_level_probabilities
-from .._params import Interval
+from .._nuisance import NUISANCE_CONSTRAINTS, check_level_probabilities
 from .._validation import (
     _finite_float_vector,
     check_covariates,
@@ -101,7 +100,7 @@ class CausalForest(CATEForest):
         **FOREST_CONSTRAINTS,
         "control": ["no_validation"],
         "propensity_model": PROPENSITY_FORMS,
-        "n_folds": [Interval(int, 2, None)],
+        "n_folds": NUISANCE_CONSTRAINTS["n_folds"],
     }
 
     def __init__(

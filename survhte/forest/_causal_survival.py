@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._base import resolve_horizon
+from .._nuisance import NUISANCE_CONSTRAINTS
 from .._params import HasMethods, InstanceOf, Interval, Options
 from .._validation import TARGETS, check_sample_weight, check_time, validate_fit_inputs
 from .._warnings import user_stacklevel
@@ -207,7 +208,7 @@ class CausalSurvivalForest(CATEForest):
         "propensity_model": PROPENSITY_FORMS,
         "event_model": [None, HasMethods(("fit", "predict_survival"))],
         "censoring_model": [None, HasMethods(("fit", "predict_survival"))],
-        "n_folds": [Interval(int, 1, None)],
+        "n_folds": NUISANCE_CONSTRAINTS["n_folds"],
         "stabilize_splits": ["boolean"],
         "score_discretization": [Options({"grf", "aipcw"})],
     }

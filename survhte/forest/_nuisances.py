@@ -20,12 +20,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._nuisance import (
+    NUISANCE_CONSTRAINTS,
     check_level_probabilities,
     fit_propensity,
     make_folds,
     predict_propensity,
 )
-from .._params import HasMethods, InstanceOf, Interval, Options
+from .._params import InstanceOf
 from .._warnings import user_stacklevel
 from ..survival import check_survival_model
 from ._base import UnsplitForestWarning
@@ -33,27 +34,10 @@ from ._regression import RegressionForest
 from ._survival import SurvivalForest
 
 #: Accepted forms of the forests' ``propensity_model`` (checked at ``fit``).
-PROPENSITY_FORMS: list[Any] = [
-    None,
-    Options({"constant"}),
-    Interval(float, 0, 1, closed="neither"),
-    "array-like",
-    InstanceOf((pd.Series, pd.DataFrame)),
-    HasMethods(("fit", "predict_proba")),
-]
+PROPENSITY_FORMS: list[Any] = [*NUISANCE_CONSTRAINTS["propensity_model"],
+                                InstanceOf((pd.Series, pd.DataFrame))]
 #: Overlap warning bounds: grf's ``average_treatment_effect`` warns below 0.05 / above 0.95.
 OVERLAP_BOUND = 0.05
-
-
-def cross_fit_folds(codes: np.ndarray, n_folds: int, seed: int, classes: np.ndarray,
-                    strata: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, held-out) row pairs from :func:`survhte._nuisance.make_folds`, stratified by
-    arm (or by ``strata`` within the arms; an arm with fewer than ``n_folds`` rows is refused,
-    named); ``n_folds == 1``: every row both ways (no cross-fitting)."""
-    if n_folds == 1:
-        rows = np.arange(codes.shape[0])
-        return [(rows, rows)]
-    return make_folds(codes, n_folds, seed, classes, strata=strata)
 
 
 def indicator_propensities(X: np.ndarray, codes: np.ndarray, weight: np.ndarray, seed: int,
@@ -115,7 +99,7 @@ def forest_propensities(spec: Any, X: np.ndarray, codes: np.ndarray, classes: np
     if not hasattr(spec, "predict_proba"):
         return predict_propensity(fit_propensity(spec, X, codes, levels, seed), X, levels)
     probs = np.empty((n, levels))
-    for train, test in cross_fit_folds(codes, n_folds, seed_folds, classes):
+    for train, test in make_folds(codes, n_folds, seed_folds, classes):
         fitted = fit_propensity(spec, X[train], codes[train], levels, seed)
         probs[test] = predict_propensity(fitted, X[test], levels)
     return probs
@@ -216,7 +200,7 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
         return SurvivalNuisance(default, None)
     check_survival_model(spec, name)
     codes = treated.astype(np.int64)
-    folds = cross_fit_folds(codes, n_folds, seed_folds, classes, strata=2 * codes + event)
+    folds = make_folds(codes, n_folds, seed_folds, classes, strata=2 * codes + event)
     fold_of = np.empty(X.shape[0], dtype=np.int64)
     models = []
     for fold, (train, test) in enumerate(folds):

@@ -16,6 +16,7 @@ from .._base import _squeeze, resolve_horizon
 from .._nuisance import (
     CENSORING_FLOOR,
     MIN_ARM_EVENTS,
+    NUISANCE_CONSTRAINTS,
     PROPENSITY_CLIP,
     check_level_probabilities,
     make_folds,
@@ -156,9 +157,8 @@ class AIPCW(BaseEstimator):
         "horizon": [None, Interval(float, 0, None, closed="neither")],
         "outcome_model": [None, Options({"km"}), HasMethods(("fit", "predict_survival"))],
         "censoring_model": [Options({"km", "cox"}), HasMethods(("fit", "predict_survival"))],
-        "propensity_model": [None, Options({"constant"}), Interval(float, 0, 1, closed="neither"),
-                             "array-like", HasMethods(("fit", "predict_proba"))],
-        "n_folds": [Interval(int, 1, None)],
+        "propensity_model": NUISANCE_CONSTRAINTS["propensity_model"],
+        "n_folds": NUISANCE_CONSTRAINTS["n_folds"],
         "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
         "censoring_floor": [Interval(float, 0, 1, closed="neither")],
         "random_state": ["random_state"],
@@ -219,9 +219,6 @@ class AIPCW(BaseEstimator):
     def _folds(self, codes: np.ndarray, event: np.ndarray,
                rng: np.random.RandomState) -> list[tuple[np.ndarray, np.ndarray]]:
         """Folds stratified by arm and event (each fold trains on events of every arm)."""
-        rows = np.arange(codes.shape[0])
-        if self.n_folds == 1:
-            return [(rows, rows)]
         seed = (self.random_state if isinstance(self.random_state, Integral)
                 else int(rng.randint(np.iinfo(np.int32).max)))
         return make_folds(codes, self.n_folds, seed, self.classes_,

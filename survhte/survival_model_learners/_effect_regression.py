@@ -10,21 +10,18 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._base import SurvivalCATEEstimator
-from .._nuisance import PROPENSITY_CLIP, make_folds, propensity_matrix, seeded_clone
-from .._params import HasMethods, Interval, Options
+from .._nuisance import (
+    NUISANCE_CONSTRAINTS,
+    PROPENSITY_CLIP,
+    make_folds,
+    propensity_matrix,
+    seeded_clone,
+)
+from .._params import HasMethods, Interval
 from ..survival import SURVIVAL_MODEL, SurvivalModel
 from ._defaults import default_censoring_model, default_effect_model
 from ._fitting import learner_seed
 from ._nuisance import pair_propensities
-
-#: Accepted forms of ``propensity_model`` (:func:`survhte._nuisance.fit_propensity`'s spec).
-PROPENSITY_FORMS: list[Any] = [
-    None,
-    Options({"constant"}),
-    Interval(float, 0, 1, closed="neither"),
-    "array-like",
-    HasMethods(("fit", "predict_proba")),
-]
 
 
 def estimated(spec: Any) -> bool:
@@ -47,9 +44,9 @@ class WeightedEffectLearner(SurvivalCATEEstimator):
         **SurvivalCATEEstimator._parameter_constraints,
         "effect_model": [None, HasMethods(("fit", "predict"))],
         "censoring_model": [None, SURVIVAL_MODEL],
-        "propensity_model": PROPENSITY_FORMS,
+        "propensity_model": NUISANCE_CONSTRAINTS["propensity_model"],
         "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
-        "n_folds": [Interval(int, 2, None)],
+        "n_folds": NUISANCE_CONSTRAINTS["n_folds"],
     }
 
     def _prepare(self, codes: np.ndarray) -> tuple[list, int]:
