@@ -28,6 +28,7 @@ __all__ = [
     "MIN_ARM_EVENTS",
     "NUISANCE_CONSTRAINTS",
     "PROPENSITY_CLIP",
+    "check_arm_events",
     "check_clip",
     "check_level_probabilities",
     "check_n_folds",
@@ -254,3 +255,38 @@ def propensity_matrix(spec: Any, X: np.ndarray, codes: np.ndarray, n_levels: int
     if consequence is None:
         return clip_propensity(probs, clip)
     return clip_propensity(probs, clip, consequence=consequence)
+
+
+def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
+                     classes: np.ndarray, horizon: float, *, min_rows: int = 1,
+                     model: str = "its outcome model") -> None:
+    """Each treatment arm's rows and events up to ``horizon``, checked alike in every family:
+    fewer than ``min_rows`` rows or no event up to the horizon is a ``ValueError``, fewer than
+    :data:`MIN_ARM_EVENTS` events a warning at the user's line; each names the arm, its rows
+    and events. ``model`` says what rests on the arm's events (in the warning)."""
+    for code, label in enumerate(np.asarray(classes).tolist()):
+        rows = codes == code
+        n_rows, n_events = int(rows.sum()), int(event[rows].sum())
+        early = int(np.sum(event[rows] & (time[rows] <= horizon)))
+        if n_rows < min_rows:
+            raise ValueError(
+                f"treatment arm {label!r} has {n_rows} row(s) ({early} event(s) up to "
+                f"horizon={horizon:g}): {model} cannot be fitted on fewer than {min_rows} rows; "
+                "collect more rows of that arm or leave the level out."
+            )
+        if early == 0:
+            after = f", all after it (first at {time[rows & event].min():g})" if n_events else ""
+            raise ValueError(
+                f"treatment arm {label!r} has no event up to horizon={horizon:g} "
+                f"({n_rows} row(s), {n_events} event(s){after}): its survival curve before the "
+                "horizon cannot be estimated; choose a later horizon or collect more events in "
+                "that arm."
+            )
+        if early < MIN_ARM_EVENTS:
+            warnings.warn(
+                f"treatment arm {label!r} has only {early} event(s) up to horizon={horizon:g} "
+                f"among {n_rows} row(s) (fewer than {MIN_ARM_EVENTS}): {model}, and every "
+                "effect against it, rest on very few events.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )

@@ -161,7 +161,7 @@ def test_bad_data_names_the_cause(rct):
         make(TLearner, horizon=float(time.max()) + 1).fit(X, y, w)
     # Arm 1 with no event up to the horizon.
     silent = event & ~((w == 1) & (time <= 0.5))
-    with pytest.raises(ValueError, match=r"treatment arm 1 has no events up to horizon=0\.5"):
+    with pytest.raises(ValueError, match=r"treatment arm 1 has no event up to horizon=0\.5"):
         make(SLearner, horizon=0.5).fit(X, (time, silent), w)
     # Arm 1 with only 3 events up to the horizon: a warning with the count.
     keep = np.flatnonzero((w == 1) & event & (time <= 0.5))[:3]

@@ -9,10 +9,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
 from .._base import SurvivalCATEEstimator
-from .._nuisance import make_folds, propensity_matrix, seeded_clone
+from .._nuisance import check_arm_events, make_folds, propensity_matrix, seeded_clone
 from .._params import HasMethods, Options
 from ._defaults import default_regressor
-from ._outcome import IMPUTATIONS, check_arm_events, training_outcome
+from ._outcome import IMPUTATIONS, training_outcome
 
 #: Accepted forms of a regressor parameter (``base_learner``, ``effect_learner``).
 REGRESSOR = [None, HasMethods(("fit", "predict"))]
@@ -49,7 +49,8 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
 
     def _fit_core(self, X: np.ndarray, time: np.ndarray, event: np.ndarray,
                   codes: np.ndarray) -> None:
-        check_arm_events(event, time, codes, self.classes_, self.horizon_)
+        check_arm_events(event, time, codes, self.classes_, self.horizon_, min_rows=2,
+                         model="its imputed outcomes and outcome model")
         self._rng = check_random_state(self.random_state)
         outcome, weight = training_outcome(self.imputation, X, time, event, codes,
                                            self.target, self.horizon_)

@@ -6,13 +6,11 @@ Either way each training row gets an outcome on the target's scale (``min(T, h)`
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 
-from .._nuisance import MIN_ARM_EVENTS
 from ..imputation import IPCWT, IPCWeights, Margin, PseudoObservations, to_target_scale
 
 #: Names accepted by the ``imputation`` parameter.
@@ -46,35 +44,6 @@ def make_imputer(spec: Any, target: str, horizon: float) -> Any:
     update = {key: value for key, value in (("target", target), ("horizon", horizon))
               if key in params}
     return clone(spec).set_params(**update)
-
-
-def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
-                     classes: np.ndarray, horizon: float) -> None:
-    """An arm with fewer than 2 rows or no events up to ``h``: ``ValueError``; fewer than
-    ``MIN_ARM_EVENTS`` events: warning. Each names the arm, its rows and its events."""
-    for code, label in enumerate(classes.tolist()):
-        rows = codes == code
-        n_events = int(np.sum(event[rows] & (time[rows] <= horizon)))
-        if rows.sum() < 2:
-            raise ValueError(
-                f"treatment arm {label!r} has {int(rows.sum())} row(s) ({n_events} event(s) up "
-                f"to horizon={horizon:g}): its outcome cannot be imputed or regressed from "
-                "fewer than 2 rows; collect more rows of that arm or leave the level out."
-            )
-        if n_events == 0:
-            raise ValueError(
-                f"treatment arm {label!r} has no events up to horizon={horizon:g} among "
-                f"{int(rows.sum())} rows: its outcome distribution cannot be estimated; choose a "
-                "later horizon."
-            )
-        if n_events < MIN_ARM_EVENTS:
-            warnings.warn(
-                f"treatment arm {label!r} has only {n_events} event(s) up to horizon="
-                f"{horizon:g} (fewer than {MIN_ARM_EVENTS}): its imputed outcomes and outcome "
-                "model rest on very few events.",
-                UserWarning,
-                stacklevel=4,
-            )
 
 
 def training_outcome(spec: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,

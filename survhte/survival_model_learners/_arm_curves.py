@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .._base import SurvivalCATEEstimator, level_code
-from .._nuisance import MIN_ARM_EVENTS
 from .._validation import check_time
-from .._warnings import user_stacklevel
 from ..survival import SURVIVAL_MODEL, SurvivalModel
 
 
@@ -88,29 +85,3 @@ def arm_last_times(time: np.ndarray, codes: np.ndarray, n_levels: int) -> np.nda
     """Each treatment level's last observed time, shape (n_levels,)."""
     return np.array([time[codes == code].max() for code in range(n_levels)])
 
-
-def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
-                     classes: np.ndarray, horizon: float) -> None:
-    """Each treatment arm's events up to ``horizon``: none is a ``ValueError``, fewer than
-    :data:`~survhte._nuisance.MIN_ARM_EVENTS` a warning; both name the arm, its rows and
-    events."""
-    for code, label in enumerate(classes.tolist()):
-        rows = codes == code
-        n_rows, n_events = int(rows.sum()), int(event[rows].sum())
-        early = int(np.sum(event[rows] & (time[rows] <= horizon)))
-        if early == 0:
-            after = f", all after it (first at {time[rows & event].min():g})" if n_events else ""
-            raise ValueError(
-                f"treatment arm {label!r} has no event up to horizon={horizon:g} "
-                f"({n_rows} row(s), {n_events} event(s){after}): its survival curve before the "
-                "horizon cannot be estimated; choose a later horizon or collect more events in "
-                "that arm."
-            )
-        if early < MIN_ARM_EVENTS:
-            warnings.warn(
-                f"treatment arm {label!r} has only {early} event(s) up to horizon={horizon:g} "
-                f"among {n_rows} row(s) (fewer than {MIN_ARM_EVENTS}): its survival model, and "
-                "every effect against it, rest on very few events.",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )

@@ -12,9 +12,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._nuisance import seeded_clone
+from .._nuisance import check_arm_events, seeded_clone
 from ..survival import arm_summary, check_fitted_curves
-from ._arm_curves import check_arm_events
 from ._defaults import default_base_model
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._nuisance import PROPENSITY_CLIP
+from .._nuisance import PROPENSITY_CLIP, check_arm_events
 from ..survival import SurvivalModel
-from ._arm_curves import check_arm_events
 from ._effect_regression import WeightedEffectLearner
 from ._nuisance import censoring_weights, known_outcome
 
