@@ -39,6 +39,8 @@ _EXPORTS = {
     "IPCWeights": "survhte.imputation",
     "CensoringKaplanMeier": "survhte.imputation",
     "AIPCW": "survhte.inference",
+    "doubly_robust_scores": "survhte.heterogeneity",
+    "get_scores": "survhte.heterogeneity",
     "RegressionForest": "survhte.forest",
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",
