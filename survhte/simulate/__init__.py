@@ -11,15 +11,19 @@ from ._data import SurvivalSimulation
 from ._designs import CONFIGS, SCENARIOS
 from ._generate import survhte_bench
 from ._splits import benchmark_split, split_from_permutation
+from ._stress import STRESS_DESIGNS, StressSimulation, stress_design
 from ._truth import conditional_cate, conditional_potential_outcome
 
 __all__ = [
     "CONFIGS",
     "SCENARIOS",
+    "STRESS_DESIGNS",
+    "StressSimulation",
     "SurvivalSimulation",
     "benchmark_split",
     "conditional_cate",
     "conditional_potential_outcome",
     "split_from_permutation",
+    "stress_design",
     "survhte_bench",
 ]
