@@ -41,6 +41,8 @@ _EXPORTS = {
     "AIPCW": "survhte.inference",
     "doubly_robust_scores": "survhte.heterogeneity",
     "get_scores": "survhte.heterogeneity",
+    "best_linear_projection": "survhte.heterogeneity",
+    "test_calibration": "survhte.heterogeneity",
     "RegressionForest": "survhte.forest",
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",

@@ -2,8 +2,12 @@
 
 - :func:`doubly_robust_scores`, :func:`get_scores`: cross-fitted AIPCW scores, the per-row
   "outcomes" whose conditional mean is the CATE;
+- :func:`best_linear_projection`: the CATE's best linear summary in chosen covariates;
+- :func:`test_calibration`: does the predicted heterogeneity match the scores?
 """
 
+from ._blp import best_linear_projection
+from ._calibration import test_calibration
 from ._scores import doubly_robust_scores, get_scores
 
-__all__ = ["doubly_robust_scores", "get_scores"]
+__all__ = ["best_linear_projection", "doubly_robust_scores", "get_scores", "test_calibration"]
