@@ -43,6 +43,8 @@ _EXPORTS = {
     "get_scores": "survhte.heterogeneity",
     "best_linear_projection": "survhte.heterogeneity",
     "test_calibration": "survhte.heterogeneity",
+    "rank_average_treatment_effect": "survhte.heterogeneity",
+    "RankAverageTreatmentEffect": "survhte.heterogeneity",
     "RegressionForest": "survhte.forest",
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",

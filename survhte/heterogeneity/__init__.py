@@ -4,10 +4,20 @@
   "outcomes" whose conditional mean is the CATE;
 - :func:`best_linear_projection`: the CATE's best linear summary in chosen covariates;
 - :func:`test_calibration`: does the predicted heterogeneity match the scores?
+- :func:`rank_average_treatment_effect`: does treating by the predicted CATE first pay (AUTOC,
+  QINI, the TOC curve)?
 """
 
 from ._blp import best_linear_projection
 from ._calibration import test_calibration
+from ._rate import RankAverageTreatmentEffect, rank_average_treatment_effect
 from ._scores import doubly_robust_scores, get_scores
 
-__all__ = ["best_linear_projection", "doubly_robust_scores", "get_scores", "test_calibration"]
+__all__ = [
+    "RankAverageTreatmentEffect",
+    "best_linear_projection",
+    "doubly_robust_scores",
+    "get_scores",
+    "rank_average_treatment_effect",
+    "test_calibration",
+]
