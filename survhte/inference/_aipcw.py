@@ -123,6 +123,13 @@ class AIPCW(BaseEstimator):
         AIPCW estimates of :math:`E[f(T(k))]`, ``k = 0..K``.
     propensity_ : ndarray of shape (n,) or (n, K + 1)
         Cross-fitted (or known) :math:`r_k(X_i)` after clipping; binary: ``P(W = classes_[1])``.
+    arm_outcome_means_ : ndarray of shape (n, K + 1)
+        Cross-fitted :math:`m_k(X_i)`, ``k = 0..K`` (column ``k`` is level ``classes_[k]``).
+    transformed_outcome_ : ndarray of shape (n,)
+        :math:`U_i`, the AIPCW transformation of row ``i``'s censored outcome under its own
+        arm's cross-fitted outcome and censoring models (:math:`E[U \mid X, W = k] = m_k(X)`);
+        with ``arm_outcome_means_`` and ``propensity_`` the nuisances of the R-loss
+        (:func:`survhte.metrics.r_loss`).
     horizon_ : float
     classes_ : ndarray
         Treatment labels; ``classes_[0]`` is the control.
@@ -294,6 +301,8 @@ class AIPCW(BaseEstimator):
         self.ate_ = _squeeze(np.array([score.mean() for score in scores]))
         self.std_error_ = _squeeze(np.array([score.std(ddof=1) / np.sqrt(n) for score in scores]))
         self.propensity_ = r[:, 1] if n_levels == 2 else r
+        self.arm_outcome_means_ = means
+        self.transformed_outcome_ = transformed
         return self
 
     def _warn_floor(self, floored: np.ndarray) -> None:
