@@ -45,6 +45,8 @@ _EXPORTS = {
     "test_calibration": "survhte.heterogeneity",
     "rank_average_treatment_effect": "survhte.heterogeneity",
     "RankAverageTreatmentEffect": "survhte.heterogeneity",
+    "cate_group_effects": "survhte.heterogeneity",
+    "variable_importance": "survhte.heterogeneity",
     "RegressionForest": "survhte.forest",
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",

@@ -6,18 +6,25 @@
 - :func:`test_calibration`: does the predicted heterogeneity match the scores?
 - :func:`rank_average_treatment_effect`: does treating by the predicted CATE first pay (AUTOC,
   QINI, the TOC curve)?
+- :func:`cate_group_effects`: the doubly robust effect in each predicted-CATE quantile group;
+- :func:`variable_importance`: which covariates the fitted CATE uses (grf's split frequency
+  for forests, permutation of the predictions otherwise).
 """
 
 from ._blp import best_linear_projection
 from ._calibration import test_calibration
+from ._groups import cate_group_effects
+from ._importance import variable_importance
 from ._rate import RankAverageTreatmentEffect, rank_average_treatment_effect
 from ._scores import doubly_robust_scores, get_scores
 
 __all__ = [
     "RankAverageTreatmentEffect",
     "best_linear_projection",
+    "cate_group_effects",
     "doubly_robust_scores",
     "get_scores",
     "rank_average_treatment_effect",
     "test_calibration",
+    "variable_importance",
 ]
