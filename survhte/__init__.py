@@ -47,6 +47,7 @@ _EXPORTS = {
     "RankAverageTreatmentEffect": "survhte.heterogeneity",
     "cate_group_effects": "survhte.heterogeneity",
     "variable_importance": "survhte.heterogeneity",
+    "cross_fitted_cate": "survhte.heterogeneity",
     "RegressionForest": "survhte.forest",
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",

@@ -13,6 +13,7 @@ from survhte import (
     TLearner,
     best_linear_projection,
     cate_group_effects,
+    cross_fitted_cate,
     doubly_robust_scores,
     get_scores,
     rank_average_treatment_effect,
@@ -339,3 +340,37 @@ def test_variable_importance_of_forests_and_of_other_estimators(rct):
     csf = CausalSurvivalForest(20, horizon=1.0, random_state=0).fit(rct.X, rct.y, rct.w)
     forest = variable_importance(csf)
     assert forest.sum() == pytest.approx(1.0) and forest.shape == (rct.X.shape[1],)
+
+
+class _MeanTime(BaseEstimator):
+    """Predicts the mean observed time of the rows it was fitted on."""
+
+    def __init__(self, control=None):
+        self.control = control
+
+    def fit(self, X, y, w):
+        self.mean_ = float(np.mean(y[0]))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def test_cross_fitted_cate_predicts_each_row_from_the_other_folds(rct):
+    time, event = rct.y["time"], rct.y["event"]
+    out = cross_fitted_cate(_MeanTime(), rct.X, (time, event), rct.w, n_folds=4,
+                            random_state=0)
+    values = np.unique(out)
+    assert values.size == 4  # one model per fold
+    for value in values:
+        fold = out == value
+        assert value == pytest.approx(time[~fold].mean(), rel=1e-12)
+    with pytest.raises(ValueError, match="n_folds must be >= 2"):
+        cross_fitted_cate(_MeanTime(), rct.X, (time, event), rct.w, n_folds=1)
+    # a forest: the out-of-bag predictions of one fit (rows that every tree saw: the mean)
+    csf = CausalSurvivalForest(20, horizon=1.0, random_state=0)
+    oob = csf.fit(rct.X, rct.y, rct.w).oob_prediction_
+    held = cross_fitted_cate(csf, rct.X, rct.y, rct.w)
+    seen = np.isfinite(oob)
+    np.testing.assert_array_equal(held[seen], oob[seen])
+    assert np.all(held[~seen] == pytest.approx(np.nanmean(oob)))
