@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,22 +19,34 @@ import pandas as pd
 from ._base import SurvivalCATEEstimator
 from ._cli_input import CSV_DEFAULTS, EstimateInput, read_estimate_input
 from ._cli_report import (
-    cate_drivers,
+    format_blp,
     format_cate_quantiles,
-    format_drivers,
+    format_heterogeneity,
     format_interval,
     km_contrast,
     number_format,
 )
 from ._validation import TARGETS, check_horizon, default_horizon
 from .forest import CausalSurvivalForest
-from .plotting import effect_summary_figure
+from .heterogeneity import (
+    RankAverageTreatmentEffect,
+    best_linear_projection,
+    cate_group_effects,
+    cross_fitted_cate,
+    get_scores,
+    rank_average_treatment_effect,
+    test_calibration,
+)
+from .plotting import calibration_plot, effect_summary_figure, toc_plot
 from .survival import CoxPH
 from .survival_model_learners import SurvivalTLearner
 
 FIGURE_NAME = "summary.png"
+HETEROGENEITY_FIGURE_NAME = "heterogeneity.png"
 CATE_NAME = "cate.csv"
 DEFAULT_BOOTSTRAP = 100
+#: Folds of the cross-fitted learner predictions and of the doubly robust scores.
+CHECK_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="estimate heterogeneous treatment effects on a survival outcome",
         description=(
             "Fit a CATE learner and report the average effect (learner bootstrap and "
-            "model-free Kaplan-Meier), the CATE distribution and the covariates driving it. "
+            "model-free Kaplan-Meier), the CATE distribution, whether its heterogeneity is "
+            "real (grf's calibration test and RATE on held-out predictions) and the best "
+            "linear projection of the CATE on covariates. "
             "Without --data, runs on the Rossi recidivism trial (time 'week', event 'arrest', "
             "treatment 'fin')."
         ),
@@ -118,6 +133,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="; ".join(f"{name}: {method.description}" for name, method in METHODS.items())
         + f" (default: {DEFAULT_METHOD})",
     )
+    parser.add_argument(
+        "--blp-covariates", metavar="A,B,...",
+        help="covariates of the best linear projection of the CATE (default: every "
+        "covariate)",
+    )
     parser.add_argument("--out", default="survhte_out", metavar="DIR",
                         help="output directory (default survhte_out/)")
     parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
@@ -145,23 +165,129 @@ def run(args: argparse.Namespace) -> int:
         w = data.classes[data.w_codes]
     else:  # an estimator without control= reads codes 0..K with 0 the control
         w = data.w_codes
+    blp_columns = _blp_columns(args.blp_covariates, data)
     with compile_notice():
         estimator.fit(data.X, (data.time, data.event), w)
         cate = estimator.predict(data.X)
+        checks = heterogeneity_checks(estimator, method, data, w, args, horizon, blp_columns)
 
     out.mkdir(parents=True, exist_ok=True)
     figure_path, cate_path = out / FIGURE_NAME, out / CATE_NAME
-    _write_cate(cate_path, data, cate)
+    checks_path = out / HETEROGENEITY_FIGURE_NAME
+    _write_cate(cate_path, data, cate, checks)
     effect_label = _effect_label(args.target, horizon, data.time_unit)
     effect_summary_figure(
         data.time, data.event, data.w_codes, data.arm_labels, cate,
         horizon=horizon, time_unit=data.time_unit, cate_label=f"predicted CATE: {effect_label}",
     ).savefig(figure_path, dpi=120)
+    _heterogeneity_figure(checks).savefig(checks_path, dpi=120)
 
-    lines = _report(data, estimator, cate, args, horizon, how, effect_label)
-    lines.append(f"wrote {figure_path} (KM curves by arm, CATE histogram) and {cate_path}")
+    lines = _report(data, estimator, cate, args, horizon, how, effect_label, checks)
+    lines.append(f"wrote {figure_path} (KM curves by arm, CATE histogram), {checks_path} (TOC "
+                 f"curve, calibration by predicted-CATE group) and {cate_path}")
     print("\n".join(lines))
     return 0
+
+
+@dataclass
+class HeterogeneityChecks:
+    """Held-out predictions, doubly robust scores and the tests run on them (one column or
+    list entry per treated level)."""
+
+    held_out: np.ndarray
+    held_out_how: str
+    scores: np.ndarray
+    calibration: list[pd.DataFrame]
+    rate: RankAverageTreatmentEffect
+    blp: list[pd.DataFrame]
+    groups: pd.DataFrame
+    interval: tuple[np.ndarray, np.ndarray] | None
+    notes: list[str]
+
+
+def heterogeneity_checks(estimator: Any, method: Method, data: EstimateInput, w: np.ndarray,
+                         args: argparse.Namespace, horizon: float,
+                         blp_columns: list[str]) -> HeterogeneityChecks:
+    """Honest checks of the fitted CATE: held-out predictions (a forest's out-of-bag ones, or
+    a learner's ``CHECK_FOLDS``-fold cross-fitted ones), the AIPCW scores of every row, grf's
+    calibration test, the RATE (AUTOC) and the BLP on standardized covariates."""
+    y = (data.time, data.event)
+    notes: list[str] = []
+    if hasattr(type(estimator), "oob_prediction_"):
+        oob = np.asarray(estimator.oob_prediction_, dtype=np.float64)
+        held_out = np.where(np.isfinite(oob), oob, np.nanmean(oob, axis=0))
+        how = "out-of-bag predictions of the forest (each row from the trees that left it out)"
+    else:
+        learner = method.build(args.target, horizon, 0, args.seed)
+        if "control" in learner.get_params(deep=False):
+            learner.set_params(control=data.classes[0])
+        held_out = cross_fitted_cate(learner, data.X, y, w, n_folds=CHECK_FOLDS,
+                                     random_state=args.seed)
+        how = (f"{CHECK_FOLDS}-fold cross-fitted predictions (each row from a refit without "
+               "its fold)")
+    scores = get_scores(estimator, data.X, y, w, n_folds=CHECK_FOLDS, random_state=args.seed)
+    n_levels = len(data.classes) - 1
+    held_out = held_out.reshape(-1, n_levels)
+    scores = scores.reshape(-1, n_levels)
+    labels = [str(label) for label in data.arm_labels[1:]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # constant predictions: reported as such
+        calibration = [test_calibration(held_out[:, k], scores=scores[:, k])
+                       for k in range(n_levels)]
+    rate = rank_average_treatment_effect(held_out, scores=scores, random_state=args.seed)
+    rate.levels = labels
+    if "level" in rate.toc.columns:
+        rate.toc["level"] = np.repeat(labels, len(rate.toc) // n_levels)
+    Z = data.X[blp_columns].astype(np.float64)
+    spread = Z.std(axis=0)
+    constant = [str(c) for c in spread.index[spread <= 0]]
+    if constant:
+        notes.append(f"left out of the projection as constant: {', '.join(constant)}")
+    Z = (Z.loc[:, spread > 0] - Z.loc[:, spread > 0].mean()) / spread[spread > 0]
+    blp = [best_linear_projection(scores[:, k], Z) for k in range(n_levels)]
+    groups = [cate_group_effects(held_out[:, k], scores=scores[:, k], n_groups=5)
+              for k in range(n_levels)]
+    grouped = groups[0] if n_levels == 1 else pd.concat(groups, keys=labels,
+                                                         names=["level", "group"])
+    try:
+        interval = tuple(np.asarray(b, dtype=np.float64).reshape(-1, n_levels)
+                         for b in estimator.predict_interval(data.X))
+    except (ValueError, NotImplementedError) as exc:
+        interval = None
+        notes.append(f"no per-row CATE intervals: {exc}")
+    return HeterogeneityChecks(held_out, how, scores, calibration, rate, blp, grouped,
+                               interval, notes)
+
+
+def _blp_columns(spec: str | None, data: EstimateInput) -> list[str]:
+    """``--blp-covariates`` as columns of ``data.X`` (a one-hot encoded text column names
+    all its indicators)."""
+    columns = [str(c) for c in data.X.columns]
+    if spec is None:
+        return columns
+    chosen: list[str] = []
+    for name in (part.strip() for part in spec.split(",") if part.strip()):
+        if name in columns:
+            chosen.append(name)
+            continue
+        indicators = [c for c in columns if c.startswith(f"{name}_")]
+        if not indicators:
+            raise ValueError(f"--blp-covariates: {name!r} is not a covariate; the covariates "
+                             f"are {', '.join(columns)}.")
+        chosen += indicators
+    if not chosen:
+        raise ValueError("--blp-covariates names no covariate.")
+    return list(dict.fromkeys(chosen))
+
+
+def _heterogeneity_figure(checks: HeterogeneityChecks) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    toc_plot(checks.rate, ax=left)
+    calibration_plot(checks.groups, ax=right)
+    return fig
 
 
 #: Printed (stderr) when numba starts compiling survhte's kernels: a cold cache.
@@ -238,9 +364,20 @@ def _effect_label(target: str, horizon: float, unit: str) -> str:
     return f"difference in P(event-free at {horizon:g} {unit})"
 
 
-def _write_cate(path: Path, data: EstimateInput, cate: np.ndarray) -> None:
-    columns = ["cate"] if cate.ndim == 1 else [f"cate_{label}" for label in data.classes[1:]]
-    table = pd.DataFrame(cate.reshape(len(cate), -1), columns=columns, index=data.X.index)
+def _write_cate(path: Path, data: EstimateInput, cate: np.ndarray,
+                checks: HeterogeneityChecks) -> None:
+    """Per row: the covariates, then for each treated level the CATE, its 95% interval (when
+    the method has one), the held-out CATE of the checks and the doubly robust score."""
+    table = data.X.copy()
+    matrix = cate.reshape(len(cate), -1)
+    for k, label in enumerate(data.classes[1:]):
+        suffix = "" if matrix.shape[1] == 1 else f"_{label}"
+        table[f"cate{suffix}"] = matrix[:, k]
+        if checks.interval is not None:
+            table[f"cate_lower{suffix}"] = checks.interval[0][:, k]
+            table[f"cate_upper{suffix}"] = checks.interval[1][:, k]
+        table[f"cate_held_out{suffix}"] = checks.held_out[:, k]
+        table[f"dr_score{suffix}"] = checks.scores[:, k]
     table.index.name = "row"
     table.to_csv(path)
 
@@ -253,6 +390,7 @@ def _report(
     horizon: float,
     how: str,
     effect_label: str,
+    checks: HeterogeneityChecks,
 ) -> list[str]:
     n, events = data.time.size, int(data.event.sum())
     num = number_format(horizon if args.target == "rmst" else 1.0)
@@ -299,16 +437,30 @@ def _report(
         )
 
     cate_matrix = cate.reshape(n, -1)
-    X = data.X.to_numpy(dtype=np.float64)
-    names = list(map(str, data.X.columns))
+    lower_rate, upper_rate = (np.atleast_1d(b) for b in checks.rate.confidence_interval())
+    estimates = np.atleast_1d(checks.rate.estimate)
     for k in range(1, len(data.classes)):
         column = cate_matrix[:, k - 1]
+        contrast = f"{data.arm_labels[k]} vs {data.arm_labels[0]}"
+        lines += ["", f"CATE distribution, {contrast} (n={n}):",
+                  f"  {format_cate_quantiles(column, num)}"]
+        if checks.interval is not None:
+            low, high = checks.interval[0][:, k - 1], checks.interval[1][:, k - 1]
+            excluding = int(np.sum((low > 0) | (high < 0)))
+            lines.append(f"  per-row 95% intervals: {excluding} of {n} exclude 0; median "
+                         f"width {num(float(np.median(high - low)))}")
         lines += [
             "",
-            f"CATE distribution, {data.arm_labels[k]} vs {data.arm_labels[0]} (n={n}):",
-            f"  {format_cate_quantiles(column, num)}",
-            "Top covariates driving heterogeneity (OLS of predicted CATE on standardized "
-            "covariates; descriptive):",
-            *format_drivers(*cate_drivers(column, X, names), num),
+            f"Is the heterogeneity real? {contrast}",
+            f"  on {checks.held_out_how}, against doubly robust (AIPCW, {CHECK_FOLDS}-fold "
+            "cross-fitted) scores of every row:",
+            *format_heterogeneity(checks.calibration[k - 1],
+                                  (estimates[k - 1], lower_rate[k - 1], upper_rate[k - 1]),
+                                  num),
+            "  Best linear projection of the CATE on standardized covariates (OLS of the "
+            "doubly robust scores, HC3 SE; effect change per SD; intercept = the average "
+            "effect):",
+            *format_blp(checks.blp[k - 1], num),
         ]
+    lines += [f"  note: {note}" for note in checks.notes]
     return lines

@@ -1,20 +1,18 @@
-"""Summaries printed by ``survhte estimate``: KM contrasts, CATE quantiles, effect drivers."""
+"""Summaries printed by ``survhte estimate``: KM contrasts, CATE quantiles, heterogeneity tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import norm
 
 from ._kernels.step_function import step_values
 from .survival import kaplan_meier_by_group, rmst_difference
 
 CATE_QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
-N_DRIVERS = 5
 
 
 @dataclass(frozen=True)
@@ -60,32 +58,6 @@ def km_contrast(
     )
 
 
-def cate_drivers(
-    cate: np.ndarray, X: np.ndarray, names: Sequence[str]
-) -> tuple[pd.DataFrame, float]:
-    """Least-squares projection of the predicted CATE on standardised covariates.
-
-    Fits ``cate ~ 1 + z_1 + ... + z_p`` by OLS with ``z_j`` covariate ``j`` centred and scaled to
-    unit standard deviation, so each coefficient is the change in predicted CATE per standard
-    deviation of the covariate holding the others fixed (a descriptive best linear projection;
-    Semenova & Chernozhukov 2021). Constant covariates are left out.
-
-    Returns
-    -------
-    table : DataFrame
-        Columns ``covariate`` and ``coef``, sorted by decreasing ``|coef|``.
-    r_squared : float
-        Share of the CATE variance the linear projection explains.
-    """
-    scale = X.std(axis=0)
-    keep = scale > 0
-    Z = (X[:, keep] - X[:, keep].mean(axis=0)) / scale[keep]
-    fit = sm.OLS(cate, sm.add_constant(Z, has_constant="add")).fit()
-    table = pd.DataFrame({"covariate": np.asarray(names)[keep], "coef": fit.params[1:]})
-    order = np.argsort(-np.abs(table["coef"].to_numpy()), kind="stable")
-    return table.iloc[order].reset_index(drop=True), float(fit.rsquared)
-
-
 def number_format(scale: float) -> Callable[[float], str]:
     """Fixed-decimal formatter for effects on a scale of ``scale`` (the horizon for RMST, 1 for
     probabilities): 3 decimals at scale 1, one fewer per factor of 10, at least 2."""
@@ -100,21 +72,63 @@ def format_cate_quantiles(cate: np.ndarray, num: Callable[[float], str]) -> str:
     return "  ".join(f"{n} {num(v)}" for n, v in zip(names, values, strict=True))
 
 
-def format_drivers(
-    table: pd.DataFrame, r_squared: float, num: Callable[[float], str]
-) -> list[str]:
-    """Lines ranking the top covariates by absolute projection coefficient."""
-    width = max(len(str(c)) for c in table["covariate"].head(N_DRIVERS))
-    lines = [
-        f"    {rank}. {row.covariate!s:<{width}}  {'+' if row.coef >= 0 else ''}"
-        f"{num(row.coef)} per SD  ({'larger' if row.coef > 0 else 'smaller'} effect when "
-        f"{row.covariate} is higher)"
-        for rank, row in enumerate(table.head(N_DRIVERS).itertuples(), start=1)
-    ]
-    lines.append(f"    (R^2 of the linear projection: {r_squared:.2f})")
-    return lines
-
-
 def format_interval(lower: float, upper: float, num: Callable[[float], str]) -> str:
     """``[lower, upper]``."""
     return f"[{num(lower)}, {num(upper)}]"
+
+
+#: Significance level of the heterogeneity verdict.
+HETEROGENEITY_ALPHA = 0.05
+
+
+def heterogeneity_detected(differential_p: float, rate_lower: float) -> bool:
+    """Evidence that the predictions rank real effect variation: the calibration test's
+    differential-prediction term (one-sided p < 0.05) or the RATE's 95% interval above 0."""
+    return bool((np.isfinite(differential_p) and differential_p < HETEROGENEITY_ALPHA)
+                or rate_lower > 0)
+
+
+def format_heterogeneity(
+    calibration: pd.DataFrame, rate: tuple[float, float, float],
+    num: Callable[[float], str],
+) -> list[str]:
+    """Lines of the calibration test, the RATE and the verdict for one treated level.
+
+    ``rate``: (estimate, lower, upper) of the AUTOC.
+    """
+    mean_row = calibration.loc["mean_prediction"]
+    diff_row = calibration.loc["differential_prediction"]
+    estimate, lower, upper = rate
+    diff_p = float(diff_row["p_value"])
+    lines = [
+        f"    calibration test (grf's test_calibration, HC3): mean prediction "
+        f"{mean_row['estimate']:.2f} (SE {mean_row['std_error']:.2f}), differential "
+        + (f"prediction {diff_row['estimate']:.2f} (SE {diff_row['std_error']:.2f}), "
+           f"one-sided p = {diff_p:.3g}" if np.isfinite(diff_p)
+           else "prediction undefined (the held-out predictions are constant)"),
+        "      (1 = calibrated; a differential coefficient > 0 with p < 0.05: the predicted "
+        "differences are real)",
+        f"    RATE (AUTOC: excess effect when treating by predicted CATE first) {num(estimate)}"
+        f"  95% CI {format_interval(lower, upper, num)}",
+    ]
+    if heterogeneity_detected(diff_p, lower):
+        lines.append(
+            "    => heterogeneity detected: the held-out predictions rank rows by their effect "
+            "better than chance.")
+    else:
+        lines.append(
+            "    => heterogeneity NOT detected: differential p >= 0.05 and the RATE interval "
+            "covers 0 (or lies below it). The per-row CATEs are not distinguishable from the "
+            "average effect; report the average effect above.")
+    return lines
+
+
+def format_blp(table: pd.DataFrame, num: Callable[[float], str]) -> list[str]:
+    """Lines of the best linear projection (one treated level), per SD of each covariate."""
+    width = max(9, *(len(str(term)) for term in table.index))
+    lines = [f"      {'term':<{width}}  {'estimate':>9}  {'SE':>8}  {'95% CI':>21}  p-value"]
+    for term, row in table.iterrows():
+        interval = format_interval(row["ci_lower"], row["ci_upper"], num)
+        lines.append(f"      {term!s:<{width}}  {num(row['estimate']):>9}  "
+                     f"{num(row['std_error']):>8}  {interval:>21}  {row['p_value']:.3g}")
+    return lines
