@@ -8,7 +8,9 @@ Nonparametric primitives
 Survival models
 ---------------
 :class:`CoxPH` (Efron ties), :class:`WeibullAFT`, :class:`KaplanMeierSurvival`,
-:class:`TransformedSurvivalModel`, :class:`LifelinesSurvivalModel`, and the interface any such
+:class:`TransformedSurvivalModel`, :class:`LifelinesSurvivalModel`,
+:class:`SelectedSurvivalModel` (chosen among candidates by a cross-validated IPCW Brier
+score up to a horizon), and the interface any such
 model follows (:class:`SurvivalModel`: ``fit(X, time, event, sample_weight=None)``,
 ``predict_survival(X, times)``, and ``unique_times_`` or ``restricted_mean(X, horizon)``).
 The survival meta-learners (:mod:`survhte.survival_model_learners`), the censoring models of
@@ -35,11 +37,21 @@ from ._models import (
     check_survival_model,
 )
 from ._nonparametric import KaplanMeier, NelsonAalen
+from ._selected import (
+    CANDIDATE_SETS,
+    SELECTION_LOSSES,
+    SelectedSurvivalModel,
+    default_candidates,
+    linear_candidates,
+    quadratic_candidates,
+)
 from ._transformed import TransformedSurvivalModel
 from ._weibull import WeibullAFT
 
 __all__ = [
+    "CANDIDATE_SETS",
     "MAX_CHUNK_VALUES",
+    "SELECTION_LOSSES",
     "SURVIVAL_MODEL",
     "CoxPH",
     "KaplanMeier",
@@ -47,6 +59,7 @@ __all__ = [
     "LifelinesSurvivalModel",
     "NelsonAalen",
     "RMSTDifference",
+    "SelectedSurvivalModel",
     "SurvivalModel",
     "TransformedSurvivalModel",
     "WeibullAFT",
@@ -54,7 +67,10 @@ __all__ = [
     "check_fitted_curves",
     "check_model_data",
     "check_survival_model",
+    "default_candidates",
     "kaplan_meier_by_group",
+    "linear_candidates",
+    "quadratic_candidates",
     "rmst",
     "rmst_difference",
     "survival_at",

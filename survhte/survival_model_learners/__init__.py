@@ -20,14 +20,18 @@ learner's short name to its class (the study registry, benchmarks and tests iter
 
 from ._defaults import (
     censored_forest_model,
+    default_arm_model,
     default_base_model,
     default_censoring_model,
     default_effect_model,
     default_propensity_model,
+    legacy_base_model,
+    legacy_effect_model,
 )
 from ._matching import MatchingLearner
 from ._mlearner import SurvivalMLearner
 from ._rlearner import SurvivalRLearner
+from ._shrinkage import ShrunkEffectRegressor
 from ._slearner import SurvivalSLearner
 from ._tlearner import SurvivalTLearner
 from ._xlearner import SurvivalXLearner
@@ -45,14 +49,18 @@ LEARNERS = {
 __all__ = [
     "LEARNERS",
     "MatchingLearner",
+    "ShrunkEffectRegressor",
     "SurvivalMLearner",
     "SurvivalRLearner",
     "SurvivalSLearner",
     "SurvivalTLearner",
     "SurvivalXLearner",
     "censored_forest_model",
+    "default_arm_model",
     "default_base_model",
     "default_censoring_model",
     "default_effect_model",
     "default_propensity_model",
+    "legacy_base_model",
+    "legacy_effect_model",
 ]

@@ -1,16 +1,46 @@
 """Default nuisance and base models of the survival meta-learners: the one place to change them.
 
-The default base model stays the quadratic Cox model rather than the survival forest of
-:mod:`survhte.forest` (any of them plugs in as ``base_model=SurvivalForest()``), by
-measurement: on the SurvHTE-Bench protocol (RCT-50, OBS-CPS, OBS-UConf, OBS-CPS-IC x
-scenarios A-E, repeat 0, ``benchmarks/survhte_bench_survival_meta.py --base forest``) the
-median CATE MSE / constant's MSE was 0.58 (S), 0.54 (T), 0.56 (X), 0.65 (matching) with the
-quadratic Cox model against 0.78, 0.78, 0.57, 1.03 with ``SurvivalForest(200)``; the S-learner
-beat the constant on 20 of 20 datasets with Cox, 11 with the forest. Larger forest leaves
-(``min_node_size`` 50 or 150) did not change the ranking. Those forests had grf's
-``alpha = 0.05``, under which heavily censored data (scenario D) admit no split;
-:func:`censored_forest_model` lifts that constraint. :func:`default_propensity_model` is the
-package-wide one of :mod:`survhte._nuisance`.
+Base models (issue 18). The fixed quadratic Cox model (``CoxPH(penalizer=0.05)`` on all
+squares and products: 135 features per arm with 15 covariates), chosen on the near-linear
+SurvHTE-Bench designs, made the T-learner worse than the constant-ATE predictor on
+:func:`survhte.simulate.stress_design` (CATE RMSE / sd(tau), seed 0: nonlinear 0.92,
+small_arm 1.17, trial_4arm 2.28). The defaults are now
+:class:`~survhte.survival.SelectedSurvivalModel` choices by the cross-validated IPCW
+integrated Brier score up to the learner's horizon (3 folds):
+
+- T-, X- and R-learners (per-arm models, :func:`default_arm_model`): the linear-predictor
+  candidates (Cox at ridge penalties 0.01, 0.1, 1; Weibull AFT), one candidate for every
+  arm. The arm-wise loss prefers the quadratic models where the prognosis is nonlinear
+  (IPCW integrated Brier 0.108 vs 0.113 on one nonlinear arm), but the T-learner's CATE is a
+  difference of two separately fitted curves: errors that a linear model makes alike in both
+  arms cancel, the quadratic model's variance does not (T-learner, seed 0, linear Cox vs
+  quadratic 0.05 / 0.5: nonlinear 0.66 vs 0.92 / 0.76, confounded 0.68 vs 0.95 / 0.84,
+  small_arm 0.65 vs 1.17 / 0.87). The X- and R-learners' second stages make them nearly
+  insensitive to the choice (X 0.60 vs 0.56 on nonlinear, 0.93 vs 1.01 on trial_4arm).
+- S-learner and matching (pooled model on ``[X, W]``, :func:`default_base_model`): the
+  quadratic candidates (penalty 0.05 or 0.5), whose treatment-by-covariate products carry
+  the effect modification; a linear pooled Cox model has one hazard ratio for everyone
+  (S-learner 1.11-1.14 on four stress designs, against 0.56-0.65 quadratic). The loss cannot
+  see that, so the linear models are not candidates while the quadratic ones are affordable.
+- The survival forest (:func:`censored_forest_model`) is not a default candidate: it was not
+  the best by held-out loss on the nonlinear design's arms (0.116 vs 0.108) and a fit costs
+  2-4 s at n = 2,000 against milliseconds (learners are refitted in every bootstrap);
+  ``SelectedSurvivalModel(candidates=[..., ("forest", censored_forest_model())])`` scores
+  it out of bag.
+
+Earlier measurement (kept for the forest): on the SurvHTE-Bench protocol (RCT-50, OBS-CPS,
+OBS-UConf, OBS-CPS-IC x scenarios A-E, repeat 0, ``benchmarks/survhte_bench_survival_meta.py
+--base forest``) the median CATE MSE / constant's MSE was 0.58 (S), 0.54 (T), 0.56 (X), 0.65
+(matching) with the quadratic Cox model against 0.78, 0.78, 0.57, 1.03 with
+``SurvivalForest(200)``. Those forests had grf's ``alpha = 0.05``, under which heavily
+censored data (scenario D) admit no split; :func:`censored_forest_model` lifts that
+constraint.
+
+Second stage: :func:`default_effect_model` shrinks the forest toward the average effect by
+its held-out calibration slope (:class:`ShrunkEffectRegressor`): on trial_4arm (seed 0) the
+slopes were 0.09-0.45 and the R-learner went from 1.10 to 1.01, the M-learner from 1.18 to
+1.03. :func:`default_propensity_model` is the package-wide one of :mod:`survhte._nuisance`.
+Before/after tables: ``benchmarks/defaults_survival_learners.py``.
 """
 
 from __future__ import annotations
@@ -22,26 +52,41 @@ from sklearn.preprocessing import PolynomialFeatures
 
 from .._nuisance import default_propensity_model
 from ..forest import SurvivalForest
-from ..survival import CoxPH, TransformedSurvivalModel
+from ..survival import CoxPH, SelectedSurvivalModel, TransformedSurvivalModel
+from ._shrinkage import ShrunkEffectRegressor
 
 __all__ = [
     "censored_forest_model",
+    "default_arm_model",
     "default_base_model",
     "default_censoring_model",
     "default_effect_model",
     "default_propensity_model",
+    "legacy_base_model",
+    "legacy_effect_model",
 ]
 
 
-def default_base_model() -> TransformedSurvivalModel:
-    """Quadratic Cox model: ``CoxPH(penalizer=0.05)`` on all covariates, their squares and
-    pairwise products.
+def default_base_model() -> SelectedSurvivalModel:
+    """Pooled outcome model of the S-learner and the matching learner, on ``[X, W]``:
+    :class:`~survhte.survival.SelectedSurvivalModel` over the quadratic Cox models
+    (``candidates="quadratic"``: ridge penalty 0.05 or 0.5, chosen by the cross-validated
+    IPCW integrated Brier score up to the learner's horizon; the linear candidates when
+    there are too few events for the quadratic expansion)."""
+    return SelectedSurvivalModel(candidates="quadratic")
 
-    Curvature in each covariate and, for the S-learner (whose treatment indicators are
-    covariates), treatment-by-covariate interactions, i.e. a heterogeneous hazard ratio; ridge
-    penalised, exact and fast (milliseconds per fit). Chosen over a B-spline additive Cox model,
-    which cannot express interactions, on SurvHTE-Bench scenarios A-E.
-    """
+
+def default_arm_model() -> SelectedSurvivalModel:
+    """Per-arm outcome model of the T-, X- and R-learners:
+    :class:`~survhte.survival.SelectedSurvivalModel` over the linear-predictor candidates
+    (``candidates="linear"``: Cox at ridge penalty 0.01, 0.1 or 1, Weibull AFT), one
+    candidate for every arm."""
+    return SelectedSurvivalModel(candidates="linear")
+
+
+def legacy_base_model() -> TransformedSurvivalModel:
+    """The fixed default before issue 18: ``CoxPH(penalizer=0.05)`` on all covariates, their
+    squares and pairwise products (for comparisons: ``base_model=legacy_base_model()``)."""
     return TransformedSurvivalModel(
         PolynomialFeatures(degree=2, include_bias=False), CoxPH(penalizer=0.05)
     )
@@ -72,8 +117,16 @@ def default_censoring_model() -> CoxPH:
     return CoxPH()
 
 
-def default_effect_model() -> RandomForestRegressor:
-    """Random forest with large leaves (``min_samples_leaf=100``) for the second-stage effect
-    regressions of the X-, M- and R-learners (weighted: it accepts ``sample_weight``)."""
+def default_effect_model() -> ShrunkEffectRegressor:
+    """Second-stage effect regression of the X-, M- and R-learners (weighted: it accepts
+    ``sample_weight``): :class:`ShrunkEffectRegressor`, a random forest with large leaves
+    (``min_samples_leaf=100``) shrunk toward the average effect by its out-of-bag
+    calibration slope."""
+    return ShrunkEffectRegressor()
+
+
+def legacy_effect_model() -> RandomForestRegressor:
+    """The second stage before issue 18: ``RandomForestRegressor(200, min_samples_leaf=100,
+    max_features=0.6)``, unshrunk (for comparisons: ``effect_model=legacy_effect_model()``)."""
     return RandomForestRegressor(n_estimators=200, min_samples_leaf=100, max_features=0.6,
                                  random_state=0)

@@ -13,23 +13,30 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._nuisance import check_arm_events, seeded_clone
-from ..survival import arm_summary, check_fitted_curves
-from ._defaults import default_base_model
+from ..survival import SelectedSurvivalModel, arm_summary, check_fitted_curves
+from ._defaults import default_arm_model, default_base_model
 
 
 def prepare_base_model(spec: Any, time: np.ndarray, event: np.ndarray, codes: np.ndarray,
-                       classes: np.ndarray, horizon: float, random_state: Any = None) -> Any:
-    """``spec`` (``None``: :func:`default_base_model`; its interface was checked by the
-    learner's ``_parameter_constraints``), after every treatment arm is checked to have an
-    event up to ``horizon`` (:func:`check_arm_events`).
+                       classes: np.ndarray, horizon: float, random_state: Any = None,
+                       pooled: bool = False) -> Any:
+    """``spec`` (``None``: :func:`default_base_model` for a ``pooled`` model on ``[X, W]``,
+    else :func:`default_arm_model`; its interface was checked by the learner's
+    ``_parameter_constraints``), after every treatment arm is checked to have an event up to
+    ``horizon`` (:func:`check_arm_events`).
 
     A random base model (a survival forest) whose ``random_state`` is None is seeded from the
     learner's ``random_state``, so a seeded learner is reproducible, as scikit-learn's
-    ensembles seed their estimators.
+    ensembles seed their estimators. A :class:`~survhte.survival.SelectedSurvivalModel`
+    without a horizon selects at the learner's.
     """
     check_arm_events(event, time, codes, classes, horizon)
-    base = default_base_model() if spec is None else spec
-    return seeded_clone(base, learner_seed(random_state))
+    if spec is None:
+        spec = default_base_model() if pooled else default_arm_model()
+    base = seeded_clone(spec, learner_seed(random_state))
+    if isinstance(base, SelectedSurvivalModel) and base.horizon is None:
+        base.set_params(horizon=float(horizon))
+    return base
 
 
 def learner_seed(random_state: Any) -> int:
@@ -47,9 +54,41 @@ def fit_curves(model: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
 
 def fit_arm_models(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
                    codes: np.ndarray, n_levels: int) -> list[Any]:
-    """One fitted clone of ``base`` per treatment level, on that level's rows."""
-    return [fit_curves(base, X[rows], time[rows], event[rows])
-            for rows in (codes == code for code in range(n_levels))]
+    """One fitted clone of ``base`` per treatment level, on that level's rows.
+
+    A :class:`~survhte.survival.SelectedSurvivalModel` base uses one candidate in every arm:
+    the one with the smallest held-out loss summed over the arms' rows. Different models per
+    arm add their own, independent errors to the difference of the arms' curves (measured on
+    ``stress_design("small_arm")``, seed 0: T-learner CATE RMSE / sd 0.75 with each arm's own
+    choice, 0.65 with linear Cox in both).
+    """
+    arms = [codes == code for code in range(n_levels)]
+    models = [fit_curves(base, X[rows], time[rows], event[rows]) for rows in arms]
+    if not all(isinstance(model, SelectedSurvivalModel) for model in models):
+        return models
+    pairs = list(zip(models, arms, strict=True))
+    common = set.intersection(*(set(model.cv_losses_) for model in models))
+    if not common:  # every arm's candidates failed differently: keep each arm's own
+        return models
+    total = {name: sum(model.cv_losses_[name] * rows.sum() for model, rows in pairs)
+             for name in sorted(common)}
+    best = min(total, key=total.get)
+    for model, rows in pairs:
+        if model.best_name_ != best:
+            model.refit_candidate(best, X[rows], time[rows], event[rows])
+    return models
+
+
+def selected_candidate(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray,
+                       codes: np.ndarray, n_levels: int) -> Any:
+    """``base``, or for a :class:`~survhte.survival.SelectedSurvivalModel` the unfitted
+    candidate it chooses on all rows (:func:`fit_arm_models`' joint choice), for learners
+    that then cross-fit it: selecting once instead of in every fold cut the R-learner's fit
+    on ``stress_design("nonlinear")`` (n = 4,000, 5 folds) several-fold."""
+    if not isinstance(base, SelectedSurvivalModel):
+        return base
+    chosen = fit_arm_models(base, X, time, event, codes, n_levels)[0]
+    return chosen.candidates_[chosen.best_name_]
 
 
 def arm_summaries(models: list[Any], X: np.ndarray, target: str, horizon: float) -> np.ndarray:

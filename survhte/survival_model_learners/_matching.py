@@ -104,7 +104,7 @@ class MatchingLearner(SurvivalCATEEstimator):
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
-                                  self.horizon_, self.random_state)
+                                  self.horizon_, self.random_state, pooled=True)
         n_levels = self.classes_.size
         self.model_ = fit_curves(base, with_treatment(X, codes, n_levels), time, event)
         self.neighbors_, self.arm_values_ = [], []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._effect_regression import OutcomeModelEffectLearner
-from ._fitting import prepare_base_model
+from ._fitting import prepare_base_model, selected_candidate
 from ._nuisance import arm_outcomes, censoring_weights, known_outcome
 
 
@@ -31,9 +31,11 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
     Parameters
     ----------
     base_model : survival model, default None
-        Per-arm outcome model for ``m`` (``None``: :func:`default_base_model`).
+        Per-arm outcome model for ``m`` (``None``: :func:`default_arm_model`, chosen once on
+        all rows, then cross-fitted).
     effect_model : scikit-learn regressor, default None
-        Regressor accepting ``sample_weight`` (``None``: :func:`default_effect_model`).
+        Regressor accepting ``sample_weight`` (``None``: :func:`default_effect_model`, a
+        forest shrunk toward the average effect).
     censoring_model : survival model, default None
         Model of ``G(t | x, w)`` on ``[X, W]`` (``None``: :func:`default_censoring_model`).
     propensity_model : classifier, "constant", float or array, default None
@@ -87,6 +89,7 @@ class SurvivalRLearner(OutcomeModelEffectLearner):
         folds, seed = self._prepare(codes)
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
                                   self.horizon_, self.random_state)
+        base = selected_candidate(base, X, time, event, codes, self.classes_.size)
         share = self._pair_propensities(X, codes, folds, seed)
         mu = arm_outcomes(base, X, time, event, codes, self.target, self.horizon_, folds)
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,

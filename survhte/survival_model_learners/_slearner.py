@@ -111,7 +111,7 @@ class SurvivalSLearner(ArmCurvesLearner):
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
-                                  self.horizon_, self.random_state)
+                                  self.horizon_, self.random_state, pooled=True)
         self.model_ = fit_curves(base, self._design(X, codes), time, event)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 

@@ -29,8 +29,9 @@ class SurvivalTLearner(ArmCurvesLearner):
         Unfitted estimator with ``fit(X, time, event)``, ``predict_survival(X, times)`` and,
         after fitting, ``unique_times_`` or ``restricted_mean`` (see
         :mod:`survhte.survival_model_learners`). ``None`` means
-        :func:`~survhte.survival_model_learners.default_base_model` (an additive spline Cox
-        model). It is cloned for every arm and never modified.
+        :func:`~survhte.survival_model_learners.default_arm_model` (linear Cox at three
+        penalties or Weibull AFT, one for every arm, chosen by a cross-validated IPCW Brier
+        score up to the horizon). It is cloned for every arm and never modified.
     target : {"rmst", "survival"}, default "rmst"
         Estimand: restricted mean survival time difference or survival probability difference.
     horizon : float, default None

@@ -33,10 +33,10 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     Parameters
     ----------
     base_model : survival model, default None
-        Per-arm outcome model (``None``: :func:`default_base_model`).
+        Per-arm outcome model (``None``: :func:`default_arm_model`).
     effect_model : scikit-learn regressor, default None
         Second-stage regressor accepting ``sample_weight`` (``None``:
-        :func:`default_effect_model`, a random forest).
+        :func:`default_effect_model`, a random forest shrunk toward the average effect).
     censoring_model : survival model, default None
         Model of ``G(t | x, w)``, fitted on ``[X, W]`` (``None``: :func:`default_censoring_model`,
         ``CoxPH``; ``KaplanMeierSurvival()`` for covariate-independent censoring).
