@@ -164,18 +164,26 @@ def test_slearner_curves_multi_arm_and_weibull_base(rossi):
 
 def test_matching_learner_definitions(rossi):
     X = rossi.X.to_numpy()
-    est = MatchingLearner(CoxPH(), n_neighbors=3, horizon=40.0).fit(X, rossi.y, rossi.w)
     treated = rossi.w == 1
-    # SurvHTE-Bench's factual version: own arm from the model, the other arm by matching
-    factual = est.predict(X, rossi.w)
-    np.testing.assert_allclose(factual[treated], est._outcome(X[treated], 1)
-                               - est._matched(X[treated], 0))
-    np.testing.assert_allclose(factual[~treated], est._matched(X[~treated], 1)
-                               - est._outcome(X[~treated], 0))
-    index = est.neighbors_[0].kneighbors(X[:1], return_distance=False)[0]
-    assert est._matched(X[:1], 0)[0] == pytest.approx(est.arm_values_[0][index].mean())
-    with pytest.raises(ValueError, match=r"w contains level\(s\) \[7\]"):
-        est.predict(X, np.full(432, 7))
+    for match_on in ("outcomes", "covariates"):
+        est = MatchingLearner(CoxPH(), n_neighbors=3, horizon=40.0,
+                              match_on=match_on).fit(X, rossi.y, rossi.w)
+        space = est._space(X)
+        if match_on == "covariates":  # SurvHTE-Bench's: Euclidean distance on X
+            np.testing.assert_array_equal(space, X)
+        else:  # each arm's predicted outcome, scaled by its sd over the training rows
+            outcomes = np.column_stack([est._outcome(X, 0), est._outcome(X, 1)])
+            np.testing.assert_allclose(space, outcomes / outcomes.std(axis=0))
+        # SurvHTE-Bench's factual version: own arm from the model, the other arm by matching
+        factual = est.predict(X, rossi.w)
+        np.testing.assert_allclose(factual[treated], est._outcome(X[treated], 1)
+                                   - est._matched(space[treated], 0))
+        np.testing.assert_allclose(factual[~treated], est._matched(space[~treated], 1)
+                                   - est._outcome(X[~treated], 0))
+        index = est.neighbors_[0].kneighbors(space[:1], return_distance=False)[0]
+        assert est._matched(space[:1], 0)[0] == pytest.approx(est.arm_values_[0][index].mean())
+        with pytest.raises(ValueError, match=r"w contains level\(s\) \[7\]"):
+            est.predict(X, np.full(432, 7))
 
 
 def test_s_learner_interaction_columns_are_indicator_times_covariates(rossi):
@@ -266,7 +274,8 @@ def test_three_levels_intervals_and_averages(learner, target):
         own = np.column_stack([est._outcome(X, code) for code in range(3)])
         # a row of level 2: its own arm from the model, the control matched
         row = int(np.flatnonzero(w == 2)[0])
-        assert factual[row, 1] == pytest.approx(own[row, 2] - est._matched(X[[row]], 0)[0])
+        assert factual[row, 1] == pytest.approx(
+            own[row, 2] - est._matched(est._space(X[[row]]), 0)[0])
         # a row of level 1: both arms of the (0, 2) contrast matched
         row = int(np.flatnonzero(w == 1)[0])
         assert factual[row, 1] == pytest.approx(tau[row, 1])
@@ -299,7 +308,8 @@ BINARY_172D187 = {
 @pytest.mark.parametrize("learner", MULTI)
 @pytest.mark.parametrize("target", ["rmst", "survival"])
 def test_one_treated_level_equals_the_binary_learner(learner, target):
-    # pinned with the defaults of 172d187 (quadratic Cox base, unshrunk forest), passed
+    # pinned with the defaults of 172d187 (quadratic Cox base, unshrunk forest, matching on
+    # the covariates), passed
     # explicitly since issue 18 changed the defaults; the M-learner's pins are those of its
     # centred modified outcome (issue 18), with that forest
     d = survhte_bench("OBS-CPS", "A", n=400, random_state=3)
@@ -310,6 +320,8 @@ def test_one_treated_level_equals_the_binary_learner(learner, target):
         est.set_params(base_model=survival_model_learners.legacy_base_model())
     if "effect_model" in params:
         est.set_params(effect_model=survival_model_learners.legacy_effect_model())
+    if "match_on" in params:  # SurvHTE-Bench's matching, the default before issue 18
+        est.set_params(match_on="covariates")
     est.fit(d.X, d.y, d.w)
     tau = est.predict(d.X[:4])
     assert tau.shape == (4,)

@@ -6,6 +6,7 @@ their curves through these helpers, so the checks and their messages are the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,16 +15,16 @@ from sklearn.utils import check_random_state
 
 from .._nuisance import check_arm_events, seeded_clone
 from ..survival import SelectedSurvivalModel, arm_summary, check_fitted_curves
-from ._defaults import default_arm_model, default_base_model
+from ._defaults import default_arm_model
 
 
 def prepare_base_model(spec: Any, time: np.ndarray, event: np.ndarray, codes: np.ndarray,
                        classes: np.ndarray, horizon: float, random_state: Any = None,
-                       pooled: bool = False) -> Any:
-    """``spec`` (``None``: :func:`default_base_model` for a ``pooled`` model on ``[X, W]``,
-    else :func:`default_arm_model`; its interface was checked by the learner's
-    ``_parameter_constraints``), after every treatment arm is checked to have an event up to
-    ``horizon`` (:func:`check_arm_events`).
+                       default: Callable[[], Any] = default_arm_model) -> Any:
+    """``spec`` (``None``: ``default()``, e.g. :func:`default_base_model` for a pooled model
+    on ``[X, W]``; its interface was checked by the learner's ``_parameter_constraints``),
+    after every treatment arm is checked to have an event up to ``horizon``
+    (:func:`check_arm_events`).
 
     A random base model (a survival forest) whose ``random_state`` is None is seeded from the
     learner's ``random_state``, so a seeded learner is reproducible, as scikit-learn's
@@ -32,7 +33,7 @@ def prepare_base_model(spec: Any, time: np.ndarray, event: np.ndarray, codes: np
     """
     check_arm_events(event, time, codes, classes, horizon)
     if spec is None:
-        spec = default_base_model() if pooled else default_arm_model()
+        spec = default()
     base = seeded_clone(spec, learner_seed(random_state))
     if isinstance(base, SelectedSurvivalModel) and base.horizon is None:
         base.set_params(horizon=float(horizon))

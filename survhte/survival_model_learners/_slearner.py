@@ -8,6 +8,7 @@ import numpy as np
 
 from ..survival import arm_summary
 from ._arm_curves import ArmCurvesLearner, arm_last_times
+from ._defaults import default_base_model
 from ._fitting import fit_curves, prepare_base_model
 
 
@@ -111,7 +112,7 @@ class SurvivalSLearner(ArmCurvesLearner):
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
-                                  self.horizon_, self.random_state, pooled=True)
+                                  self.horizon_, self.random_state, default_base_model)
         self.model_ = fit_curves(base, self._design(X, codes), time, event)
         self.arm_last_time_ = arm_last_times(time, codes, self.classes_.size)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._nuisance import fit_propensity, predict_propensity
+from ._defaults import default_outcome_model
 from ._effect_regression import OutcomeModelEffectLearner
 from ._fitting import arm_summaries, fit_arm_models, prepare_base_model
 from ._nuisance import censoring_weights, known_outcome, pair_propensities
@@ -33,7 +34,7 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     Parameters
     ----------
     base_model : survival model, default None
-        Per-arm outcome model (``None``: :func:`default_arm_model`).
+        Per-arm outcome model (``None``: :func:`default_outcome_model`).
     effect_model : scikit-learn regressor, default None
         Second-stage regressor accepting ``sample_weight`` (``None``:
         :func:`default_effect_model`, a random forest shrunk toward the average effect).
@@ -94,7 +95,7 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     ) -> None:
         folds, seed = self._prepare(codes)
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
-                                  self.horizon_, self.random_state)
+                                  self.horizon_, self.random_state, default_outcome_model)
         n_levels = self.classes_.size
         self.models_ = fit_arm_models(base, X, time, event, codes, n_levels)
         mu = arm_summaries(self.models_, X, self.target, self.horizon_)
