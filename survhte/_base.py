@@ -252,7 +252,11 @@ class CATEEstimator(BaseEstimator):
         (:func:`survhte.metrics.dr_loss`; Saito & Yasui 2020). Differences between estimators
         scored on the same rows estimate differences of their CATE mean squared error, so
         scikit-learn's ``GridSearchCV`` and ``cross_val_score`` can choose among them without
-        the true effect. Pass held-out rows.
+        the true effect. Pass held-out rows, and give the estimator an explicit ``horizon``
+        that every arm of every held-out fold follows up to: the default horizon (the smallest
+        arm's last observed time in the fitted rows) usually lies beyond a fold's follow-up,
+        where the scores are undefined (a ``ValueError`` that names the arm and its last
+        time).
 
         scikit-learn passes ``w`` to ``score`` only with metadata routing (every survhte
         estimator requests ``w`` for ``fit`` and ``score``)::

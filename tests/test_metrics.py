@@ -208,6 +208,16 @@ def test_score_without_routing_says_how_to_pass_w(fitted):
         cross_val_score(learner(CoxPH()), X, y, params={"w": w}, cv=2, error_score="raise")
 
 
+def test_score_at_a_horizon_past_the_held_out_follow_up_names_the_arm():
+    X, y, w, _ = ph_design(600, 3)
+    # Default horizon: 3.04, the fitted control arm's last time; the held-out control arm's
+    # last time is 2.98.
+    est = SurvivalTLearner(n_bootstrap=0).fit(X[:300], y[:300], w[:300])
+    held_out = slice(300, 600)
+    with pytest.raises(ValueError, match="beyond the last observed time"):
+        est.score(X[held_out], y[held_out], w[held_out])
+
+
 def test_estimators_request_w_for_fit_and_score():
     routing = learner(CoxPH()).get_metadata_routing()
     assert routing.fit.requests == {"w": True}

@@ -22,6 +22,7 @@ heterogeneity beats predicting one average effect for everyone.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from numbers import Integral
 from typing import Any, NamedTuple
@@ -47,6 +48,7 @@ NUISANCE_DEFAULTS: dict[str, Any] = {
 #: on the same test folds, and the scores depend only on the rows and the settings.
 _CACHE_SIZE = 8
 _cache: OrderedDict[str, Any] = OrderedDict()
+_cache_lock = threading.Lock()  # GridSearchCV may score candidates in threads
 
 
 class RResiduals(NamedTuple):
@@ -72,13 +74,15 @@ def _cached(kind: str, estimator: Any, X: Any, y: Any, w: Any, settings: dict[st
     estimand = (getattr(estimator, "target", None), getattr(estimator, "horizon_", None),
                 np.asarray(getattr(estimator, "classes_", [])).tolist())
     key = joblib_hash((kind, X, y, w, estimand, settings))
-    if key in _cache:
-        _cache.move_to_end(key)
-        return _cache[key]
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
     value = compute()
-    _cache[key] = value
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return value
 
 
