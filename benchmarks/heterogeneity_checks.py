@@ -23,6 +23,36 @@ estimated propensity, 5 folds) are the outcomes. Reported over seeds:
 DR scores on 4 covariates of the ``nonlinear`` design vs the OLS projection of the true CATE
 of the same rows on them; z = (BLP - projection) / SE, coverage of the projection by the 95%
 intervals over the smaller draws.
+
+Measured (2026-12-06, 2 shared cores, n = 2000, CausalSurvivalForest 200 trees; Monte Carlo
+SE of a 5% rate over 50 draws 3.1%, over 100 draws 2.2%):
+
+=========================  ===========  ===========  =================  =================
+check                      null, OOB    null, split  nonlinear, OOB     nonlinear, split
+=========================  ===========  ===========  =================  =================
+draws                      50           100          50                 50
+calibration p < 0.05       4.0%         7.0%         94.0% (power)      78.0% (power)
+mean differential coef.    -0.46        -0.01        1.11               1.64
+RATE CI above 0            2.0%         4.0%         74.0% (power)      64.0% (power)
+RATE CI below 0            22.0%        1.0%         0%                 0%
+RATE CI covers truth       76.0% (0)    95.0% (0)    94.0% (oracle)     100% (oracle)
+RATE mean SE / sd          0.34 / 0.45  0.49 / 0.46  0.31 / 0.41        0.45 / 0.38
+verdict "detected"         4.0%         8.0%         94.0%              84.0%
+=========================  ===========  ===========  =================  =================
+
+("split": forest on a random half, tests on the other 1000 rows; "verdict": differential
+p < 0.05 or RATE interval above 0, as ``survhte estimate``.) Out-of-bag predictions are
+conservative under the null: the forest's own nuisance fits (Y.hat, survival and censoring
+forests) use row i's outcome for its neighbours, so the OOB CATE of row i leans against row
+i's score: the differential coefficient averages -0.46 and the RATE -0.26 (its interval lies
+below 0 in 22% of draws); the one-sided tests keep their size (4% and 2%). Split-half
+predictions are unbiased (differential -0.01, RATE coverage of 0 95%) at a cost in power.
+50 seeds of 500 trees (killed at 11 draws for time): differential -0.06 .. -1.9, the same
+pattern.
+
+BLP (4 covariates of ``nonlinear``), n = 40000: DR-score BLP vs projection of the true CATE,
+z = 0.11, 0.10, 1.37, -0.46, 0.35; 30 draws of n = 4000: coverage of each draw's projection
+100%, 96.7%, 100%, 100%, 100% (HC3 SEs 1.1-1.4 x the sd of the estimates: conservative).
 """
 
 from __future__ import annotations
@@ -50,9 +80,9 @@ def oracle_rate(tau: np.ndarray, priorities: np.ndarray) -> float:
 
 
 def calibration(design: str, seeds: int, n: int | None, trees: int, predictions: str,
-                out: str | None) -> pd.DataFrame:
+                out: str | None, first_seed: int = 0) -> pd.DataFrame:
     rows = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         start = clock.perf_counter()
         d = stress_design(design, n=n, random_state=seed)
         tau = d.true_cate()
@@ -149,6 +179,7 @@ def main() -> None:
     parser.add_argument("check", choices=["calibration", "blp"])
     parser.add_argument("--design", default="null")
     parser.add_argument("--seeds", type=int, default=60)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--trees", type=int, default=500)
     parser.add_argument("--predictions", choices=["oob", "split"], default="oob",
@@ -158,7 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.check == "calibration":
         frame = calibration(args.design, args.seeds, args.n, args.trees, args.predictions,
-                            args.out)
+                            args.out, args.first_seed)
         summarise_calibration(frame, f"{args.design} ({args.predictions} predictions)")
     else:
         blp(args.n or 40000, args.seeds)
