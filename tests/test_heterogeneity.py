@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LinearRegression
 
 import survhte
 import survhte.plotting
@@ -23,6 +24,9 @@ from survhte import (
 from survhte.inference import AIPCW
 from survhte.simulate import survhte_bench
 from tests._arms import exponential_arms
+
+# A fixed, fast base model: these tests need a fitted estimator's estimand, not a good CATE.
+LINEAR = LinearRegression()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,7 @@ def test_scores_of_three_levels_have_one_column_per_treated_level():
 def test_get_scores_uses_the_estimators_target_horizon_and_control():
     X, y, w, _ = exponential_arms(900, seed=2)
     labels = np.array(["b", "a", "c"])[w]  # control "b" is not the first sorted label
-    est = TLearner(target="survival", horizon=1.5, control="b", random_state=0).fit(
+    est = TLearner(LINEAR, target="survival", horizon=1.5, control="b", random_state=0).fit(
         X[:450], (y[0][:450], y[1][:450]), labels[:450])
     rows = slice(450, None)
     psi = get_scores(est, X[rows], (y[0][rows], y[1][rows]), labels[rows], n_folds=3,
@@ -67,7 +71,7 @@ def test_get_scores_refuses_unfitted_non_estimators_and_other_levels(rct):
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         get_scores(TLearner(), rct.X, rct.y, rct.w)
-    est = TLearner(horizon=1.0, random_state=0).fit(rct.X, rct.y, rct.w)
+    est = TLearner(LINEAR, horizon=1.0, random_state=0).fit(rct.X, rct.y, rct.w)
     with pytest.raises(ValueError, match=r"levels \[0, 1, 2\]"):
         get_scores(est, rct.X, rct.y, np.where(np.arange(800) < 100, 2, rct.w))
     with pytest.raises(ValueError, match="target"):
@@ -102,7 +106,7 @@ def test_blp_recovers_a_linear_cate_from_constructed_scores():
 
 
 def test_blp_of_the_intercept_alone_is_the_aipcw_ate(rct):
-    est = TLearner(horizon=1.0, random_state=0).fit(rct.X, rct.y, rct.w)
+    est = TLearner(LINEAR, horizon=1.0, random_state=0).fit(rct.X, rct.y, rct.w)
     blp = best_linear_projection(est, rct.X, rct.y, rct.w, covariates=[], random_state=3)
     ate = AIPCW(horizon=1.0, random_state=3).fit(rct.X, rct.y, rct.w)
     assert blp.loc["intercept", "estimate"] == pytest.approx(ate.ate_, abs=1e-12)

@@ -48,10 +48,11 @@ def cross_fitted_cate(
 
     Examples
     --------
+    >>> from sklearn.linear_model import Ridge
     >>> from survhte import TLearner, cross_fitted_cate
     >>> from survhte.simulate import survhte_bench
     >>> d = survhte_bench("RCT-50", "A", n=600, random_state=0)
-    >>> cross_fitted_cate(TLearner(horizon=1.0), d.X, d.y, d.w, n_folds=2,
+    >>> cross_fitted_cate(TLearner(Ridge(), horizon=1.0), d.X, d.y, d.w, n_folds=2,
     ...                   random_state=0).shape
     (600,)
     """

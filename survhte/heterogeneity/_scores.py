@@ -120,10 +120,12 @@ def get_scores(
 
     Examples
     --------
+    >>> from sklearn.linear_model import Ridge
     >>> from survhte import TLearner, get_scores
     >>> from survhte.simulate import survhte_bench
     >>> d = survhte_bench("RCT-50", "A", n=600, random_state=0)
-    >>> est = TLearner(horizon=1.0, random_state=0).fit(d.X[:300], d.y[:300], d.w[:300])
+    >>> est = TLearner(Ridge(), horizon=1.0, random_state=0).fit(d.X[:300], d.y[:300],
+    ...                                                          d.w[:300])
     >>> get_scores(est, d.X[300:], d.y[300:], d.w[300:], random_state=0).shape
     (300,)
     """
