@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._warnings import user_stacklevel
 from ..inference import AIPCW
 
 
@@ -81,7 +83,12 @@ def doubly_robust_scores(
     model = AIPCW(target, horizon, outcome_model=outcome_model, censoring_model=censoring_model,
                   propensity_model=propensity_model, n_folds=n_folds,
                   random_state=random_state, control=control)
-    return model.fit(X, y, w).scores_
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = model.fit(X, y, w).scores_
+    for item in caught:  # AIPCW's warnings (overlap, censoring floor) at the user's line
+        warnings.warn(item.message, item.category, stacklevel=user_stacklevel())
+    return scores
 
 
 def get_scores(
