@@ -10,12 +10,27 @@ any scikit-learn regressor learns the effect:
 - :class:`RLearner` (Nie & Wager 2021; cross-fitted Robinson residuals, IPCW complete cases).
 
 Every learner handles a binary or multi-valued treatment (levels ``0..K``, effects of each level
-vs control; Acharki et al. 2023). Defaults: :func:`default_regressor` (the S-learner's:
-:func:`default_s_regressor`) and :func:`default_propensity_model`. :data:`LEARNERS` maps each
-learner's short name to its class; :data:`IMPUTATIONS` lists the ``imputation`` names.
+vs control; Acharki et al. 2023). Defaults adapt to the data (issue 18): outcome regressions
+by cross-validated choice among a ridge on splines and early-stopped boosters
+(:class:`CrossValidatedRegressor`; :func:`default_outcome_regressor`, :func:`default_s_regressor`),
+second stages of the DR- and R-learners calibrated toward the average effect by a held-out slope
+(:func:`default_effect_regressor`), and the T-, S- and X-learners' CATE calibrated the same way
+from honest AIPW pseudo-outcomes; nuisance regressions :func:`default_regressor`
+(:func:`default_weighted_regressor` with weights) and :func:`default_propensity_model`.
+:data:`LEARNERS` maps each learner's short name to its class; :data:`IMPUTATIONS` lists the
+``imputation`` names.
 """
 
-from ._defaults import default_propensity_model, default_regressor, default_s_regressor
+from ._cv import BinnedBoosting, CrossValidatedRegressor, SplineRidge
+from ._defaults import (
+    default_effect_regressor,
+    default_outcome_regressor,
+    default_propensity_model,
+    default_regressor,
+    default_s_regressor,
+    default_weighted_regressor,
+    previous_s_regressor,
+)
 from ._drlearner import DRLearner
 from ._outcome import IMPUTATIONS
 from ._rlearner import RLearner
@@ -35,12 +50,19 @@ LEARNERS = {
 __all__ = [
     "IMPUTATIONS",
     "LEARNERS",
+    "BinnedBoosting",
+    "CrossValidatedRegressor",
     "DRLearner",
     "RLearner",
     "SLearner",
+    "SplineRidge",
     "TLearner",
     "XLearner",
+    "default_effect_regressor",
+    "default_outcome_regressor",
     "default_propensity_model",
     "default_regressor",
     "default_s_regressor",
+    "default_weighted_regressor",
+    "previous_s_regressor",
 ]

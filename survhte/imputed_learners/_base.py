@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
 from .._base import SurvivalCATEEstimator
 from .._nuisance import check_arm_events, make_folds, propensity_matrix, seeded_clone
 from .._params import HasMethods, Options
+from ._cv import calibration_slope
 from ._defaults import default_regressor
 from ._outcome import IMPUTATIONS, training_outcome
 
@@ -26,6 +28,30 @@ def predict_columns(models: list[Any], X: np.ndarray) -> np.ndarray:
 def one_hot(codes: np.ndarray, n_levels: int) -> np.ndarray:
     """Indicator matrix ``1{W_i = k}``, shape (n, K + 1)."""
     return (codes[:, None] == np.arange(n_levels)).astype(np.float64)
+
+
+def honest(model: Any) -> bool:
+    """Whether a fitted regressor predicts its own training rows out of fold."""
+    return hasattr(model, "predict_out_of_fold")
+
+
+def honest_predictions(model: Any, X: np.ndarray, fitted_rows: np.ndarray) -> np.ndarray:
+    """``model``'s prediction on every row of ``X``, out of fold on the rows it was fitted on
+    (boolean mask ``fitted_rows``, in the order they were passed to ``fit``)."""
+    out = model.predict(X)
+    out[fitted_rows] = model.predict_out_of_fold(X[fitted_rows])
+    return out
+
+
+def arm_pseudo_outcomes(means: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
+                        codes: np.ndarray) -> np.ndarray:
+    """AIPW pseudo-outcome of each level vs control with the arms' shares as propensities,
+    ``weight``-scaled, shape (n, K): the honest signal of the CATE used to calibrate the
+    T-, S- and X-learners (``means``: out-of-fold level means, shape (n, K + 1))."""
+    n_levels = means.shape[1]
+    shares = np.bincount(codes, minlength=n_levels) / codes.size
+    augmented = means + one_hot(codes, n_levels) / shares * (outcome[:, None] - means)
+    return weight[:, None] * (augmented[:, 1:] - augmented[:, [0]])
 
 
 class ImputedMetaLearner(SurvivalCATEEstimator):
@@ -52,6 +78,7 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
         check_arm_events(event, time, codes, self.classes_, self.horizon_, min_rows=2,
                          model="its imputed outcomes and outcome model")
         self._rng = check_random_state(self.random_state)
+        self.calibration_slope_ = self.calibration_center_ = None
         outcome, weight = training_outcome(self.imputation, X, time, event, codes,
                                            self.target, self.horizon_)
         self._fit_learner(X, outcome, weight, codes)
@@ -60,12 +87,13 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
     def _seed(self) -> int:
         return int(self._rng.randint(np.iinfo(np.int32).max))
 
-    #: Builds the regressor used where a learner parameter is ``None``.
-    _default_regressor = staticmethod(default_regressor)
+    #: Builds the regressor used where a learner parameter (the key) is ``None``.
+    _default_regressors: ClassVar[dict] = {"base_learner": default_regressor,
+                                           "effect_learner": default_regressor}
 
     def _regressor(self, spec: Any, name: str) -> Any:
-        """Unfitted, seeded clone of regressor ``spec`` (``None``: ``_default_regressor()``)."""
-        model = self._default_regressor() if spec is None else spec
+        """Unfitted, seeded clone of regressor ``spec`` (``None``: the default for ``name``)."""
+        model = self._default_regressors[name]() if spec is None else spec
         return seeded_clone(model, self._seed())
 
     def _fit_weighted(self, spec: Any, name: str, X: np.ndarray, y: np.ndarray,
@@ -91,6 +119,60 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
                 "that does (e.g. HistGradientBoostingRegressor, RandomForestRegressor, Ridge)."
             )
         return model.fit(X[rows], y[rows], sample_weight=weight[rows])
+
+    def _honest_arm_means(self, models: list[Any], X: np.ndarray, weight: np.ndarray,
+                          codes: np.ndarray) -> np.ndarray | None:
+        """(n, K + 1) level means, each row's own level's out of fold (the other levels' models
+        never saw it); ``None`` unless every model predicts out of fold."""
+        if not all(honest(model) for model in models):
+            return None
+        means = predict_columns(models, X)
+        for code, model in enumerate(models):
+            rows = (codes == code) & (weight > 0)
+            means[rows, code] = model.predict_out_of_fold(X[rows])
+        return means
+
+    def _calibrate(self, honest_tau: np.ndarray | None, means: np.ndarray | None,
+                   outcome: np.ndarray, weight: np.ndarray, codes: np.ndarray,
+                   fitted_tau: np.ndarray) -> None:
+        """Set ``calibration_slope_`` (K,): the slope of the AIPW pseudo-outcome
+        (:func:`arm_pseudo_outcomes`) on the out-of-fold CATE ``honest_tau``, clipped to
+        ``[0, 1]``, and ``calibration_center_``: the mean fitted CATE of the training rows.
+        ``None`` inputs (a regressor without out-of-fold predictions): no calibration."""
+        if honest_tau is None or means is None:
+            self.calibration_slope_ = self.calibration_center_ = None
+            return
+        phi = arm_pseudo_outcomes(means, outcome, weight, codes)
+        self.calibration_slope_ = np.array([calibration_slope(phi[:, k], honest_tau[:, k])
+                                            for k in range(phi.shape[1])])
+        self.calibration_center_ = fitted_tau.mean(axis=0)
+
+    def _half_sample_cate(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
+                          codes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Each row's CATE and level means from a fit (``_fit_stages``) on the other half of
+        the rows (two folds stratified by level), shapes (n, K) and (n, K + 1): honest for
+        learners whose stages reuse each row's outcome (the X-learner). ``(None, None)`` when
+        a half cannot be fitted (an arm too small)."""
+        n_levels = len(self.classes_)
+        tau = np.empty((codes.size, n_levels - 1))
+        means = np.empty((codes.size, n_levels))
+        try:
+            for train, test in make_folds(codes, 2, self._seed(), self.classes_):
+                half = clone(self)
+                half.classes_, half.horizon_, half._rng = self.classes_, self.horizon_, self._rng
+                half.calibration_slope_ = half.calibration_center_ = None
+                half._fit_stages(X[train], outcome[train], weight[train], codes[train])
+                tau[test] = half._predict_core(X[test])
+                means[test] = half._level_means(X[test])
+        except ValueError:
+            return None, None
+        return tau, means
+
+    def _calibrated(self, tau: np.ndarray) -> np.ndarray:
+        """``center + slope * (tau - center)`` per level (unchanged without calibration)."""
+        if getattr(self, "calibration_slope_", None) is None:
+            return tau
+        return self.calibration_center_ + self.calibration_slope_ * (tau - self.calibration_center_)
 
     def _folds(self, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Cross-fitting folds stratified by treatment level."""

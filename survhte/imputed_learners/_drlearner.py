@@ -11,6 +11,7 @@ from .._base import _squeeze, population_rows
 from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
 from ..survival import wald_interval
 from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
+from ._defaults import default_effect_regressor, default_regressor
 
 
 class DRLearner(ImputedMetaLearner):
@@ -72,7 +73,11 @@ class DRLearner(ImputedMetaLearner):
         Outcome regressor of :math:`\mu_k`, cloned per fold and level. ``None``:
         :func:`~survhte.imputed_learners.default_regressor`.
     effect_learner : regressor, default None
-        Final regressor of :math:`\hat\varphi_k` (cloned); ``None``: the default regressor.
+        Final regressor of :math:`\hat\varphi_k` (cloned); ``None``:
+        :func:`~survhte.imputed_learners.default_effect_regressor`: the best of a ridge on
+        splines and two early-stopped boosters by 5-fold CV on :math:`\hat\varphi_k`, shrunk
+        toward the AIPW mean by the slope of the held-out regression of :math:`\hat\varphi_k`
+        on the out-of-fold predictions (clipped to ``[0, 1]``; ``effect_models_[k].slope_``).
         Inverse propensities make :math:`\hat\varphi` heavy-tailed: keep it regularised.
     propensity_model : classifier, "constant", float, array or None, default None
         ``None``: cubic B-splines + ridge logistic regression (multinomial for ``K > 1``);
@@ -135,6 +140,9 @@ class DRLearner(ImputedMetaLearner):
         "effect_learner": REGRESSOR,
         **NUISANCE_CONSTRAINTS,
     }
+
+    _default_regressors: ClassVar[dict] = {"base_learner": default_regressor,
+                                           "effect_learner": default_effect_regressor}
 
     def __init__(
         self,

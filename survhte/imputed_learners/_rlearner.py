@@ -8,6 +8,7 @@ import numpy as np
 
 from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
 from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
+from ._defaults import default_effect_regressor, default_weighted_regressor
 
 #: Backfitting sweeps over the treated levels when K > 1 (one pass is exact for K = 1).
 BACKFIT_SWEEPS = 3
@@ -38,11 +39,15 @@ class RLearner(ImputedMetaLearner):
     ----------
     base_learner : regressor, default None
         Regressor of :math:`m(x)` (cloned per fold). ``None``:
-        :func:`~survhte.imputed_learners.default_regressor`.
+        :func:`~survhte.imputed_learners.default_weighted_regressor` (the boosting of
+        :func:`~survhte.imputed_learners.default_regressor` on pre-binned covariates: fast with
+        weights).
     effect_learner : regressor, default None
-        Final weighted regressor (must accept ``sample_weight``; cloned). ``None``: the
-        default regressor: the ratio :math:`(\tilde Y - \hat m)/(W - \hat e)` is very noisy
-        where the weight is small, and large leaves with early stopping average it out.
+        Final weighted regressor (must accept ``sample_weight``; cloned). ``None``:
+        :func:`~survhte.imputed_learners.default_effect_regressor`: chosen by weighted 5-fold
+        CV and shrunk toward the weighted mean by the held-out weighted slope (the R-loss
+        calibration; ``effect_models_[k].slope_``): the ratio
+        :math:`(\tilde Y - \hat m)/(W - \hat e)` is very noisy where the weight is small.
     propensity_model : classifier, "constant", float, array or None, default None
         ``None``: cubic B-splines + ridge logistic regression; ``"constant"``: the arms'
         shares (an RCT); a float or array: known probabilities.
@@ -89,6 +94,9 @@ class RLearner(ImputedMetaLearner):
         "effect_learner": REGRESSOR,
         **NUISANCE_CONSTRAINTS,
     }
+
+    _default_regressors: ClassVar[dict] = {"base_learner": default_weighted_regressor,
+                                           "effect_learner": default_effect_regressor}
 
     def __init__(
         self,

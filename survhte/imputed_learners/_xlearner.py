@@ -14,6 +14,7 @@ from .._nuisance import (
     predict_propensity,
 )
 from ._base import REGRESSOR, ImputedMetaLearner, predict_columns
+from ._defaults import default_outcome_regressor
 
 
 class XLearner(ImputedMetaLearner):
@@ -42,10 +43,16 @@ class XLearner(ImputedMetaLearner):
     ----------
     base_learner : regressor, default None
         Stage-1 regressor of the outcome (cloned). ``None``:
-        :func:`~survhte.imputed_learners.default_regressor`.
+        :func:`~survhte.imputed_learners.default_outcome_regressor` (3-fold CV choice). When
+        both regressors are the defaults, the CATE is calibrated toward its mean as in
+        :class:`TLearner`, the slope taken from two half-sample fits (each row's CATE and level
+        means from the half that did not see it: the stage-2 targets reuse every row's
+        outcome, so in-sample or fold-wise predictions would be optimistic); this doubles the
+        fit time.
     effect_learner : regressor, default None
         Stage-2 regressor of the imputed effects (cloned); ``None``: same as ``base_learner``'s
-        default. Its targets are differences of noisy quantities: regularise it at least as
+        default (unshrunk: the learner calibrates the blended CATE).
+        Its targets are differences of noisy quantities: regularise it at least as
         much as ``base_learner``.
     propensity_model : classifier, "constant", float, array or None, default None
         ``e(x)`` of the binary blend (unused with ``K > 1``). ``None``: cubic B-splines + ridge
@@ -71,6 +78,8 @@ class XLearner(ImputedMetaLearner):
     effect_models_ : list of fitted regressors
         Binary: :math:`[\hat\tau^{(0)}, \hat\tau^{(1)}]`; ``K > 1``: one per treated level.
     propensity_ : fitted classifier or ndarray of level probabilities (binary only)
+    calibration_slope_, calibration_center_ : ndarray of shape (K,) or None
+        See ``base_learner``.
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -113,8 +122,25 @@ class XLearner(ImputedMetaLearner):
         self.random_state = random_state
         self.control = control
 
+    _default_regressors: ClassVar[dict] = {"base_learner": default_outcome_regressor,
+                                           "effect_learner": default_outcome_regressor}
+
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
+        self._fit_stages(X, outcome, weight, codes)
+        fitted = self._blend(X, predict_columns(self.effect_models_, X))
+        if self.base_learner is None and self.effect_learner is None:
+            honest_tau, means = self._half_sample_cate(X, outcome, weight, codes)
+        else:
+            honest_tau = means = None
+        self._calibrate(honest_tau, means, outcome, weight, codes, fitted)
+
+    def _level_means(self, X: np.ndarray) -> np.ndarray:
+        return predict_columns(self.models_, X)
+
+    def _fit_stages(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
+                    codes: np.ndarray) -> None:
+        """Stage 1 and stage 2 on the given rows (no calibration)."""
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
         means = predict_columns(self.models_, X)
         n_levels = len(self.classes_)
@@ -127,19 +153,22 @@ class XLearner(ImputedMetaLearner):
                 for rows in (~treated, treated)
             ]
             self.propensity_ = fit_propensity(self.propensity_model, X, codes, 2, self._seed())
-            return
-        own = means[np.arange(codes.size), codes]
-        self.effect_models_ = []
-        for k in range(1, n_levels):
-            imputed = np.where(codes == k, outcome - means[:, 0],
-                               means[:, k] - outcome + own - means[:, 0])
-            self.effect_models_.append(
-                self._fit_weighted(self.effect_learner, "effect_learner", X, imputed, weight)
-            )
+        else:
+            own = means[np.arange(codes.size), codes]
+            self.effect_models_ = []
+            for k in range(1, n_levels):
+                imputed = np.where(codes == k, outcome - means[:, 0],
+                                   means[:, k] - outcome + own - means[:, 0])
+                self.effect_models_.append(
+                    self._fit_weighted(self.effect_learner, "effect_learner", X, imputed, weight)
+                )
 
-    def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        effects = predict_columns(self.effect_models_, X)
+    def _blend(self, X: np.ndarray, effects: np.ndarray) -> np.ndarray:
+        """The stage-2 fits as the CATE: blended by the propensity (binary), as is (K > 1)."""
         if len(self.classes_) > 2:
             return effects
         e = clip_propensity(predict_propensity(self.propensity_, X, 2), self.propensity_clip)[:, 1]
         return (e * effects[:, 0] + (1 - e) * effects[:, 1])[:, None]
+
+    def _predict_core(self, X: np.ndarray) -> np.ndarray:
+        return self._calibrated(self._blend(X, predict_columns(self.effect_models_, X)))
