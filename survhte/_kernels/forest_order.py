@@ -226,8 +226,9 @@ def presort(ranks, rows, work):
     keys = np.empty((p, m), dtype=np.int32)
     for f in range(p):
         order, key = node_order(ranks, f, rows, work)
-        positions[f] = order
-        keys[f] = key
+        for q in range(m):  # element loops: a slice copy links numba's shape-error formatting
+            positions[f, q] = order[q]
+            keys[f, q] = key[q]
     return positions, keys
 
 
@@ -260,8 +261,9 @@ def partition_presorted(positions, keys, start, goes_left, new_position, scratch
             scratch[1, n_right] = k
             n_left += left
             n_right += 1 - left
-        pos[n_left:] = scratch[0, :n_right]
-        key[n_left:] = scratch[1, :n_right]
+        for q in range(n_right):
+            pos[n_left + q] = scratch[0, q]
+            key[n_left + q] = scratch[1, q]
 
 
 @njit(cache=True)
