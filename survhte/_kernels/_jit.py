@@ -61,3 +61,17 @@ def parallel_range(kernel: Callable[..., Any], n: int, *args: Any) -> None:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for future in [pool.submit(kernel, first, last, *args) for first, last in bounds]:
             future.result()
+
+
+def numba_only(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``@njit(cache=True, **options)`` for a kernel that only other numba code calls.
+
+    Without the CPython and C wrappers (``no_cpython_wrapper``, ``no_cfunc_wrapper``) that
+    let Python call a compiled function: numba builds and optimizes them in every compiled
+    function's module, and a helper's are never used. A call from Python is not checked
+    and crashes: give a kernel that Python (or a test) calls a plain ``@njit(cache=True)``.
+    Measured on a fresh dispatcher (callees compiled, 2 shared cores): compiling
+    ``causal_survival_score._forest_curve`` took 1.39 s of CPU with the wrappers, 0.87 s
+    without; ``forest_survival.point_curve`` 0.66 s vs 0.45 s.
+    """
+    return numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, **options)

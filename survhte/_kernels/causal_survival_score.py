@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import parallel_range
+from ._jit import numba_only, parallel_range
 from .forest_predict import _BLOCK, block_leaves
 from .forest_survival import (
     _rmst,
@@ -37,7 +37,7 @@ from .forest_survival import (
 )
 
 
-@njit(cache=True)
+@numba_only()
 def _value_at(ks, values, n, grid, t):
     """The step curve at time ``t`` (1 before its first jump)."""
     j = 0
@@ -46,7 +46,7 @@ def _value_at(ks, values, n, grid, t):
     return values[j - 1] if j > 0 else 1.0
 
 
-@njit(cache=True)
+@numba_only()
 def arm_mean(ks, values, n, grid, horizon, target_rmst):
     """``E[f(T) | x, w]`` of a survival curve: its RMST up to ``horizon`` or ``S(horizon)``."""
     if target_rmst:
@@ -54,7 +54,7 @@ def arm_mean(ks, values, n, grid, horizon, target_rmst):
     return _value_at(ks, values, n, grid, horizon)
 
 
-@njit(cache=True, error_model="numpy")
+@numba_only(error_model="numpy")
 def row_bracket(s_ks, s_val, n_s, c_ks, c_val, n_c, grid, horizon, t_right, t_left, has_left,
                 known, f_value, m, target_rmst, grf_style):
     """``(psi_i / (W_i - e_i), C at the row's own time)`` of one row (module docstring).
@@ -114,7 +114,7 @@ def row_bracket(s_ks, s_val, n_s, c_ks, c_val, n_c, grid, horizon, t_right, t_le
     return q[n_terms] / c_at - m - total, c_at
 
 
-@njit(cache=True)
+@numba_only()
 def _on_eval_times(ks, values, n, to_eval):
     """A forest curve re-indexed onto the evaluation times: its jump at forest index ``k``
     shows from evaluation time ``to_eval[k]`` on (the first evaluation time at or after it,
@@ -135,7 +135,7 @@ def _on_eval_times(ks, values, n, to_eval):
     return out_ks, out_values, n_out
 
 
-@njit(cache=True)
+@numba_only()
 def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, limit,
                   dense_row):
     """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times, up to
@@ -156,7 +156,7 @@ def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, li
     return _on_eval_times(ks, values, n_jumps, to_eval)
 
 
-@njit(cache=True, error_model="numpy")
+@numba_only(error_model="numpy")
 def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right, t_left,
                 has_left, known, f_value, w_hat, treated, target_rmst, grf_style):
     """``(y_hat, bracket, C at the row's time)`` of one row from its curves on
@@ -253,7 +253,7 @@ def _forest_scores_range(first_block, last_block, X0, X1, X_obs, treated, oob_ro
                 has_left[t], known[t], f_value[t], w_hat[t], on, target_rmst, grf_style)
 
 
-@njit(cache=True)
+@numba_only()
 def _dense_jumps(curve):
     """``(ks, values, n)`` of a curve given at grid columns: a jump wherever it changes."""
     ks = np.empty(curve.shape[0], dtype=np.int64)

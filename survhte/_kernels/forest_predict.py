@@ -22,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import parallel_range
+from ._jit import numba_only, parallel_range
 from .forest_tree import descend
 
 
-@njit(cache=True)
+@numba_only()
 def _in_bag(inbag, tree, row):
     return (inbag[tree, row >> 3] >> (row & 7)) & 1 == 1
 
@@ -62,7 +62,7 @@ def _leaf_values_range(first, last, leaf_start, leaf_size, node_offset, leaf_sam
                 values[node, c] /= size
 
 
-@njit(cache=True)
+@numba_only()
 def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows):
     """Global node index of the leaf of tree ``b`` reached by ``X[t]``; -1 to skip the tree.
 
@@ -222,7 +222,7 @@ def _little_bag_sums_range(first_block, last_block, X, feature, threshold, left,
             var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
 
 
-@njit(cache=True)
+@numba_only()
 def add_group(psi, moments):
     """Add one complete little bag's per-tree estimates ``psi`` to ``moments``: (number of
     groups, sum of group means, sum of squared group means, sum of squared tree estimates)."""
@@ -236,7 +236,7 @@ def add_group(psi, moments):
     moments[2] += mean * mean
 
 
-@njit(cache=True)
+@numba_only()
 def group_variances(moments, ci_group_size):
     """``(var_between, group_noise)`` from :func:`add_group`'s moments (NaN without groups):
     the variance across groups of the group means, and the within-group variance
@@ -250,7 +250,7 @@ def group_variances(moments, ci_group_size):
     return between, (total - between) / (ci_group_size - 1)
 
 
-@njit(cache=True)
+@numba_only()
 def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offset,
                 leaf_samples, inbag, oob_rows, dense, touched):
     """Accumulate ``alpha(x_t)`` into ``dense``; list its support in ``touched``.

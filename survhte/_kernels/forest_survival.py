@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import parallel_range
+from ._jit import numba_only, parallel_range
 from .forest_order import order_workspace, sort_keys
 from .forest_predict import _BLOCK, add_group, block_leaves, group_variances
 
@@ -149,7 +149,7 @@ def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
 _DENSE_CHUNK = 8
 
 
-@njit(cache=True)
+@numba_only()
 def dense_scratch(hist):
     """Scratch of :func:`chunk_dense_sums` for ``hist`` (:func:`leaf_histograms` followed by
     :func:`dense_single_leaves`): per row of a chunk, the summed dense rows (2 x grid; empty
@@ -159,7 +159,7 @@ def dense_scratch(hist):
             np.zeros(_DENSE_CHUNK, dtype=np.int64))
 
 
-@njit(cache=True)
+@numba_only()
 def _dense_sums(leaves, hist, limits, dense):
     """Sum, for each row ``r`` of ``leaves`` (at most ``_DENSE_CHUNK``), the dense rows of the
     single-leaf trees it counts, up to failure index ``limits[r]`` (and their tails beyond),
@@ -195,7 +195,7 @@ def _dense_sums(leaves, hist, limits, dense):
             counts[r] += 1
 
 
-@njit(cache=True)
+@numba_only()
 def chunk_dense_sums(dense, leaves, local, hist, limits):
     """The dense-tree sums of row ``local`` of a block (``leaves``, ``limits``: the block's
     rows), for :func:`point_curve`: ``(sum_w, sum_ew, tail, count)``.
@@ -211,7 +211,7 @@ def chunk_dense_sums(dense, leaves, local, hist, limits):
     return sums[r, 0], sums[r, 1], tails[r], counts[r]
 
 
-@njit(cache=True)
+@numba_only()
 def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_row):
     """Accumulate ``sum_i alpha_i(x) (w_i, w_i e_i)`` by failure index into ``acc``.
 
@@ -274,7 +274,7 @@ def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_
     return n_touched, ordered
 
 
-@njit(cache=True)
+@numba_only()
 def _clear(acc, seen, touched, n_touched):
     for q in range(n_touched):
         acc[touched[q], 0] = 0.0
@@ -282,7 +282,7 @@ def _clear(acc, seen, touched, n_touched):
         seen[touched[q]] = False
 
 
-@njit(cache=True)
+@numba_only()
 def curve_scratch(n_grid):
     """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``
     (failure indices 0..n_grid, and one more for ``point_curve``'s pooled tail)."""
@@ -290,7 +290,7 @@ def curve_scratch(n_grid):
             np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2))
 
 
-@njit(cache=True)
+@numba_only()
 def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
     """The weighted curve of one target point from its accumulated ``acc``.
 
@@ -334,7 +334,7 @@ def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
     return ks, D, Y, S, n_jumps
 
 
-@njit(cache=True)
+@numba_only()
 def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit, dense_row):
     """``_curve`` of the point whose leaf in tree ``b`` is ``leaves[b]`` (-1: skip the tree;
     ``forest_predict.block_leaves``), up to failure index ``limit`` (``n_jumps = -1`` when no
@@ -355,7 +355,7 @@ def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit, dense_row
     return out
 
 
-@njit(cache=True)
+@numba_only()
 def _is_ascending(query):
     for j in range(1, query.shape[0]):
         if query[j] < query[j - 1]:
@@ -363,7 +363,7 @@ def _is_ascending(query):
     return True
 
 
-@njit(cache=True)
+@numba_only()
 def _step_values(ks, S, n_jumps, query, ascending, out):
     """``out[j]`` = the curve at failure index ``query[j]``: ``S`` after the last jump at or
     before it, 1 before the first. Ascending queries are merged with the jumps in
@@ -381,7 +381,7 @@ def _step_values(ks, S, n_jumps, query, ascending, out):
         out[j] = S[pos - 1] if pos > 0 else 1.0
 
 
-@njit(cache=True)
+@numba_only()
 def _rmst(ks, S, n_jumps, grid, horizon):
     """Exact integral of the step curve over ``[0, horizon]``."""
     area = 0.0
@@ -442,7 +442,7 @@ def _forest_survival_range(first_block, last_block, X, forest, hist, oob_rows, g
                 rmst[t, j] = _rmst(ks, S, n_jumps, grid, horizons[j])
 
 
-@njit(cache=True)
+@numba_only()
 def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_rmst,
                             nelson_aalen):
     """``theta`` and ``(dtheta/dD_j, cumulative sum of dtheta/dY_j)`` on the jumps."""

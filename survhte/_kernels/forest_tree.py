@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import parallel_range
+from ._jit import numba_only, parallel_range
 from .forest_order import order_workspace, partition_presorted, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
@@ -63,7 +63,7 @@ def descend(X, row, feature, threshold, left, offset):
     return node
 
 
-@njit(cache=True)
+@numba_only()
 def _move_rows(Xt, f, cut, rows, right_rows, goes_left, new_position):
     """Move ``rows`` in place, stably: those with ``Xt[f, r] <= cut`` first (as
     :func:`descend`). ``goes_left[q]`` and ``new_position[q]`` record where the row at ``q``
@@ -88,7 +88,7 @@ def _move_rows(Xt, f, cut, rows, right_rows, goes_left, new_position):
     return n_left
 
 
-@njit(cache=True)
+@numba_only()
 def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
           imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted, state):
     """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays.
@@ -154,7 +154,7 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     return n_nodes, feature, threshold, left
 
 
-@njit(cache=True)
+@numba_only()
 def _populate(Xt, rows, n_nodes, feature, threshold, left, block):
     """Send ``rows`` down the tree; write them grouped by leaf into ``block``.
 
@@ -189,7 +189,7 @@ def _populate(Xt, rows, n_nodes, feature, threshold, left, block):
     return start, size
 
 
-@njit(cache=True)
+@numba_only()
 def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
              out_feature, out_threshold, out_left, out_leaf_start, out_leaf_size):
     """Optionally prune empty leaves, then renumber the reachable nodes breadth first.
