@@ -28,10 +28,6 @@ import numba
 # Chunks per thread: later chunks go to whichever thread is free (items differ in cost).
 _CHUNKS_PER_THREAD = 4
 
-# Kernels already called once in this process (their first chunk runs on the calling
-# thread, so that a cold cache compiles them there, once, rather than on a worker).
-_started: set[Callable[..., Any]] = set()
-
 
 def parallel_range(kernel: Callable[..., Any], n: int, *args: Any) -> None:
     """Run ``kernel(first, last, *args)`` over ``range(n)`` in chunks, in parallel.
@@ -39,6 +35,8 @@ def parallel_range(kernel: Callable[..., Any], n: int, *args: Any) -> None:
     ``kernel`` is a ``nogil`` numba function writing item ``i``'s results to slots that no
     other item writes. Threads: ``numba.get_num_threads()`` of the calling thread (as set by
     ``numba.set_num_threads``, e.g. ``survhte.forest._engine.numba_threads``), at most ``n``.
+    On a first call the threads queue on numba's compiler lock: one compiles (or loads the
+    cache), the others then find the compiled kernel.
     """
     n = int(n)
     if n <= 0:
@@ -46,18 +44,9 @@ def parallel_range(kernel: Callable[..., Any], n: int, *args: Any) -> None:
     threads = min(numba.get_num_threads(), n)
     if threads == 1:
         kernel(0, n, *args)
-        _started.add(kernel)
         return
     n_chunks = min(n, _CHUNKS_PER_THREAD * threads)
     bounds = [(n * c // n_chunks, n * (c + 1) // n_chunks) for c in range(n_chunks)]
-    if kernel not in _started:
-        first, last = bounds.pop(0)
-        kernel(first, last, *args)
-        _started.add(kernel)
-    if len(bounds) <= 1:
-        for first, last in bounds:
-            kernel(first, last, *args)
-        return
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for future in [pool.submit(kernel, first, last, *args) for first, last in bounds]:
             future.result()
