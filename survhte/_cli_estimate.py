@@ -291,7 +291,7 @@ def _heterogeneity_figure(checks: HeterogeneityChecks) -> Any:
 
 
 #: Printed (stderr) when numba starts compiling survhte's kernels: a cold cache.
-COMPILE_NOTICE = ("survhte: compiling numerical kernels (first run only, about a minute; "
+COMPILE_NOTICE = ("survhte: compiling numerical kernels (first run only, about half a minute; "
                   "later runs reuse numba's cache)...")
 
 
@@ -300,7 +300,7 @@ def compile_notice(stream: object = None) -> Iterator[None]:
     """Say on ``stream`` (default stderr) when numba compiles survhte's kernels, and how long.
 
     numba compiles a kernel on its first call and caches it on disk (``cache=True``); only a
-    cold cache (a fresh install, an upgrade, a deleted cache) compiles, for about a minute of
+    cold cache (a fresh install, an upgrade, a deleted cache) compiles, for half a minute of
     silence otherwise. numba's ``"numba:compile"`` event fires on a cache miss only, so a warm
     run prints nothing.
     """

@@ -24,9 +24,9 @@ returns). The forests' curves are first re-indexed onto the fit's evaluation tim
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._jit import prange_only
+from ._jit import numba_only, parallel_range
 from .forest_predict import _BLOCK, block_leaves
 from .forest_survival import (
     _rmst,
@@ -37,7 +37,7 @@ from .forest_survival import (
 )
 
 
-@njit(cache=True)
+@numba_only()
 def _value_at(ks, values, n, grid, t):
     """The step curve at time ``t`` (1 before its first jump)."""
     j = 0
@@ -46,7 +46,7 @@ def _value_at(ks, values, n, grid, t):
     return values[j - 1] if j > 0 else 1.0
 
 
-@njit(cache=True)
+@numba_only()
 def arm_mean(ks, values, n, grid, horizon, target_rmst):
     """``E[f(T) | x, w]`` of a survival curve: its RMST up to ``horizon`` or ``S(horizon)``."""
     if target_rmst:
@@ -54,7 +54,7 @@ def arm_mean(ks, values, n, grid, horizon, target_rmst):
     return _value_at(ks, values, n, grid, horizon)
 
 
-@njit(cache=True, error_model="numpy")
+@numba_only(error_model="numpy")
 def row_bracket(s_ks, s_val, n_s, c_ks, c_val, n_c, grid, horizon, t_right, t_left, has_left,
                 known, f_value, m, target_rmst, grf_style):
     """``(psi_i / (W_i - e_i), C at the row's own time)`` of one row (module docstring).
@@ -114,7 +114,7 @@ def row_bracket(s_ks, s_val, n_s, c_ks, c_val, n_c, grid, horizon, t_right, t_le
     return q[n_terms] / c_at - m - total, c_at
 
 
-@njit(cache=True)
+@numba_only()
 def _on_eval_times(ks, values, n, to_eval):
     """A forest curve re-indexed onto the evaluation times: its jump at forest index ``k``
     shows from evaluation time ``to_eval[k]`` on (the first evaluation time at or after it,
@@ -135,7 +135,7 @@ def _on_eval_times(ks, values, n, to_eval):
     return out_ks, out_values, n_out
 
 
-@njit(cache=True)
+@numba_only()
 def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, limit,
                   dense_row):
     """Out-of-bag curve ``(ks, values, n)`` of row ``X[t]`` on the evaluation times, up to
@@ -156,7 +156,7 @@ def _forest_curve(leaves, X, t, forest, hist, nelson_aalen, to_eval, scratch, li
     return _on_eval_times(ks, values, n_jumps, to_eval)
 
 
-@njit(cache=True, error_model="numpy")
+@numba_only(error_model="numpy")
 def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right, t_left,
                 has_left, known, f_value, w_hat, treated, target_rmst, grf_style):
     """``(y_hat, bracket, C at the row's time)`` of one row from its curves on
@@ -171,7 +171,6 @@ def _row_scores(ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right,
     return y_hat, b, c
 
 
-@njit(parallel=prange_only(), cache=True, error_model="numpy")
 def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_aalen,
                   s_to_eval, c_forest, c_hist, c_nelson_aalen, c_to_eval, has_censoring,
                   c_limit, eval_times, t_right, t_left, has_left, known, f_value, w_hat,
@@ -189,17 +188,33 @@ def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_a
     index of ``t_right[t]``, past which its leaves are not read. Rows come in blocks whose
     leaves are found tree by tree (``forest_predict.block_leaves``). Memory: O(grid + block x
     trees) scratch per block. Returns ``(y_hat, bracket, c_at_y)``; NaN for a
-    row no tree reaches.
+    row no tree reaches. Parallel over the blocks (``_jit.parallel_range``).
     """
+    m = X0.shape[0]
+    y_hat = np.full(m, np.nan)
+    bracket = np.full(m, np.nan)
+    c_at_y = np.full(m, np.nan)
+    parallel_range(_forest_scores_range, (m + _BLOCK - 1) // _BLOCK, X0, X1, X_obs, treated,
+                   oob_rows, s_forest, s_hist, s_nelson_aalen, s_to_eval, c_forest, c_hist,
+                   c_nelson_aalen, c_to_eval, has_censoring, c_limit, eval_times, t_right,
+                   t_left, has_left, known, f_value, w_hat, target_rmst, grf_style, y_hat,
+                   bracket, c_at_y)
+    return y_hat, bracket, c_at_y
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _forest_scores_range(first_block, last_block, X0, X1, X_obs, treated, oob_rows, s_forest,
+                         s_hist, s_nelson_aalen, s_to_eval, c_forest, c_hist, c_nelson_aalen,
+                         c_to_eval, has_censoring, c_limit, eval_times, t_right, t_left,
+                         has_left, known, f_value, w_hat, target_rmst, grf_style, y_hat,
+                         bracket, c_at_y):
+    """:func:`forest_scores` of the blocks ``first_block <= block < last_block``."""
     m = X0.shape[0]
     n_scratch = max(s_to_eval.shape[0], c_to_eval.shape[0])
     s_limit = s_to_eval.shape[0] - 1
     s_trees = s_forest[4].shape[0] - 1
     c_trees = c_forest[4].shape[0] - 1
-    y_hat = np.full(m, np.nan)
-    bracket = np.full(m, np.nan)
-    c_at_y = np.full(m, np.nan)
-    for block in prange((m + _BLOCK - 1) // _BLOCK):
+    for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         size = last - first
@@ -236,10 +251,9 @@ def forest_scores(X0, X1, X_obs, treated, oob_rows, s_forest, s_hist, s_nelson_a
             y_hat[t], bracket[t], c_at_y[t] = _row_scores(
                 ks0, s0, n0, ks1, s1, n1, c_ks, c_val, n_c, eval_times, t_right[t], t_left[t],
                 has_left[t], known[t], f_value[t], w_hat[t], on, target_rmst, grf_style)
-    return y_hat, bracket, c_at_y
 
 
-@njit(cache=True)
+@numba_only()
 def _dense_jumps(curve):
     """``(ks, values, n)`` of a curve given at grid columns: a jump wherever it changes."""
     ks = np.empty(curve.shape[0], dtype=np.int64)
@@ -255,20 +269,30 @@ def _dense_jumps(curve):
     return ks, values, n
 
 
-@njit(parallel=prange_only(), cache=True, error_model="numpy")
 def curve_scores(s0, s1, c_obs, treated, eval_times, t_right, t_left, has_left, known, f_value,
                  w_hat, target_rmst, grf_style):
     """``forest_scores`` from curves given on a grid (plug-in nuisance models).
 
     ``s0``/``s1``: ``S(t | X_i, w)`` at ``eval_times`` = (grid..., horizon) for ``w`` = 0/1;
     ``c_obs``: ``C(t | X_i, W_i)`` at the grid (``eval_times[:-1]``); all read as step
-    functions of the grid.
+    functions of the grid. Parallel over rows (``_jit.parallel_range``).
     """
     m = s0.shape[0]
     y_hat = np.empty(m)
     bracket = np.empty(m)
     c_at_y = np.empty(m)
-    for t in prange(m):
+    parallel_range(_curve_scores_range, m, s0, s1, c_obs, treated, eval_times, t_right, t_left,
+                   has_left, known, f_value, w_hat, target_rmst, grf_style, y_hat, bracket,
+                   c_at_y)
+    return y_hat, bracket, c_at_y
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _curve_scores_range(first, last, s0, s1, c_obs, treated, eval_times, t_right, t_left,
+                        has_left, known, f_value, w_hat, target_rmst, grf_style, y_hat, bracket,
+                        c_at_y):
+    """:func:`curve_scores` of rows ``first <= t < last``."""
+    for t in range(first, last):
         ks0, v0, n0 = _dense_jumps(s0[t])
         ks1, v1, n1 = _dense_jumps(s1[t])
         c_ks, c_val, n_c = _dense_jumps(c_obs[t])
@@ -276,4 +300,3 @@ def curve_scores(s0, s1, c_obs, treated, eval_times, t_right, t_left, has_left, 
             ks0, v0, n0, ks1, v1, n1, c_ks, c_val, n_c, eval_times, t_right[t], t_left[t],
             has_left[t], known[t], f_value[t], w_hat[t], treated[t] > 0.5, target_rmst,
             grf_style)
-    return y_hat, bracket, c_at_y

@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jit import numba_only
 from .forest_order import feature_order, sort_keys
 
 # A split whose log-rank variance is below this is not scored. The variance of an admissible
@@ -38,7 +39,7 @@ from .forest_order import feature_order, sort_keys
 _MIN_LOGRANK_VARIANCE = 1e-9
 
 
-@njit(cache=True)
+@numba_only()
 def _fenwick_prefix_then_add(count, weight, index, added):
     """(count, weight sum) of the rows with failure index below ``index``; then add one row of
     index ``index`` and weight ``added``.

@@ -46,6 +46,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._jit import numba_only
+
 # Nodes of at most this many rows are insertion sorted (crossover with radix: 32-48 rows).
 _INSERTION_MAX = 32
 # Widest radix digit: 2^11 counters (8 KiB as int32) stay in L1.
@@ -67,7 +69,7 @@ def order_workspace(m):
     return np.empty((5, max(m, (1 << _RADIX_BITS) + 1)), dtype=np.int32)
 
 
-@njit(cache=True)
+@numba_only()
 def _insertion_sort(keys, order, m):
     for q in range(1, m):
         key = keys[q]
@@ -81,7 +83,7 @@ def _insertion_sort(keys, order, m):
         order[j + 1] = pos
 
 
-@njit(cache=True)
+@numba_only()
 def _radix_sort(work, m, lo, passes, digit):
     """LSD radix sort of ``work[1, :m] - lo`` carrying ``work[0, :m]``; result in rows 0, 1."""
     keys = work[1]
@@ -119,7 +121,7 @@ def _radix_sort(work, m, lo, passes, digit):
         keys[q] += lo
 
 
-@njit(cache=True)
+@numba_only()
 def _bit_length(value):
     bits = 0
     while (value >> bits) > 0:
@@ -127,7 +129,7 @@ def _bit_length(value):
     return bits
 
 
-@njit(cache=True)
+@numba_only()
 def radix_passes(span, m):
     """``(passes, digit bits)`` of an LSD radix sort of ``m`` keys in ``[0, span]``.
 
@@ -192,7 +194,7 @@ def sort_keys(work, m):
     sort_gathered(work, m, lo, hi)
 
 
-@njit(cache=True)
+@numba_only()
 def sort_gathered(work, m, lo, hi):
     """Stable sort of the int32 keys ``work[1, :m]`` (all in ``[lo, hi]``), carrying
     ``work[0, :m]`` along: insertion sort for small ``m``, LSD radix sort otherwise."""
@@ -226,8 +228,9 @@ def presort(ranks, rows, work):
     keys = np.empty((p, m), dtype=np.int32)
     for f in range(p):
         order, key = node_order(ranks, f, rows, work)
-        positions[f] = order
-        keys[f] = key
+        for q in range(m):  # element loops: a slice copy links numba's shape-error formatting
+            positions[f, q] = order[q]
+            keys[f, q] = key[q]
     return positions, keys
 
 
@@ -260,11 +263,12 @@ def partition_presorted(positions, keys, start, goes_left, new_position, scratch
             scratch[1, n_right] = k
             n_left += left
             n_right += 1 - left
-        pos[n_left:] = scratch[0, :n_right]
-        key[n_left:] = scratch[1, :n_right]
+        for q in range(n_right):
+            pos[n_left + q] = scratch[0, q]
+            key[n_left + q] = scratch[1, q]
 
 
-@njit(cache=True)
+@numba_only()
 def feature_order(orders, f, rows):
     """The order of a node's ``rows`` by feature ``f``: ``(positions, ranks)`` as
     :func:`node_order` returns them.

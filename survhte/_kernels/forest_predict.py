@@ -20,27 +20,36 @@ leaf_size`` of all trees concatenated, tree ``b`` at ``node_offset[b]:node_offse
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._jit import prange_only
+from ._jit import numba_only, parallel_range
 from .forest_tree import descend
 
 
-@njit(cache=True)
+@numba_only()
 def _in_bag(inbag, tree, row):
     return (inbag[tree, row >> 3] >> (row & 7)) & 1 == 1
 
 
-@njit(parallel=prange_only(), cache=True)
 def leaf_values(leaf_start, leaf_size, node_offset, leaf_samples, stats):
     """Mean of ``stats`` over each leaf's rows, shape (n_nodes, k); zero elsewhere.
 
     Precomputed once per estimand (grf's "optimized prediction strategies"), so that a
-    prediction costs one descent per tree and no pass over the leaf's rows.
+    prediction costs one descent per tree and no pass over the leaf's rows. Parallel over
+    trees (``_jit.parallel_range``).
     """
+    values = np.zeros((leaf_size.shape[0], stats.shape[1]))
+    parallel_range(_leaf_values_range, node_offset.shape[0] - 1, leaf_start, leaf_size,
+                   node_offset, leaf_samples, stats, values)
+    return values
+
+
+@njit(nogil=True, cache=True)
+def _leaf_values_range(first, last, leaf_start, leaf_size, node_offset, leaf_samples, stats,
+                       values):
+    """:func:`leaf_values` of trees ``first <= b < last``, into ``values``."""
     k = stats.shape[1]
-    values = np.zeros((leaf_size.shape[0], k))
-    for b in prange(node_offset.shape[0] - 1):
+    for b in range(first, last):
         for node in range(node_offset[b], node_offset[b + 1]):
             size = leaf_size[node]
             if size == 0:
@@ -51,10 +60,9 @@ def leaf_values(leaf_start, leaf_size, node_offset, leaf_samples, stats):
                     values[node, c] += stats[i, c]
             for c in range(k):
                 values[node, c] /= size
-    return values
 
 
-@njit(cache=True)
+@numba_only()
 def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows):
     """Global node index of the leaf of tree ``b`` reached by ``X[t]``; -1 to skip the tree.
 
@@ -111,7 +119,6 @@ def block_leaves(X, first, last, forest, oob_rows, out):
                 out[group + j - first, b] = node if reached else -1
 
 
-@njit(parallel=prange_only(), cache=True)
 def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, values,
                  oob_rows):
     """Forest-weighted means ``sum_i alpha_i(x_t) stats[i]`` for every target row ``t``.
@@ -121,14 +128,24 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
     target row ``t`` stands for, and tree ``b`` is skipped for ``t`` when that row was in its
     subsample (``X`` may hold the training rows at modified covariates). Returns
     ``(means (m, k), n_trees (m,))``; a row that no tree reaches gets NaN means and
-    ``n_trees = 0``.
+    ``n_trees = 0``. Parallel over blocks of ``_BLOCK`` rows (``_jit.parallel_range``).
     """
+    m = X.shape[0]
+    means = np.zeros((m, values.shape[1]))
+    n_trees = np.zeros(m, dtype=np.int64)
+    parallel_range(_forest_means_range, (m + _BLOCK - 1) // _BLOCK, X, feature, threshold,
+                   left, leaf_size, node_offset, inbag, values, oob_rows, means, n_trees)
+    return means, n_trees
+
+
+@njit(nogil=True, cache=True)
+def _forest_means_range(first_block, last_block, X, feature, threshold, left, leaf_size,
+                        node_offset, inbag, values, oob_rows, means, n_trees):
+    """:func:`forest_means` of the blocks ``first_block <= block < last_block``."""
     m = X.shape[0]
     k = values.shape[1]
     forest = (feature, threshold, left, leaf_size, node_offset, inbag)
-    means = np.zeros((m, k))
-    n_trees = np.zeros(m, dtype=np.int64)
-    for block in prange((m + _BLOCK - 1) // _BLOCK):
+    for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         leaves = np.empty((_BLOCK, node_offset.shape[0] - 1), dtype=np.int64)
@@ -142,10 +159,8 @@ def forest_means(X, feature, threshold, left, leaf_size, node_offset, inbag, val
                     means[t, c] += values[node, c]
             for c in range(k):
                 means[t, c] = means[t, c] / n_trees[t] if n_trees[t] > 0 else np.nan
-    return means, n_trees
 
 
-@njit(parallel=prange_only(), cache=True)
 def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, values, coef,
                     ci_group_size, oob_rows):
     """Between- and within-group moments of the per-tree linearised estimates.
@@ -160,15 +175,29 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
     - ``group_noise``: the within-group variance of ``psi``, ``(var_total - var_between) /
       (ci_group_size - 1)`` (Sexton & Laake 2009; Athey, Tibshirani & Wager 2019, sec. 4);
     - ``n_groups``: the number of such groups.
+
+    Parallel over blocks of ``_BLOCK`` rows (``_jit.parallel_range``).
     """
+    m = X.shape[0]
+    var_between = np.zeros(m)
+    group_noise = np.zeros(m)
+    n_groups = np.zeros(m)
+    parallel_range(_little_bag_sums_range, (m + _BLOCK - 1) // _BLOCK, X, feature, threshold,
+                   left, leaf_size, node_offset, inbag, values, coef, ci_group_size, oob_rows,
+                   var_between, group_noise, n_groups)
+    return var_between, group_noise, n_groups
+
+
+@njit(nogil=True, cache=True)
+def _little_bag_sums_range(first_block, last_block, X, feature, threshold, left, leaf_size,
+                           node_offset, inbag, values, coef, ci_group_size, oob_rows,
+                           var_between, group_noise, n_groups):
+    """:func:`little_bag_sums` of the blocks ``first_block <= block < last_block``."""
     m = X.shape[0]
     k = values.shape[1]
     forest = (feature, threshold, left, leaf_size, node_offset, inbag)
     n_group_total = (node_offset.shape[0] - 1) // ci_group_size
-    var_between = np.zeros(m)
-    group_noise = np.zeros(m)
-    n_groups = np.zeros(m)
-    for block in prange((m + _BLOCK - 1) // _BLOCK):
+    for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         leaves = np.empty((_BLOCK, node_offset.shape[0] - 1), dtype=np.int64)
@@ -191,10 +220,9 @@ def little_bag_sums(X, feature, threshold, left, leaf_size, node_offset, inbag, 
                     add_group(psi, moments)
             n_groups[t] = moments[0]
             var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
-    return var_between, group_noise, n_groups
 
 
-@njit(cache=True)
+@numba_only()
 def add_group(psi, moments):
     """Add one complete little bag's per-tree estimates ``psi`` to ``moments``: (number of
     groups, sum of group means, sum of squared group means, sum of squared tree estimates)."""
@@ -208,7 +236,7 @@ def add_group(psi, moments):
     moments[2] += mean * mean
 
 
-@njit(cache=True)
+@numba_only()
 def group_variances(moments, ci_group_size):
     """``(var_between, group_noise)`` from :func:`add_group`'s moments (NaN without groups):
     the variance across groups of the group means, and the within-group variance
@@ -222,7 +250,7 @@ def group_variances(moments, ci_group_size):
     return between, (total - between) / (ci_group_size - 1)
 
 
-@njit(cache=True)
+@numba_only()
 def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offset,
                 leaf_samples, inbag, oob_rows, dense, touched):
     """Accumulate ``alpha(x_t)`` into ``dense``; list its support in ``touched``.
@@ -252,38 +280,49 @@ def _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size, node_offs
     return n_touched
 
 
-@njit(parallel=prange_only(), cache=True)
 def forest_weights(X, feature, threshold, left, leaf_start, leaf_size, node_offset,
                    leaf_samples, inbag, n_train, oob_rows):
     """The forest weights ``alpha_i(x_t)`` as CSR arrays ``(indptr, indices, data)``.
 
     Row ``t`` lists the training rows with positive weight, in increasing order. Memory is
-    the number of non-zeros plus O(n_train) scratch per chunk of target rows.
+    the number of non-zeros plus O(n_train) scratch per chunk of target rows. Two passes,
+    each parallel over the chunks (``_jit.parallel_range``): support sizes, then the weights.
     """
     m = X.shape[0]
     n_chunks = min(m, 64)
+    forest = (feature, threshold, left, leaf_start, leaf_size, node_offset, leaf_samples, inbag)
     counts = np.zeros(m + 1, dtype=np.int64)
-    for chunk in prange(n_chunks):
-        dense = np.zeros(n_train)
-        touched = np.empty(n_train, dtype=np.int64)
-        for t in range(chunk, m, n_chunks):
-            n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
-                                    node_offset, leaf_samples, inbag, oob_rows, dense, touched)
-            counts[t + 1] = n_touched
-            for q in range(n_touched):
-                dense[touched[q]] = 0.0
+    parallel_range(_weights_range, n_chunks, X, forest, n_train, oob_rows, n_chunks, counts,
+                   counts, np.empty(0, dtype=np.int64), np.empty(0), False)
     indptr = np.cumsum(counts)
     indices = np.empty(indptr[m], dtype=np.int64)
     data = np.empty(indptr[m])
-    for chunk in prange(n_chunks):
+    parallel_range(_weights_range, n_chunks, X, forest, n_train, oob_rows, n_chunks, counts,
+                   indptr, indices, data, True)
+    return indptr, indices, data
+
+
+@njit(nogil=True, cache=True)
+def _weights_range(first_chunk, last_chunk, X, forest, n_train, oob_rows, n_chunks, counts,
+                   indptr, indices, data, fill):
+    """One pass of :func:`forest_weights` over chunks ``first_chunk <= chunk < last_chunk``
+    (chunk ``c`` holds target rows ``c, c + n_chunks, ...``): support sizes into
+    ``counts[t + 1]``, or with ``fill`` the weights into ``indices``/``data`` at ``indptr``."""
+    feature, threshold, left, leaf_start, leaf_size, node_offset, leaf_samples, inbag = forest
+    m = X.shape[0]
+    for chunk in range(first_chunk, last_chunk):
         dense = np.zeros(n_train)
         touched = np.empty(n_train, dtype=np.int64)
         for t in range(chunk, m, n_chunks):
             n_touched = _weights_of(X, t, feature, threshold, left, leaf_start, leaf_size,
                                     node_offset, leaf_samples, inbag, oob_rows, dense, touched)
+            if not fill:
+                counts[t + 1] = n_touched
+                for q in range(n_touched):
+                    dense[touched[q]] = 0.0
+                continue
             support = np.sort(touched[:n_touched])
             for q in range(n_touched):
                 indices[indptr[t] + q] = support[q]
                 data[indptr[t] + q] = dense[support[q]]
                 dense[support[q]] = 0.0
-    return indptr, indices, data

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._jit import numba_only
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -30,7 +32,7 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@numba_only()
 def new_stream(master_seed, label, index):
     """A fresh stream for ``(master_seed, label, index)``: three rounds of hashing."""
     state = np.empty(1, dtype=np.uint64)
@@ -40,27 +42,27 @@ def new_stream(master_seed, label, index):
     return state
 
 
-@njit(cache=True)
+@numba_only()
 def next_uint64(state):
     """Next 64 random bits of the stream (SplitMix64 step)."""
     state[0] += _GOLDEN
     return _mix(state[0])
 
 
-@njit(cache=True)
+@numba_only()
 def uniform(state):
     """Uniform double in ``[0, 1)`` from the top 53 bits."""
     return float(next_uint64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@numba_only()
 def randbelow(state, n):
     """Integer uniform on ``0 .. n - 1`` (bias below 2**-53 for any array-sized ``n``)."""
     value = np.int64(uniform(state) * n)
     return min(value, n - 1)
 
 
-@njit(cache=True)
+@numba_only()
 def poisson(state, lam):
     """Poisson(``lam``) draw by Knuth's product of uniforms (``lam`` is an mtry: small)."""
     limit = np.exp(-lam)
@@ -72,7 +74,7 @@ def poisson(state, lam):
     return k
 
 
-@njit(cache=True)
+@numba_only()
 def shuffle_prefix(values, k, state):
     """Partial Fisher-Yates: make ``values[:k]`` a uniform random ``k``-subset, in random order."""
     n = values.shape[0]

@@ -49,6 +49,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jit import numba_only
 from .forest_logrank import logrank_split
 from .forest_order import feature_order
 
@@ -66,7 +67,7 @@ SPLIT_LOGRANK = 2
 _MIN_TREATMENT_VARIANCE = 1e-10
 
 
-@njit(cache=True)
+@numba_only()
 def _relabel_center(rows, responses, weights, rho):
     wsum = 0.0
     ysum = 0.0
@@ -86,7 +87,7 @@ def _relabel_center(rows, responses, weights, rho):
     return True
 
 
-@njit(cache=True)
+@numba_only()
 def _relabel_causal(rows, responses, weights, rho):
     wsum = 0.0
     ysum = 0.0
@@ -118,7 +119,7 @@ def _relabel_causal(rows, responses, weights, rho):
     return True
 
 
-@njit(cache=True)
+@numba_only()
 def _relabel_causal_survival(rows, responses, rho):
     num = 0.0
     den = 0.0
@@ -134,7 +135,7 @@ def _relabel_causal_survival(rows, responses, rho):
     return True
 
 
-@njit(cache=True)
+@numba_only()
 def relabel(kind, rows, responses, weights, rho):
     """Fill ``rho[:len(rows)]`` with the node's pseudo-outcomes; False: make the node a leaf."""
     if kind == RELABEL_CAUSAL:

@@ -37,21 +37,21 @@ ratio estimands.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._jit import prange_only
+from ._jit import numba_only, parallel_range
 from .forest_order import order_workspace, sort_keys
 from .forest_predict import _BLOCK, add_group, block_leaves, group_variances
 
 
-@njit(parallel=prange_only(), cache=True)
 def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, weight, event_w):
     """Each leaf's rows summed by failure index: ``(start, size, key, w, ew, total)``.
 
     Leaf ``node`` (global index) owns entries ``start[node] : start[node] + size[node]`` of
     row ``b`` (its tree) of ``key`` (int32 failure indices, ascending), ``w`` (summed case
     weights) and ``ew`` (summed ``w_i e_i``); the arrays have ``leaf_samples``' shape.
-    ``total[node]`` is the leaf's summed case weight.
+    ``total[node]`` is the leaf's summed case weight. Parallel over trees
+    (``_jit.parallel_range``).
     """
     n_nodes = leaf_size.shape[0]
     start = np.zeros(n_nodes, dtype=np.int64)
@@ -60,7 +60,17 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
     key = np.zeros(leaf_samples.shape, dtype=np.int32)
     w = np.zeros(leaf_samples.shape)
     ew = np.zeros(leaf_samples.shape)
-    for b in prange(node_offset.shape[0] - 1):
+    parallel_range(_leaf_histograms_range, node_offset.shape[0] - 1, leaf_start, leaf_size,
+                   node_offset, leaf_samples, index, weight, event_w, start, size, key, w, ew,
+                   total)
+    return start, size, key, w, ew, total
+
+
+@njit(nogil=True, cache=True)
+def _leaf_histograms_range(first, last, leaf_start, leaf_size, node_offset, leaf_samples, index,
+                           weight, event_w, start, size, key, w, ew, total):
+    """:func:`leaf_histograms` of trees ``first <= b < last``, into its output arrays."""
+    for b in range(first, last):
         work = order_workspace(leaf_samples.shape[1])
         fill = 0
         for node in range(node_offset[b], node_offset[b + 1]):
@@ -81,7 +91,6 @@ def leaf_histograms(leaf_start, leaf_size, node_offset, leaf_samples, index, wei
                 ew[b, fill - 1] += event_w[row]
                 total[node] += weight[row]
             size[node] = fill - start[node]
-    return start, size, key, w, ew, total
 
 
 @njit(cache=True)
@@ -140,7 +149,7 @@ def dense_single_leaves(leaf_size, node_offset, hist, n_grid, max_values):
 _DENSE_CHUNK = 8
 
 
-@njit(cache=True)
+@numba_only()
 def dense_scratch(hist):
     """Scratch of :func:`chunk_dense_sums` for ``hist`` (:func:`leaf_histograms` followed by
     :func:`dense_single_leaves`): per row of a chunk, the summed dense rows (2 x grid; empty
@@ -150,7 +159,7 @@ def dense_scratch(hist):
             np.zeros(_DENSE_CHUNK, dtype=np.int64))
 
 
-@njit(cache=True)
+@numba_only()
 def _dense_sums(leaves, hist, limits, dense):
     """Sum, for each row ``r`` of ``leaves`` (at most ``_DENSE_CHUNK``), the dense rows of the
     single-leaf trees it counts, up to failure index ``limits[r]`` (and their tails beyond),
@@ -186,7 +195,7 @@ def _dense_sums(leaves, hist, limits, dense):
             counts[r] += 1
 
 
-@njit(cache=True)
+@numba_only()
 def chunk_dense_sums(dense, leaves, local, hist, limits):
     """The dense-tree sums of row ``local`` of a block (``leaves``, ``limits``: the block's
     rows), for :func:`point_curve`: ``(sum_w, sum_ew, tail, count)``.
@@ -202,7 +211,7 @@ def chunk_dense_sums(dense, leaves, local, hist, limits):
     return sums[r, 0], sums[r, 1], tails[r], counts[r]
 
 
-@njit(cache=True)
+@numba_only()
 def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_row):
     """Accumulate ``sum_i alpha_i(x) (w_i, w_i e_i)`` by failure index into ``acc``.
 
@@ -265,7 +274,7 @@ def _index_weights_of(leaves, leaf_size, hist, limit, acc, seen, touched, dense_
     return n_touched, ordered
 
 
-@njit(cache=True)
+@numba_only()
 def _clear(acc, seen, touched, n_touched):
     for q in range(n_touched):
         acc[touched[q], 0] = 0.0
@@ -273,7 +282,7 @@ def _clear(acc, seen, touched, n_touched):
         seen[touched[q]] = False
 
 
-@njit(cache=True)
+@numba_only()
 def curve_scratch(n_grid):
     """Per-thread scratch ``(acc, seen, touched, work)`` of curves on a grid of ``n_grid``
     (failure indices 0..n_grid, and one more for ``point_curve``'s pooled tail)."""
@@ -281,7 +290,7 @@ def curve_scratch(n_grid):
             np.empty(n_grid + 2, dtype=np.int64), order_workspace(n_grid + 2))
 
 
-@njit(cache=True)
+@numba_only()
 def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
     """The weighted curve of one target point from its accumulated ``acc``.
 
@@ -325,7 +334,7 @@ def _curve(acc, touched, n_touched, ordered, nelson_aalen, work):
     return ks, D, Y, S, n_jumps
 
 
-@njit(cache=True)
+@numba_only()
 def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit, dense_row):
     """``_curve`` of the point whose leaf in tree ``b`` is ``leaves[b]`` (-1: skip the tree;
     ``forest_predict.block_leaves``), up to failure index ``limit`` (``n_jumps = -1`` when no
@@ -346,7 +355,7 @@ def point_curve(leaves, leaf_size, hist, nelson_aalen, scratch, limit, dense_row
     return out
 
 
-@njit(cache=True)
+@numba_only()
 def _is_ascending(query):
     for j in range(1, query.shape[0]):
         if query[j] < query[j - 1]:
@@ -354,7 +363,7 @@ def _is_ascending(query):
     return True
 
 
-@njit(cache=True)
+@numba_only()
 def _step_values(ks, S, n_jumps, query, ascending, out):
     """``out[j]`` = the curve at failure index ``query[j]``: ``S`` after the last jump at or
     before it, 1 before the first. Ascending queries are merged with the jumps in
@@ -372,7 +381,7 @@ def _step_values(ks, S, n_jumps, query, ascending, out):
         out[j] = S[pos - 1] if pos > 0 else 1.0
 
 
-@njit(cache=True)
+@numba_only()
 def _rmst(ks, S, n_jumps, grid, horizon):
     """Exact integral of the step curve over ``[0, horizon]``."""
     area = 0.0
@@ -388,7 +397,6 @@ def _rmst(ks, S, n_jumps, grid, horizon):
     return area + prev_s * max(horizon - prev_t, 0.0)
 
 
-@njit(parallel=prange_only(), cache=True)
 def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aalen):
     """Survival at grid indices ``query`` and RMST at ``horizons`` for each row of ``X``.
 
@@ -396,13 +404,24 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
     of the ``j``-th requested time; out of bag, ``oob_rows`` names the training row of each
     row of ``X`` (``forest_predict``; empty otherwise). Returns
     ``(survival (m, len(query)), rmst (m, len(horizons)))``; NaN for a row no tree reaches.
+    Parallel over blocks of ``_BLOCK`` rows (``_jit.parallel_range``).
     """
+    m = X.shape[0]
+    survival = np.empty((m, query.shape[0]))
+    rmst = np.empty((m, horizons.shape[0]))
+    parallel_range(_forest_survival_range, (m + _BLOCK - 1) // _BLOCK, X, forest, hist, oob_rows,
+                   grid, query, horizons, nelson_aalen, survival, rmst)
+    return survival, rmst
+
+
+@njit(nogil=True, cache=True)
+def _forest_survival_range(first_block, last_block, X, forest, hist, oob_rows, grid, query,
+                           horizons, nelson_aalen, survival, rmst):
+    """:func:`forest_survival` of the blocks ``first_block <= block < last_block``."""
     m = X.shape[0]
     leaf_size = forest[3]
     ascending = _is_ascending(query)
-    survival = np.empty((m, query.shape[0]))
-    rmst = np.empty((m, horizons.shape[0]))
-    for block in prange((m + _BLOCK - 1) // _BLOCK):
+    for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         scratch = curve_scratch(grid.shape[0])
@@ -421,10 +440,9 @@ def forest_survival(X, forest, hist, oob_rows, grid, query, horizons, nelson_aal
             _step_values(ks, S, n_jumps, query, ascending, survival[t])
             for j in range(horizons.shape[0]):
                 rmst[t, j] = _rmst(ks, S, n_jumps, grid, horizons[j])
-    return survival, rmst
 
 
-@njit(cache=True)
+@numba_only()
 def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_rmst,
                             nelson_aalen):
     """``theta`` and ``(dtheta/dD_j, cumulative sum of dtheta/dY_j)`` on the jumps."""
@@ -462,7 +480,6 @@ def _influence_coefficients(ks, D, Y, S, n_jumps, grid, query, horizon, target_r
     return theta, coef_d, cum_y
 
 
-@njit(parallel=prange_only(), cache=True)
 def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target_rmst,
                          nelson_aalen, ci_group_size):
     """Estimate and little-bag moments of ``S(t | x)`` (or ``RMST(h | x)``) per row of ``X``.
@@ -471,17 +488,30 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
     ``horizon``). Returns ``(theta, var_between, group_noise, n_groups)`` as
     ``forest_predict.little_bag_sums`` does, for the per-tree leaf means of ``psi`` (summed
     over a leaf's histogram: ``psi`` depends on a row through its index, ``w`` and ``w e``).
+    Parallel over blocks of ``_BLOCK`` rows (``_jit.parallel_range``).
     """
+    m = X.shape[0]
+    theta = np.full(m, np.nan)
+    var_between = np.full(m, np.nan)
+    group_noise = np.full(m, np.nan)
+    n_groups = np.zeros(m)
+    parallel_range(_survival_little_bags_range, (m + _BLOCK - 1) // _BLOCK, X, forest, hist,
+                   oob_rows, grid, query, horizon, target_rmst, nelson_aalen, ci_group_size,
+                   theta, var_between, group_noise, n_groups)
+    return theta, var_between, group_noise, n_groups
+
+
+@njit(nogil=True, cache=True)
+def _survival_little_bags_range(first_block, last_block, X, forest, hist, oob_rows, grid, query,
+                                horizon, target_rmst, nelson_aalen, ci_group_size, theta,
+                                var_between, group_noise, n_groups):
+    """:func:`survival_little_bags` of the blocks ``first_block <= block < last_block``."""
     leaf_size = forest[3]
     n_trees = forest[4].shape[0] - 1
     start, size, key, w, ew = hist[0], hist[1], hist[2], hist[3], hist[4]
     m = X.shape[0]
     n_group_total = n_trees // ci_group_size
-    theta = np.full(m, np.nan)
-    var_between = np.full(m, np.nan)
-    group_noise = np.full(m, np.nan)
-    n_groups = np.zeros(m)
-    for block in prange((m + _BLOCK - 1) // _BLOCK):
+    for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         scratch = curve_scratch(grid.shape[0])
@@ -522,4 +552,3 @@ def survival_little_bags(X, forest, hist, oob_rows, grid, query, horizon, target
                     add_group(psi, moments)
             n_groups[t] = moments[0]
             var_between[t], group_noise[t] = group_variances(moments, ci_group_size)
-    return theta, var_between, group_noise, n_groups

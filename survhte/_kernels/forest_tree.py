@@ -26,9 +26,9 @@ One tree (Athey, Tibshirani & Wager 2019, algorithm 1; grf's ``TreeTrainer``):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._jit import prange_only
+from ._jit import numba_only, parallel_range
 from .forest_order import order_workspace, partition_presorted, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
@@ -63,7 +63,7 @@ def descend(X, row, feature, threshold, left, offset):
     return node
 
 
-@njit(cache=True)
+@numba_only()
 def _move_rows(Xt, f, cut, rows, right_rows, goes_left, new_position):
     """Move ``rows`` in place, stably: those with ``Xt[f, r] <= cut`` first (as
     :func:`descend`). ``goes_left[q]`` and ``new_position[q]`` record where the row at ``q``
@@ -83,11 +83,12 @@ def _move_rows(Xt, f, cut, rows, right_rows, goes_left, new_position):
         right_rows[n_right] = r
         n_left += to_left
         n_right += 1 - to_left
-    rows[n_left:] = right_rows[:n_right]
+    for q in range(n_right):  # not a slice copy: that links numba's shape-error formatting
+        rows[n_left + q] = right_rows[q]
     return n_left
 
 
-@njit(cache=True)
+@numba_only()
 def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
           imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted, state):
     """Grow one tree breadth first on ``split_rows``; returns its uncompacted node arrays.
@@ -153,7 +154,7 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     return n_nodes, feature, threshold, left
 
 
-@njit(cache=True)
+@numba_only()
 def _populate(Xt, rows, n_nodes, feature, threshold, left, block):
     """Send ``rows`` down the tree; write them grouped by leaf into ``block``.
 
@@ -183,11 +184,12 @@ def _populate(Xt, rows, n_nodes, feature, threshold, left, block):
         start[child + 1] = s + n_left
         size[child + 1] = size[node] - n_left
         size[node] = 0
-    block[:m] = moving
+    for q in range(m):  # not a slice copy (``_move_rows``)
+        block[q] = moving[q]
     return start, size
 
 
-@njit(cache=True)
+@numba_only()
 def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
              out_feature, out_threshold, out_left, out_leaf_start, out_leaf_size):
     """Optionally prune empty leaves, then renumber the reachable nodes breadth first.
@@ -243,7 +245,6 @@ def _compact(n_nodes, feature, threshold, left, leaf_start, leaf_size, prune,
     return n_out
 
 
-@njit(parallel=prange_only(), cache=True)
 def grow_trees(Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub, n_split,
                ci_group_size, honesty, prune, min_node_size, mtry, alpha, imbalance_penalty,
                relabel_kind, split_kind, treatment_col, presorted, out_feature, out_threshold,
@@ -256,9 +257,24 @@ def grow_trees(Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub,
     Slot ``j`` of the ``out_*`` arrays (shape ``(len(trees), capacity)``) receives tree
     ``trees[j]``; ``out_n_nodes[j]`` its node count. Row ``trees[j]`` of ``leaf_samples``
     (int32, one fixed-size block per tree) and of ``inbag`` (packed bits) is written in place.
+    Trees run on ``numba.get_num_threads()`` threads (``_jit.parallel_range``).
     """
+    parallel_range(_grow_range, trees.shape[0], Xt, ranks, responses, weights, trees,
+                   master_seed, n_half, n_sub, n_split, ci_group_size, honesty, prune,
+                   min_node_size, mtry, alpha, imbalance_penalty, relabel_kind, split_kind,
+                   treatment_col, presorted, out_feature, out_threshold, out_left,
+                   out_leaf_start, out_leaf_size, out_n_nodes, leaf_samples, inbag)
+
+
+@njit(nogil=True, cache=True)
+def _grow_range(first, last, Xt, ranks, responses, weights, trees, master_seed, n_half, n_sub,
+                n_split, ci_group_size, honesty, prune, min_node_size, mtry, alpha,
+                imbalance_penalty, relabel_kind, split_kind, treatment_col, presorted,
+                out_feature, out_threshold, out_left, out_leaf_start, out_leaf_size,
+                out_n_nodes, leaf_samples, inbag):
+    """:func:`grow_trees` for slots ``first <= j < last``."""
     n = Xt.shape[1]
-    for j in prange(trees.shape[0]):
+    for j in range(first, last):
         tree = trees[j]
         split_rows, est_rows, state = draw_tree_rows(n, tree, master_seed, n_half, n_sub,
                                                      n_split, ci_group_size)
