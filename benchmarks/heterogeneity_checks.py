@@ -40,6 +40,13 @@ RATE mean SE / sd          0.34 / 0.45  0.49 / 0.46  0.31 / 0.41        0.45 / 0
 verdict "detected"         4.0%         8.0%         94.0%              84.0%
 =========================  ===========  ===========  =================  =================
 
+The CLI's learner path (``--predictions t-cox``: ``SurvivalTLearner(CoxPH())``, 5-fold
+``cross_fitted_cate``), 50 draws each: null: calibration p < 0.05 in 4.0% (mean differential
+-0.19), RATE interval above 0 0%, below 0 6.0%, covers 0 94.0% (SE 0.36 vs sd 0.41), verdict
+"detected" 4.0%; nonlinear: calibration power 96.0% (differential 0.65: the linear Cox
+T-learner over-disperses), RATE above 0 80.0%, coverage of the oracle-score RATE 86.0% (SE
+0.33 vs sd 0.40), verdict 96.0%.
+
 ("split": forest on a random half, tests on the other 1000 rows; "verdict": differential
 p < 0.05 or RATE interval above 0, as ``survhte estimate``.) Out-of-bag predictions are
 conservative under the null: the forest's own nuisance fits (Y.hat, survival and censoring
@@ -66,7 +73,10 @@ import pandas as pd
 
 from survhte import (
     CausalSurvivalForest,
+    CoxPH,
+    SurvivalTLearner,
     best_linear_projection,
+    cross_fitted_cate,
     doubly_robust_scores,
     rank_average_treatment_effect,
     test_calibration,
@@ -90,7 +100,10 @@ def calibration(design: str, seeds: int, n: int | None, trees: int, predictions:
         forest = CausalSurvivalForest(trees, horizon=d.horizon, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if predictions == "oob":
+            if predictions == "t-cox":  # the CLI's t-learner-cox, 5-fold cross-fitted
+                learner = SurvivalTLearner(CoxPH(), horizon=d.horizon, random_state=seed)
+                oob = cross_fitted_cate(learner, X, y, w, n_folds=5, random_state=seed)
+            elif predictions == "oob":
                 oob = forest.fit(X, y, w).oob_prediction_
             else:  # fit on a random half, test on the other half
                 order = np.random.default_rng(seed).permutation(len(w))
@@ -182,9 +195,11 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--trees", type=int, default=500)
-    parser.add_argument("--predictions", choices=["oob", "split"], default="oob",
+    parser.add_argument("--predictions", choices=["oob", "split", "t-cox"],
+                        default="oob",
                         help="oob: forest on all rows, out-of-bag predictions; split: forest "
-                        "on a random half, tests on the other half")
+                        "on a random half, tests on the other half; t-cox: a Cox T-learner's "
+                        "5-fold cross-fitted predictions (survhte estimate's learner path)")
     parser.add_argument("--out", default=None, help="CSV of the per-draw rows")
     args = parser.parse_args()
     if args.check == "calibration":
