@@ -95,7 +95,10 @@ def relative_rmse(tau: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(rmse if np.all(sd == 0) else rmse / sd))
 
 
-def run(designs: list[str], learners: list[str], seeds: int) -> pd.DataFrame:
+def run(designs: list[str], learners: list[str], seeds: int, out: str | None = None
+        ) -> pd.DataFrame:
+    """Score every (design, seed, learner, version); rows are appended to ``out`` (CSV) after
+    each design and seed, so an interrupted run keeps what it measured."""
     warnings.simplefilter("ignore")
     rows = []
     for design in designs:
@@ -120,6 +123,8 @@ def run(designs: list[str], learners: list[str], seeds: int) -> pd.DataFrame:
                         rows.append({"design": design, "seed": seed, "learner": "ate-const",
                                      "version": "-", "seconds": 0.0,
                                      "score": relative_rmse(ate, truth)})
+            if out:
+                pd.DataFrame(rows).to_csv(out, index=False)
             print(f"  {design} seed {seed} done", flush=True)
     return pd.DataFrame(rows)
 
@@ -147,9 +152,7 @@ def main() -> None:
         rows = pd.concat([pd.read_csv(path) for path in args.tables])
         args.seeds = rows["seed"].nunique()
     else:
-        rows = run(designs, args.learners, args.seeds)
-    if args.out:
-        rows.to_csv(args.out, index=False)
+        rows = run(designs, args.learners, args.seeds, args.out)
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(f"CATE RMSE / sd(true tau), mean (sd) over {args.seeds} seeds "
               "('null': RMSE in months)")

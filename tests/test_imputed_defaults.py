@@ -62,6 +62,15 @@ def test_cv_regressor_shrinks_noise_and_keeps_signal():
         signal.predict_out_of_fold(X[:10])
 
 
+def test_cv_regressor_fits_the_mean_on_very_few_rows():
+    # An arm of 4 rows (the learners accept 2): no choice is possible, the weighted mean is fitted.
+    X = np.arange(8.0).reshape(4, 2)
+    model = CrossValidatedRegressor(random_state=0).fit(X, [1.0, 2.0, 3.0, 6.0],
+                                                        sample_weight=[1, 1, 1, 2])
+    np.testing.assert_allclose(model.predict(X), 3.6)
+    assert model.predict_out_of_fold(X).shape == (4,)
+
+
 def test_cv_regressor_is_deterministic_with_weights():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(600, 3))

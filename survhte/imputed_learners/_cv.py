@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
@@ -147,6 +148,10 @@ def default_candidates() -> list[Any]:
     ]
 
 
+#: Below this many rows per fold, :class:`CrossValidatedRegressor` fits the (weighted) mean.
+MIN_ROWS_PER_FOLD = 10
+
+
 def _wmean(values: np.ndarray, weight: np.ndarray) -> float:
     return float(np.sum(weight * values) / np.sum(weight))
 
@@ -185,6 +190,7 @@ class CrossValidatedRegressor(RegressorMixin, BaseEstimator):
         ``None``: :func:`default_candidates`. Each must accept ``sample_weight`` where weights
         are passed.
     n_folds : int, default 5
+        With fewer than ``10 * n_folds`` rows the only candidate is the (weighted) mean.
     shrink : bool, default True
         Calibrate by the held-out slope (``False``: ``predict`` is the bagged best candidate,
         for outcome regressions whose spread is prognostic, not noise).
@@ -226,13 +232,15 @@ class CrossValidatedRegressor(RegressorMixin, BaseEstimator):
         n = X.shape[0]
         if not isinstance(self.n_folds, int) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2; got {self.n_folds!r}.")
-        if n < 2 * self.n_folds:
-            raise ValueError(f"CrossValidatedRegressor needs at least 2 * n_folds = "
-                             f"{2 * self.n_folds} rows; got {n}.")
+        if n < 2:
+            raise ValueError(f"CrossValidatedRegressor needs at least 2 rows; got {n}.")
         weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
         rng = check_random_state(self.random_state)
         candidates = default_candidates() if self.candidates is None else list(self.candidates)
-        splitter = KFold(self.n_folds, shuffle=True,
+        n_folds = self.n_folds
+        if n < MIN_ROWS_PER_FOLD * self.n_folds:  # too few rows to choose: the weighted mean
+            candidates, n_folds = [DummyRegressor()], min(self.n_folds, n)
+        splitter = KFold(n_folds, shuffle=True,
                          random_state=int(rng.randint(np.iinfo(np.int32).max)))
         folds = list(splitter.split(X))
         self.fold_ = np.empty(n, dtype=np.intp)
