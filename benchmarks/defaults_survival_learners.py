@@ -6,15 +6,16 @@ Run: ``nice -n 10 python benchmarks/defaults_survival_learners.py [--designs non
 [--out rows.csv]``
 
 For each design and seed (``survhte.simulate.stress_design(name, random_state=seed)`` at the
-design's own ``n`` and horizon; ``survhte_bench(config, scenario, n=4000, random_state=seed)``
-with the horizon at the median observed time), every learner is fitted twice, RMST target,
-``n_bootstrap=0``:
+design's own ``n`` and horizon; ``survhte_bench(config, scenario, n=bench_n,
+random_state=seed)`` with the horizon at the median observed time), every learner is fitted
+twice, RMST target, ``n_bootstrap=0``:
 
 - ``before``: the defaults before issue 18, passed explicitly: the quadratic Cox model
   (``legacy_base_model()``) and the unshrunk random forest second stage
-  (``legacy_effect_model()``); the M-learner's ``before`` is :class:`LegacyMLearner`, the
-  uncentred modified outcome of before issue 18;
-- ``after``: today's defaults (``SelectedSurvivalModel`` bases, ``ShrunkEffectRegressor``).
+  (``legacy_effect_model()``), matching on the covariates (``match_on="covariates"``); the
+  M-learner's ``before`` is :class:`LegacyMLearner`, the uncentred modified outcome;
+- ``after``: today's defaults (``SelectedSurvivalModel`` bases, ``ShrunkEffectRegressor``,
+  matching on the predicted outcomes, the centred M-learner).
 
 Printed: mean and sd over seeds of CATE RMSE / sd(tau) on the training rows (mean over the
 treated levels of a multi-arm design), and the constant predictor (every row the true average
@@ -73,11 +74,11 @@ class LegacyMLearner(SurvivalMLearner):
             self.effect_models_.append(self._fit_effect(X, modified, np.where(pair, weight, 0.0)))
 
 
-def draw(design: str, seed: int) -> tuple:
+def draw(design: str, seed: int, bench_n: int = 4000) -> tuple:
     """``(X, y, w, horizon, truth (n, K))`` of a stress design or ``config:scenario``."""
     if ":" in design:
         config, scenario = design.split(":")
-        data = survhte_bench(config, scenario, n=4000, random_state=seed)
+        data = survhte_bench(config, scenario, n=bench_n, random_state=seed)
         horizon = float(np.median(data.time))
         truth = data.true_cate("rmst", horizon)
     else:
@@ -102,6 +103,8 @@ def fit_one(name: str, version: str, X, y, w, horizon: float, seed: int) -> tupl
             est.set_params(base_model=legacy_base_model())
         if "effect_model" in params:
             est.set_params(effect_model=legacy_effect_model())
+        if "match_on" in params:
+            est.set_params(match_on="covariates")
     start = clock.perf_counter()
     est.fit(X, y, w)
     return est.predict(X), clock.perf_counter() - start
@@ -114,6 +117,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
     parser.add_argument("--versions", nargs="+", default=["before", "after"])
+    parser.add_argument("--bench-n", type=int, default=4000,
+                        help="rows of each SurvHTE-Bench draw")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -121,7 +126,7 @@ def main() -> None:
     rows = []
     for design in [*args.designs, *args.bench]:
         for seed in args.seeds:
-            X, y, w, horizon, truth = draw(design, seed)
+            X, y, w, horizon, truth = draw(design, seed, args.bench_n)
             ate = truth.mean(axis=0)
             rows.append({"design": design, "seed": seed, "learner": "constant",
                          "version": "truth ATE", "rel_rmse": relative_rmse(

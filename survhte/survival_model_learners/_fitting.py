@@ -73,7 +73,7 @@ def fit_arm_models(base: Any, X: np.ndarray, time: np.ndarray, event: np.ndarray
         return models
     total = {name: sum(model.cv_losses_[name] * rows.sum() for model, rows in pairs)
              for name in sorted(common)}
-    best = min(total, key=total.get)
+    best = min(total, key=lambda name: np.inf if np.isnan(total[name]) else total[name])
     for model, rows in pairs:
         if model.best_name_ != best:
             model.refit_candidate(best, X[rows], time[rows], event[rows])
