@@ -43,6 +43,7 @@ _EXPORTS = {
     "AIPCW": "survhte.inference",
     "doubly_robust_scores": "survhte.heterogeneity",
     "get_scores": "survhte.heterogeneity",
+    "EnsembleCATE": "survhte.ensemble",
     "best_linear_projection": "survhte.heterogeneity",
     "test_calibration": "survhte.heterogeneity",
     "rank_average_treatment_effect": "survhte.heterogeneity",
