@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._base import CATEEstimator, population_rows, resolve_horizon
-from .._nuisance import NUISANCE_CONSTRAINTS, make_folds, seeded_clone
+from .._nuisance import MIN_ARM_EVENTS, NUISANCE_CONSTRAINTS, make_folds, seeded_clone
 from .._params import InstanceOf, Interval, Options
 from .._validation import TARGETS, validate_fit_inputs
 from ..forest import CausalSurvivalForest
@@ -295,6 +295,16 @@ class EnsembleCATE(CATEEstimator):
         self.horizon_ = resolve_horizon(self.horizon, time, codes, classes)
         n, n_levels = codes.size, len(classes) - 1
         rng = check_random_state(self.random_state)
+
+        for code, label in enumerate(classes.tolist()):  # AIPCW's rule, named by label
+            rows = codes == code
+            events = int(np.sum(event[rows] & (time[rows] <= self.horizon_)))
+            if events < MIN_ARM_EVENTS:
+                raise ValueError(
+                    f"treatment arm {label!r} has {events} event(s) up to horizon="
+                    f"{self.horizon_:g} among {int(rows.sum())} rows; the ensemble's doubly "
+                    f"robust scores need at least {MIN_ARM_EVENTS}. Choose a later horizon or "
+                    "pool arms.")
 
         # 1. Doubly robust scores (and the pieces of the ATT/ATC).
         scores_model = AIPCW(self.target, self.horizon_, propensity_model=self.propensity_model,
