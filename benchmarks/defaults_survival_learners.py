@@ -21,6 +21,10 @@ Printed: mean and sd over seeds of CATE RMSE / sd(tau) on the training rows (mea
 treated levels of a multi-arm design), and the constant predictor (every row the true average
 effect, 1 by construction; the estimated-ATE constant is slightly above 1), and fit seconds.
 BLAS and OpenMP run on one thread (set before numpy is imported), as on a shared machine.
+The full default run (5 stress designs, 5 SurvHTE-Bench draws at n = 2000, 3 seeds, 6
+learners x 2 versions) took about 30 minutes on 2 cores shared with other jobs (load 6-9);
+subset with ``--designs``, ``--bench``, ``--learners``, ``--versions``. Results of the
+issue 18 run are summarised in :mod:`survhte.survival_model_learners._defaults`.
 """
 
 from __future__ import annotations
@@ -117,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=list(LEARNERS))
     parser.add_argument("--versions", nargs="+", default=["before", "after"])
-    parser.add_argument("--bench-n", type=int, default=4000,
+    parser.add_argument("--bench-n", type=int, default=2000,
                         help="rows of each SurvHTE-Bench draw")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
