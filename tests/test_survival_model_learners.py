@@ -70,8 +70,10 @@ def test_s_and_t_learners_beat_the_constant_predictor(learner, scenario):
 
 
 @pytest.mark.xfail(reason="Poisson event times (scenario C) defeat the Cox family: S 1.04 / "
-                          "T 0.98 of the constant's MSE; the survival forest helps both (tests "
-                          "below; the S-learner with treatment_interactions)", strict=False)
+                          "T 0.98 of the constant's MSE with the quadratic Cox model (T 0.796 "
+                          "with the linear default of issue 18: at the 0.8 bound, passes "
+                          "narrowly); the survival forest helps both (tests below; the "
+                          "S-learner with treatment_interactions)", strict=False)
 @pytest.mark.parametrize("learner", [SurvivalSLearner, SurvivalTLearner])
 def test_s_and_t_learners_on_poisson_scenario_c(learner):
     assert _mse_ratio(learner(), "C") < 0.8
