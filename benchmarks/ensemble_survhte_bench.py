@@ -23,6 +23,14 @@ var(true tau) (the constant true ATE scores 1), per design averaged over repeats
 the ensemble's MSE to the best member's in hindsight (per design, of the repeat-averaged MSEs)
 and to the constant DR-ATE predictor's; the coverage and width of ``predict_interval`` (95%)
 against the true CATE; the share of fits where heterogeneity was detected; fit seconds.
+``--dump DIR`` stores each fit's out-of-fold predictions, scores and members' test predictions,
+so that other rules can be scored offline without refitting.
+
+Measured 2026-12-06 (2 shared cores, load 6-10; members' defaults of that hour): identified
+SurvHTE designs (RCT-50, OBS-CPS x A-E, n = 1,500, ``--n-folds 3``, 200 trees, 3 repeats) and
+stress designs (n = 1,000, trial_4arm 2,000, 2 repeats): the default (mean/slope) has median
+MSE ratio to the best member in hindsight 1.28 and 1.19, never above 1.003x the constant DR-ATE
+predictor; see ``EnsembleCATE``'s ``combine`` for the other rules.
 """
 
 from __future__ import annotations
