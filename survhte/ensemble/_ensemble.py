@@ -105,8 +105,8 @@ class EnsembleCATE(CATEEstimator):
         variance is 100-300 times that of the true CATE) that weights fitted to them add more
         error than they remove: the plain average, scaled by the held-out slope, had the lowest
         median MSE ratio to the best member in hindsight on the identified SurvHTE designs
-        (1.28 vs convex 1.35, NNLS stacking 1.92) and on the stress designs (1.19 vs 1.22,
-        1.35), and never exceeded the constant DR-ATE predictor's MSE (at most 1.003x);
+        (1.28 vs convex 1.52, NNLS stacking 1.59) and on the stress designs (1.08 vs 1.21,
+        1.24), and never exceeded the constant DR-ATE predictor's MSE (at most 1.003x);
         NNLS stacking reached 4.3x on RCT-50 D, where it gave a member with little spread a
         weight of 20 or more. The DR-loss weights remain available (``"convex"``, ``"stack"``,
         ``"select"``), and ``cv_loss_`` reports each member's DR loss whatever the rule.
@@ -170,11 +170,15 @@ class EnsembleCATE(CATEEstimator):
     ATE), not :math:`\tau(x)`; the slope's clip at 1 also biases toward the ATE when the
     members' average under-disperses (a test design with slope 1.33: 53-58% of the true CATE
     covered at 95%). The jackknife over 5 groups is itself noisy (about 4 degrees of freedom).
-    Measured coverage of the true CATE (``benchmarks/ensemble_survhte_bench.py``, 95%,
-    ``combine="stack", calibration="test"``): 59-98% by design. Treat it as a lower bound on
-    the uncertainty. :meth:`ate_interval`: the influence-function (Wald) interval of the AIPCW
-    estimate; ``target_population="treated"``/``"control"`` are the doubly robust ATT/ATC
-    (Moodie et al. 2018's odds-weighted residuals on the AIPCW transformed outcome).
+    Measured coverage of the true CATE at 95% (``benchmarks/ensemble_survhte_bench.py``, the
+    defaults, identified SurvHTE designs, n = 1,500): 53-90% by design (mean width 1.4-2.6
+    sd of the true CATE). Treat it as a lower bound on the uncertainty.
+
+    :meth:`ate_interval`: the influence-function (Wald) interval of the AIPCW estimate;
+    ``target_population="treated"``/``"control"`` are the doubly robust ATT/ATC (Moodie et al.
+    2018's odds-weighted residuals on the AIPCW transformed outcome). The scores are those of
+    :func:`survhte.doubly_robust_scores` (the same AIPCW); the ensemble fits the AIPCW itself
+    because the ATT/ATC need its outcome means, propensities and transformed outcome.
 
     References
     ----------
