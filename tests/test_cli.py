@@ -74,7 +74,7 @@ def test_estimate_default_is_causal_survival_forest(tmp_path, capsys):
     report = capsys.readouterr().out
     for expected in ("(csf)", "n=432, events=114", "horizon: 52 weeks", "learner ATE",
                      "95% CI", "doubly robust scores", "Kaplan-Meier", "CATE distribution",
-                     "out-of-bag predictions of the forest", "one-sided p =",
+                     "5-fold cross-fitted predictions", "one-sided p =",
                      "RATE (AUTOC", "Best linear projection"):
         assert expected in report
     # Rossi: no heterogeneity that the forest ranks (measured: differential 0.12, p = 0.42;

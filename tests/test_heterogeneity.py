@@ -378,6 +378,10 @@ def test_cross_fitted_cate_predicts_each_row_from_the_other_folds(rct):
     seen = np.isfinite(oob)
     np.testing.assert_array_equal(held[seen], oob[seen])
     assert np.all(held[~seen] == pytest.approx(np.nanmean(oob)))
+    # oob=False: the forest is cross-fitted like any estimator (a refit per fold)
+    refits = cross_fitted_cate(csf, rct.X, rct.y, rct.w, n_folds=2, random_state=0, oob=False)
+    assert refits.shape == oob.shape and np.all(np.isfinite(refits))
+    assert not np.allclose(refits[seen], oob[seen])
 
 
 def test_score_warnings_point_at_the_users_line():
