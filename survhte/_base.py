@@ -106,6 +106,43 @@ def population_rows(codes: np.ndarray, population: Any) -> np.ndarray:
     return np.repeat((codes == 0)[:, None], levels.size, axis=1)
 
 
+def subpopulation_scores(outcome: np.ndarray, means: np.ndarray, r: np.ndarray,
+                         codes: np.ndarray, population: str, weight: Any = 1.0) -> np.ndarray:
+    r"""Per-row scores (n, K) whose mean is each treated level's doubly robust average effect
+    over the treated (``"treated"``) or the control (``"control"``) rows.
+
+    For level ``k`` vs the control 0, with outcome ``Y`` (a pseudo- or transformed outcome),
+    arm means :math:`m_j(x)` and propensities :math:`r_j(x)`, the ATT term is
+    :math:`1\{W = k\}(Y - m_0) - \frac{r_k}{r_0} 1\{W = 0\}(Y - m_0)` and the ATC term
+    :math:`\frac{r_0}{r_k} 1\{W = k\}(Y - m_k) - 1\{W = 0\}(Y - m_k)`, each times
+    ``weight`` and scaled by ``n / n_k`` (``n / n_0``), so that their mean, added to the mean
+    of :math:`m_k - m_0` over the population, is the doubly robust estimate (the efficient
+    influence function of the effect on the treated, Hahn 1998).
+
+    Parameters
+    ----------
+    outcome : ndarray of shape (n,)
+    means : ndarray of shape (n, K + 1)
+    r : ndarray of shape (n, K + 1)
+    codes : ndarray of shape (n,), levels 0..K
+    population : {"treated", "control"}
+    weight : float or ndarray of shape (n,), default 1.0
+    """
+    members = population_rows(codes, population)
+    control = codes == 0
+    scores = np.empty(members.shape)
+    for k in range(1, r.shape[1]):
+        treated = codes == k
+        if population == "treated":
+            residual = outcome - means[:, 0]
+            term = treated * residual - r[:, k] / r[:, 0] * control * residual
+        else:
+            residual = outcome - means[:, k]
+            term = r[:, 0] / r[:, k] * treated * residual - control * residual
+        scores[:, k - 1] = weight * term * codes.size / members[:, k - 1].sum()
+    return scores
+
+
 class CATEEstimator(BaseEstimator):
     """Base of every CATE estimator: the one contract of ``spec/api.md``.
 

@@ -12,7 +12,7 @@ from scipy.special import ndtri
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._base import CATEEstimator, population_rows, resolve_horizon
+from .._base import CATEEstimator, population_rows, resolve_horizon, subpopulation_scores
 from .._nuisance import MIN_ARM_EVENTS, NUISANCE_CONSTRAINTS, make_folds, seeded_clone
 from .._params import InstanceOf, Interval, Options
 from .._validation import TARGETS, validate_fit_inputs
@@ -507,24 +507,11 @@ class EnsembleCATE(CATEEstimator):
         psi = np.asarray(self.scores_, dtype=float).reshape(codes.size, -1)
         if population == "all":
             return psi
-        members = population_rows(codes, population)
-        outcome = self._aipcw.transformed_outcome_
-        means = self._aipcw.arm_outcome_means_
         r = np.asarray(self._aipcw.propensity_, dtype=float)
         if r.ndim == 1:
             r = np.column_stack([1 - r, r])
-        control = codes == 0
-        scores = np.empty(members.shape)
-        for k in range(1, len(self.classes_)):
-            treated = codes == k
-            if population == "treated":
-                residual = outcome - means[:, 0]
-                term = treated * residual - r[:, k] / r[:, 0] * control * residual
-            else:
-                residual = outcome - means[:, k]
-                term = r[:, 0] / r[:, k] * treated * residual - control * residual
-            scores[:, k - 1] = term * codes.size / members[:, k - 1].sum()
-        return scores
+        return subpopulation_scores(self._aipcw.transformed_outcome_,
+                                    self._aipcw.arm_outcome_means_, r, codes, population)
 
     def _ate_core(self, population: str, alpha: float | None = None
                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:

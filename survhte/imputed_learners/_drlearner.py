@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._base import _squeeze, population_rows
+from .._base import _squeeze, population_rows, subpopulation_scores
 from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
 from ..survival import wald_interval
 from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
@@ -205,20 +205,7 @@ class DRLearner(ImputedMetaLearner):
         if population == "all":
             return self.pseudo_outcomes_
         outcome, weight, means, r = self._nuisances
-        codes = self._train[3]
-        members = population_rows(codes, population)  # (n, K)
-        control = codes == 0
-        scores = np.empty(members.shape)
-        for k in range(1, len(self.classes_)):
-            treated = codes == k
-            if population == "treated":
-                residual = outcome - means[:, 0]
-                term = treated * residual - r[:, k] / r[:, 0] * control * residual
-            else:
-                residual = outcome - means[:, k]
-                term = r[:, 0] / r[:, k] * treated * residual - control * residual
-            scores[:, k - 1] = weight * term * codes.size / members[:, k - 1].sum()
-        return scores
+        return subpopulation_scores(outcome, means, r, self._train[3], population, weight)
 
     def _ate_core(self, population: str, alpha: float | None = None
                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
