@@ -54,6 +54,8 @@ class CausalForest(CATEForest):
     alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
+    Notes
+    -----
     More than two levels (codes 0..K, 0 the control): level ``k``'s effect gets its own
     forest (``arm_forests_[k - 1]``), fitted as above on the rows of levels 0 and ``k`` with
     the propensity ``e_k / (e_0 + e_k)`` (:mod:`survhte.forest._levels`; grf fits one
