@@ -103,6 +103,39 @@ def test_actg175_split_follows_the_benchmark_selection_by_id():
 
 
 @needs_bench
+@pytest.mark.parametrize("censoring", ["low", "high"])
+def test_actg175_all_arms_merges_the_three_files(censoring):
+    data = load_actg175(arms="all", censoring=censoring, version=4, data_home=BENCH)
+    # the UCI copy of ACTG 175 (id 890): 2,139 of the 2,467 randomized patients
+    assert np.bincount(data.w).tolist() == [532, 522, 524, 561]
+    assert data.treatment_labels == {0: "ZDV", 1: "ZDV+ddI", 2: "ZDV+ddC", 3: "ddI"}
+    assert data.comparison == "all" and data.n_repeats == 0 and data.X.shape == (2139, 12)
+    time_col = "observed_time_month" if censoring == "low" else "t4"
+    for k, name in enumerate(("HIV1", "HIV2", "HIV3"), start=1):
+        raw = pd.read_csv(BENCH / "real" / f"ACTG_175_{name}.csv")
+        two_arm = load_actg175(name, censoring=censoring, version=4, data_home=BENCH)
+        # every row of the comparison file is in the four-arm set, with the same data
+        for code, source in ((0, 0), (k, 1)):
+            rows = raw["trt"] == source
+            ours = (data.w == code) & np.isin(data.frame["comparison"], [name, "all"])
+            np.testing.assert_array_equal(data.X[ours], raw.loc[rows, ACTG175_COVARIATES])
+            np.testing.assert_array_equal(data.time[ours], raw.loc[rows, time_col])
+            np.testing.assert_array_equal(data.event[ours], two_arm.event[rows.to_numpy()])
+            np.testing.assert_array_equal(data.cate_base[ours, k - 1], raw.loc[rows, "cate_base"])
+        assert np.isnan(data.cate_base[(data.w > 0) & (data.w != k), k - 1]).all()
+    # no patient twice: the covariate rows are unique
+    assert not data.X.duplicated().any()
+    assert np.array_equal(data.ids, np.arange(1, 2140))
+
+
+def test_actg175_arms_argument_is_checked(tmp_path):
+    with pytest.raises(ValueError, match="arms must be one of"):
+        load_actg175(arms="four", data_home=tmp_path)
+    with pytest.raises(FileNotFoundError, match="ACTG_175_HIV1"):
+        load_actg175(arms="all", data_home=tmp_path)
+
+
+@needs_bench
 def test_actg_synthetic_covariates_truth_and_split():
     data = load_actg_synthetic(data_home=BENCH)
     assert list(data.X.columns) == ACTG_SYNTHETIC_COVARIATES

@@ -31,6 +31,11 @@ COMPARISONS = {
     "HIV3": "ZDV vs ddI",
 }
 CENSORING = ("low", "high")
+ARMS = ("comparison", "all")
+#: Treatment codes of ``load_actg175(arms="all")`` (UCI's ``trt`` coding; ZDV the control).
+ACTG175_ARMS = {0: "ZDV", 1: "ZDV+ddI", 2: "ZDV+ddC", 3: "ddI"}
+#: Source file of each treated arm of the four-arm set (HIV2's "Zal" is zalcitabine, ddC).
+_ARM_COMPARISON = {1: "HIV1", 2: "HIV2", 3: "HIV3"}
 N_VERSIONS = 10
 
 _ACTG_DESCRIPTION = """\
@@ -56,6 +61,25 @@ _CENSORING_NOTES = {
     "about 75-80% censored (SurvHTE-Bench 'actgHC').",
 }
 
+_ALL_ARMS_DESCRIPTION = """\
+ACTG 175 (Hammer et al. 1996, NEJM 335:1081), randomized trial in HIV-1 infected adults, all four
+arms, rebuilt from SurvHTE-Bench's three comparison files (the UCI dataset id 890 rows: 2,139 of the
+2,467 randomized patients).
+- time: `{time_col}`, months, capped at 30; event: `{event_col}`
+- treatment: `trt` = 0 ZDV (532), 1 ZDV+ddI (522), 2 ZDV+ddC (zalcitabine, 524), 3 ddI (561);
+  the ZDV rows are in every comparison file, identical, and appear once here.
+- `comparison`: the file a treated row comes from ("all" for the ZDV rows, in all three files);
+  `source_id`: its id in that file (the ZDV rows: their id in HIV1).
+- covariates as in the two-arm sets (gender, race, hemo, homo, drugs, str2, symptom, age, wtkg,
+  karnof, cd40, cd80; `z30` held out).
+- cate_base: (n, 3), column k - 1 the benchmark's reference CATE of comparison HIV{{k}} (arm k vs
+  ZDV) on the rows of that file, NaN on the other rows.
+- No benchmark splits exist for the four arms (`n_repeats` is 0).
+Censoring "{censoring}": {censoring_note}
+Caveat: a row followed to 30 months has event = 1 (its min(T, 30) is known); use target="rmst"
+with horizon <= 30.
+"""
+
 _SYNTHETIC_DESCRIPTION = """\
 SurvHTE-Bench semi-synthetic ACTG set: ACTG 175 covariates with simulated potential outcomes.
 - time: `observed_time` = min(T, C); event: `event`; treatment: `W` (simulated)
@@ -78,8 +102,9 @@ def load_actg175(
     censoring: str = "low",
     version: int = 0,
     data_home: str | os.PathLike | None = None,
+    arms: str = "comparison",
 ) -> ACTG175Dataset:
-    """Load one ACTG 175 comparison as prepared by SurvHTE-Bench (real randomized trial).
+    """Load one ACTG 175 comparison, or all four arms, as prepared by SurvHTE-Bench.
 
     Reads ``real/ACTG_175_{comparison}.csv`` and ``real/idx_split_{comparison}.csv`` under
     ``data_home`` (or the directory in ``$SURVHTE_DATA``), laid out like the SurvHTE-Bench
@@ -98,6 +123,15 @@ def load_actg175(
         Injected-censoring version 0-9, used when ``censoring="high"``.
     data_home : path-like, optional
         Benchmark data directory; defaults to ``$SURVHTE_DATA``.
+    arms : {"comparison", "all"}, default "comparison"
+        ``"comparison"``: the two arms of ``comparison``. ``"all"``: the four arms of the trial
+        (``comparison`` is then ignored), built from the three files: ``w`` = 0 ZDV, 1 ZDV+ddI,
+        2 ZDV+ddC (zalcitabine), 3 ddI (UCI's ``trt`` coding; the names are in
+        ``treatment_labels``). The ZDV rows are in each file; they are checked to be identical
+        (covariates, ``z30``, outcome and injected-censoring columns) and kept once.
+        ``cate_base`` is then (n, 3), column ``k - 1`` comparison ``HIV{k}``'s reference CATE on
+        that file's rows and NaN elsewhere; ``comparison`` is ``"all"``; ``ids`` number the rows
+        1..n and there are no benchmark splits (``n_repeats`` is 0).
 
     Returns
     -------
@@ -111,9 +145,14 @@ def load_actg175(
     FileNotFoundError
         When the files are not there; the message says where they were looked for and where to
         get them.
+    ValueError
+        If an argument is invalid, or (``arms="all"``) the ZDV rows differ between the files.
 
     Notes
     -----
+    The SurvHTE-Bench files hold the 2,139 patients of the UCI copy of ACTG 175 (of 2,467
+    randomized): ZDV 532, ZDV+ddI 522, ZDV+ddC 524, ddI 561.
+
     Rows followed to 30 months carry ``effect_non_censor = 1``: their outcome ``min(T, 30)`` is
     known. That is right for RMST up to 30 months but not for the hazard of failure at 30.
 
@@ -129,7 +168,9 @@ def load_actg175(
     Noroozizadeh, S. et al. (2026). SurvHTE-Bench: a benchmark for heterogeneous treatment effect
     estimation in survival analysis. ICLR. arXiv:2603.05483.
     """
-    if comparison not in COMPARISONS:
+    if arms not in ARMS:
+        raise ValueError(f"arms must be one of {list(ARMS)}; got {arms!r}.")
+    if arms == "comparison" and comparison not in COMPARISONS:
         raise ValueError(f"comparison must be one of {list(COMPARISONS)}; got {comparison!r}.")
     if censoring not in CENSORING:
         raise ValueError(f"censoring must be one of {list(CENSORING)}; got {censoring!r}.")
@@ -139,19 +180,24 @@ def load_actg175(
         or not 0 <= version < N_VERSIONS
     ):
         raise ValueError(f"version must be an integer 0..{N_VERSIONS - 1}; got {version!r}.")
-    frame = pd.read_csv(benchmark_file(f"real/ACTG_175_{comparison}.csv", data_home))
-    permutations = _read_permutations(f"real/idx_split_{comparison}.csv", data_home)
     if censoring == "low":
         time_col, event_col, used_version = "observed_time_month", "effect_non_censor", None
     else:
         time_col, event_col, used_version = f"t{version}", f"e{version}", int(version)
+    censoring_note = _CENSORING_NOTES[censoring].format(version=used_version)
+    if arms == "all":
+        return _load_actg175_all_arms(
+            data_home, time_col, event_col, censoring, used_version, censoring_note
+        )
+    frame = pd.read_csv(benchmark_file(f"real/ACTG_175_{comparison}.csv", data_home))
+    permutations = _read_permutations(f"real/idx_split_{comparison}.csv", data_home)
     description = _ACTG_DESCRIPTION.format(
         comparison=comparison,
         arms=COMPARISONS[comparison],
         time_col=time_col,
         event_col=event_col,
         censoring=censoring,
-        censoring_note=_CENSORING_NOTES[censoring].format(version=used_version),
+        censoring_note=censoring_note,
     )
     control, treated = COMPARISONS[comparison].split(" vs ")
     return ACTG175Dataset(
@@ -171,6 +217,65 @@ def load_actg175(
         comparison=comparison,
         censoring=censoring,
         version=used_version,
+    )
+
+
+def _load_actg175_all_arms(
+    data_home: str | os.PathLike | None,
+    time_col: str,
+    event_col: str,
+    censoring: str,
+    version: int | None,
+    censoring_note: str,
+) -> ACTG175Dataset:
+    """The four ACTG 175 arms from the three comparison files (see :func:`load_actg175`)."""
+    files = {c: pd.read_csv(benchmark_file(f"real/ACTG_175_{c}.csv", data_home))
+             for c in COMPARISONS}
+    # every column but the file's own id and its reference CATE describes the patient
+    patient = [c for c in files["HIV1"].columns if c not in ("id", "cate_base")]
+    controls = {c: f[f["trt"] == 0].reset_index(drop=True) for c, f in files.items()}
+    reference = controls["HIV1"]
+    for name, other in controls.items():
+        if other.shape != reference.shape or not reference[patient].equals(other[patient]):
+            raise ValueError(
+                f"the ZDV rows of ACTG_175_HIV1.csv and ACTG_175_{name}.csv differ "
+                f"({reference.shape[0]} vs {other.shape[0]} rows); cannot merge the arms."
+            )
+    parts = [reference.assign(comparison="all", source_id=reference["id"])]
+    cate_columns = {c: np.full(reference.shape[0], np.nan) for c in COMPARISONS}
+    for name in COMPARISONS:
+        cate_columns[name] = controls[name]["cate_base"].to_numpy(dtype=np.float64)
+    for code, name in _ARM_COMPARISON.items():
+        treated = files[name][files[name]["trt"] == 1]
+        parts.append(treated.assign(trt=code, comparison=name, source_id=treated["id"]))
+        for other in COMPARISONS:
+            own = treated["cate_base"].to_numpy(dtype=np.float64)
+            cate_columns[other] = np.concatenate(
+                [cate_columns[other], own if other == name else np.full(own.size, np.nan)]
+            )
+    frame = pd.concat(parts, ignore_index=True).drop(columns="cate_base")
+    frame["id"] = np.arange(1, frame.shape[0] + 1)
+    description = _ALL_ARMS_DESCRIPTION.format(
+        time_col=time_col, event_col=event_col, censoring=censoring,
+        censoring_note=censoring_note,
+    )
+    return ACTG175Dataset(
+        **base_fields(
+            frame,
+            time_col=time_col,
+            event_col=event_col,
+            treatment_col="trt",
+            covariates=ACTG175_COVARIATES,
+            treatment_labels=ACTG175_ARMS,
+            description=description,
+            time_unit="months",
+        ),
+        ids=frame["id"].to_numpy(),
+        permutations=pd.DataFrame(index=pd.RangeIndex(0)),
+        cate_base=np.column_stack([cate_columns[c] for c in COMPARISONS]),
+        comparison="all",
+        censoring=censoring,
+        version=version,
     )
 
 
