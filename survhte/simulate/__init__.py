@@ -4,9 +4,11 @@ Generators of the 40 synthetic datasets of SurvHTE-Bench (Noroozizadeh et al.,
 "SurvHTE-Bench: A Benchmark for Heterogeneous Treatment Effect Estimation in Survival
 Analysis", ICLR 2026): 8 causal configurations (:data:`CONFIGS`) x 5 survival scenarios
 (:data:`SCENARIOS`), each with exact conditional truth, and the benchmark's
-train/validation/test split protocol; their K-arm extension (:func:`multi_arm_bench`).
+train/validation/test split protocol; their K-arm extension (:func:`multi_arm_bench`);
+Acharki et al.'s multi-valued treatment designs (:func:`acharki_design`).
 """
 
+from ._acharki import ACHARKI_DESIGNS, AcharkiSimulation, acharki_design
 from ._data import SurvivalSimulation
 from ._designs import CONFIGS, SCENARIOS
 from ._generate import survhte_bench
@@ -21,12 +23,15 @@ from ._stress import STRESS_DESIGNS, StressSimulation, stress_design
 from ._truth import conditional_cate, conditional_potential_outcome
 
 __all__ = [
+    "ACHARKI_DESIGNS",
     "CONFIGS",
     "SCENARIOS",
     "STRESS_DESIGNS",
+    "AcharkiSimulation",
     "MultiArmSimulation",
     "StressSimulation",
     "SurvivalSimulation",
+    "acharki_design",
     "benchmark_split",
     "conditional_cate",
     "conditional_potential_outcome",
