@@ -61,6 +61,7 @@ class Margin(TimeImputer):
 
     Examples
     --------
+    >>> from survhte.imputation import Margin
     >>> imputer = Margin().fit(([1.0, 2.0, 3.0, 4.0], [1, 0, 1, 1]))
     >>> imputer.impute_time(([2.0], [0])).tolist()
     [3.5]

@@ -150,6 +150,7 @@ class PseudoObservations(BaseEstimator):
 
     Examples
     --------
+    >>> from survhte.imputation import PseudoObservations
     >>> po = PseudoObservations(horizon=3.0)
     >>> po.fit_transform(([1.0, 2.0, 3.0, 4.0], [1, 0, 1, 1])).round(6).tolist()
     [1.0, 3.0, 3.0, 3.0]

@@ -189,6 +189,7 @@ class CoxPH(BaseEstimator):
     Examples
     --------
     >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import CoxPH
     >>> data = load_rossi()
     >>> model = CoxPH().fit(data.X, data.time, data.event)
     >>> model.predict_survival(data.X[:2], [10.0, 52.0]).shape

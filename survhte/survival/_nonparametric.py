@@ -74,6 +74,7 @@ class KaplanMeier(BaseEstimator):
 
     Examples
     --------
+    >>> from survhte.survival import KaplanMeier
     >>> km = KaplanMeier().fit([1.0, 2.0, 2.0, 3.0], [1, 1, 0, 0])
     >>> km.survival_.round(12).tolist()
     [0.75, 0.5, 0.5]
