@@ -78,6 +78,17 @@ class CensoringKaplanMeier(BaseEstimator):
         ``G`` on ``timeline_``.
     unique_times_ : ndarray
         Censoring times: where ``G`` may jump.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.imputation import CensoringKaplanMeier
+    >>> X = np.zeros((4, 1))
+    >>> G = CensoringKaplanMeier().fit(X, [1.0, 2.0, 2.0, 3.0], [1, 1, 0, 0])
+    >>> G.timeline_.tolist(), G.survival_.round(6).tolist()
+    ([1.0, 2.0, 3.0], [1.0, 0.5, 0.0])
+    >>> G.predict_survival(X[:1], [1.5, 2.5]).round(6).tolist()
+    [[1.0, 0.5]]
     """
 
     def fit(self, X: Any, time: Any, event: Any) -> CensoringKaplanMeier:

@@ -57,6 +57,13 @@ class IPCWT(TimeImputer):
     arXiv:2306.01196.
     Satten, G. A. & Datta, S. (2001). The Kaplan-Meier estimator as an inverse-probability-of-
     censoring weighted average. *The American Statistician*, 55(3), 207-210.
+
+    Examples
+    --------
+    >>> from survhte.imputation import IPCWT
+    >>> imputer = IPCWT(horizon=4.0).fit(([1.0, 2.0, 3.0, 4.0], [1, 0, 1, 1]))
+    >>> imputer.impute_time(([2.0], [0])).tolist()
+    [3.5]
     """
 
     def __init__(self, target: str = "rmst", horizon: float | None = None,

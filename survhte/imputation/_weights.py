@@ -64,6 +64,13 @@ class IPCWeights(BaseEstimator):
     ----------
     Robins, J. M. & Rotnitzky, A. (1992). Recovery of information and adjustment for dependent
     censoring using surrogate markers. In *AIDS Epidemiology*, 297-331. Birkhauser.
+
+    Examples
+    --------
+    >>> from survhte.imputation import IPCWeights
+    >>> y = ([1.0, 2.0, 3.0, 4.0], [1, 0, 1, 1])
+    >>> IPCWeights(horizon=3.5).fit_transform(y).round(6).tolist()
+    [1.0, 0.0, 1.5, 1.5]
     """
 
     _parameter_constraints: ClassVar[dict] = {

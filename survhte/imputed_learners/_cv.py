@@ -44,6 +44,17 @@ class SplineRidge(RegressorMixin, BaseEstimator):
     n_knots : int, default 4
     alphas : sequence of float, default ``(0.1, 1, ..., 1e4)``
     interact_last : int, default 0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.imputed_learners import SplineRidge
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(400, 2))
+    >>> y = np.sin(X[:, 0]) + rng.normal(scale=0.1, size=400)
+    >>> model = SplineRidge().fit(X, y)
+    >>> bool(model.score(X, y) > 0.9)
+    True
     """
 
     def __init__(self, n_knots: int = 4, alphas: Any = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4),
@@ -91,6 +102,17 @@ class BinnedBoosting(RegressorMixin, BaseEstimator):
     ``max_bins`` distinct values, which scikit-learn bins by midpoints at no cost; the weights
     still enter every gradient and leaf value. Early stopping on a held-out
     ``validation_fraction`` always (``n_iter_no_change`` rounds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.imputed_learners import BinnedBoosting
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(1000, 2))
+    >>> y = np.where(X[:, 0] > 0, 1.0, 0.0) + rng.normal(scale=0.1, size=1000)
+    >>> model = BinnedBoosting(random_state=0).fit(X, y, sample_weight=rng.uniform(0.5, 2, 1000))
+    >>> bool(model.score(X, y) > 0.9)
+    True
     """
 
     def __init__(self, learning_rate: float = 0.1, max_iter: int = 100,

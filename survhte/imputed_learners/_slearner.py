@@ -58,6 +58,15 @@ class SLearner(OneStageLearner):
     heterogeneous treatment effects using machine learning. *PNAS*, 116(10), 4156-4165.
     Acharki, N. et al. (2023). Comparison of meta-learners for estimating multi-valued treatment
     heterogeneous effects. *ICML*.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> from survhte.imputed_learners import SLearner
+    >>> d = survhte_bench("RCT-50", "A", n=1000, random_state=0)
+    >>> est = SLearner(horizon=1.0, n_bootstrap=0, random_state=0).fit(d.X, d.y, d.w)
+    >>> est.predict(d.X[:3]).shape
+    (3,)
     """
 
     _default_regressors: ClassVar[dict] = {"base_learner": default_s_regressor}

@@ -42,6 +42,16 @@ class LifelinesSurvivalModel(BaseEstimator):
     unique_times_ : ndarray
         Jump times of the predicted curves (semi-parametric fitters only).
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> from lifelines import LogNormalAFTFitter
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import LifelinesSurvivalModel
+    >>> data = load_rossi()
+    >>> model = LifelinesSurvivalModel(LogNormalAFTFitter()).fit(data.X, data.time, data.event)
+    >>> model.restricted_mean(data.X[:2], 52.0).shape
+    (2,)
     """
 
     def __init__(self, fitter: Any) -> None:

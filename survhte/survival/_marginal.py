@@ -31,6 +31,15 @@ class KaplanMeierSurvival(BaseEstimator):
     ----------
     Kaplan, E. L. & Meier, P. (1958). Nonparametric estimation from incomplete observations.
     *JASA*, 53, 457-481.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.survival import KaplanMeierSurvival
+    >>> X = np.zeros((4, 1))
+    >>> model = KaplanMeierSurvival().fit(X, [1.0, 2.0, 2.0, 3.0], [1, 1, 0, 0])
+    >>> model.predict_survival(X[:2], [1.5, 3.0]).round(6).tolist()
+    [[0.75, 0.5], [0.75, 0.5]]
     """
 
     def fit(self, X: Any, time: Any, event: Any, sample_weight: Any = None) -> KaplanMeierSurvival:

@@ -218,6 +218,13 @@ class NelsonAalen(BaseEstimator):
     Technometrics 14, 945-966.
     Aalen, O. (1978). Nonparametric inference for a family of counting processes. Annals of
     Statistics 6, 701-726.
+
+    Examples
+    --------
+    >>> from survhte.survival import NelsonAalen
+    >>> na = NelsonAalen().fit([1.0, 2.0, 2.0, 3.0], [1, 1, 0, 0])
+    >>> na.timeline_.tolist(), na.cumulative_hazard_.round(6).tolist()
+    ([1.0, 2.0, 3.0], [0.25, 0.583333, 0.583333])
     """
 
     def fit(self, time: Any, event: Any, sample_weight: Any = None) -> NelsonAalen:

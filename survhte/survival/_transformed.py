@@ -40,6 +40,16 @@ class TransformedSurvivalModel(BaseEstimator):
     ----------
     Gray, R. J. (1992). Flexible methods for analyzing survival data using splines, with
     applications to breast cancer prognosis. *JASA*, 87(420), 942-951.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import SplineTransformer
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import CoxPH, TransformedSurvivalModel
+    >>> data = load_rossi()
+    >>> additive_cox = TransformedSurvivalModel(SplineTransformer(n_knots=4), CoxPH(penalizer=0.1))
+    >>> additive_cox.fit(data.X, data.time, data.event).predict_survival(data.X[:3], [52.0]).shape
+    (3, 1)
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -82,6 +82,17 @@ class WeibullAFT(BaseEstimator):
     ----------
     Kalbfleisch, J. D. & Prentice, R. L. (2002). *The Statistical Analysis of Failure Time Data*,
     2nd ed., ch. 2-3. Wiley.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import WeibullAFT
+    >>> data = load_rossi()
+    >>> model = WeibullAFT().fit(data.X, data.time, data.event)
+    >>> model.predict_survival(data.X[:2], [10.0, 52.0]).shape
+    (2, 2)
+    >>> bool((model.restricted_mean(data.X[:2], horizon=52.0) <= 52.0).all())
+    True
     """
 
     _parameter_constraints: ClassVar[dict] = {
