@@ -87,6 +87,15 @@ class RLearner(ImputedMetaLearner):
     Causal Inference*. Chapman & Hall.
     Acharki, N. et al. (2023). Comparison of meta-learners for estimating multi-valued treatment
     heterogeneous effects. *ICML*.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> from survhte.imputed_learners import RLearner
+    >>> d = survhte_bench("OBS-CPS", "A", n=1000, random_state=0)
+    >>> est = RLearner(horizon=1.0, n_folds=3, n_bootstrap=0, random_state=0)
+    >>> est.fit(d.X, d.y, d.w).predict(d.X[:3]).shape
+    (3,)
     """
 
     _parameter_constraints: ClassVar[dict] = {

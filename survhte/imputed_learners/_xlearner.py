@@ -88,6 +88,15 @@ class XLearner(ImputedMetaLearner):
     heterogeneous treatment effects using machine learning. *PNAS*, 116(10), 4156-4165.
     Acharki, N., Lugo, R., Bertoncello, A. & Garnier, J. (2023). Comparison of meta-learners for
     estimating multi-valued treatment heterogeneous effects. *ICML*.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> from survhte.imputed_learners import XLearner
+    >>> d = survhte_bench("OBS-CPS", "A", n=1000, random_state=0)
+    >>> est = XLearner(imputation="margin", horizon=1.0, n_bootstrap=0, random_state=0)
+    >>> est.fit(d.X, d.y, d.w).predict(d.X[:3]).shape
+    (3,)
     """
 
     _parameter_constraints: ClassVar[dict] = {
