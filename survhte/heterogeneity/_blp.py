@@ -54,10 +54,11 @@ def best_linear_projection(
         ``A``; default every column. ``[]``: the intercept only.
     alpha : float, default 0.05
         Intervals at level ``1 - alpha``.
-    target, horizon, control, outcome_model, censoring_model, propensity_model, n_folds, \
-random_state
+    target, horizon, control, outcome_model, censoring_model, propensity_model
         Options of the scores (:func:`doubly_robust_scores`); with an estimator, its target,
         ``horizon_`` and control are used.
+    n_folds, random_state
+        Cross-fitting folds and seed of the scores (:func:`doubly_robust_scores`).
 
     Returns
     -------

@@ -65,10 +65,11 @@ def test_calibration(
     scores : array of shape (n,) or (n, K), optional
         Doubly robust scores of the rows (:func:`get_scores`); default computed from
         ``X, y, w``.
-    target, horizon, control, outcome_model, censoring_model, propensity_model, n_folds, \
-random_state
+    target, horizon, control, outcome_model, censoring_model, propensity_model
         Options of the scores (:func:`doubly_robust_scores`); with an estimator, its target,
         ``horizon_`` and control are used.
+    n_folds, random_state
+        Cross-fitting folds and seed of the scores (:func:`doubly_robust_scores`).
 
     Returns
     -------

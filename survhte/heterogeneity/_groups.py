@@ -50,9 +50,10 @@ def cate_group_effects(
     scores : array of shape (n,) or (n, K), optional
         Doubly robust scores of the rows (:func:`get_scores`).
     alpha : float, default 0.05
-    target, horizon, control, outcome_model, censoring_model, propensity_model, n_folds, \
-random_state
+    target, horizon, control, outcome_model, censoring_model, propensity_model
         Options of the scores (:func:`doubly_robust_scores`).
+    n_folds, random_state
+        Cross-fitting folds and seed of the scores (:func:`doubly_robust_scores`).
 
     Returns
     -------
