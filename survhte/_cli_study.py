@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -11,6 +12,9 @@ from .study import (
     METHODS,
     SYNCHRONOUS,
     RunSummary,
+    Study,
+    estimate_cost,
+    finished_tasks,
     format_seconds,
     load_study,
     preset_names,
@@ -58,6 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="also rerun tasks whose method raised (stored with an error); "
                      "the run exits with status 1 while any task of the study has failed")
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the number of tasks and an estimate of their cost, and exit "
+                     "without running anything")
     run.set_defaults(run=run_command)
     report = commands.add_parser(
         "report",
@@ -99,6 +106,9 @@ def run_command(args: argparse.Namespace) -> int:
         repeats=args.repeats, methods=args.methods, designs=args.designs
     )
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / study.name
+    if args.dry_run:
+        _dry_run(study, out, args.workers)
+        return 0
     summary = run_study(
         study, out, scheduler=args.scheduler, workers=args.workers,
         retry_failed=args.retry_failed, progress=None if args.quiet else sys.stderr,
@@ -121,6 +131,29 @@ def run_command(args: argparse.Namespace) -> int:
         _report_failures(summary, out)
         return 1
     return 0
+
+
+def _dry_run(study: Study, out: Path, workers: int | None) -> None:
+    """Print the study's task count and estimated cost (``--dry-run``); run nothing."""
+    done = finished_tasks(out)
+    total = estimate_cost(study)
+    todo = estimate_cost(study, done) if done else total
+    workers = workers or os.cpu_count() or 1
+    print(
+        f"study {study.name}: {len(study.designs)} designs x {len(study.repeats)} repeats x "
+        f"{len(study.methods)} methods x {len(study.estimands)} estimands = {total.tasks} tasks"
+        + (f"; {total.tasks - todo.tasks} already finished in {out}, {todo.tasks} to run"
+           if done else "")
+    )
+    print(f"estimated cost (a rough estimate, not a measurement): "
+          f"{format_seconds(todo.seconds)} of one core, about "
+          f"{format_seconds(todo.wall_seconds(workers))} on {workers} workers")
+    width = max(len(name) for name in todo.by_method)
+    for name, (count, seconds) in todo.by_method.items():
+        print(f"  {name:<{width}}  {count:>6} tasks  {format_seconds(seconds):>10}")
+    print(f"  (per-task times of each method measured at {todo.reference_rows} training rows with "
+          "default parameters, scaled linearly in the training rows and by 1 + n_bootstrap; "
+          "nothing was run; drop --dry-run to run)")
 
 
 def _report_failures(summary: RunSummary, out: Path, shown: int = 5) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ from survhte.study import (
     METHODS,
     Method,
     _run,
+    average_ranks,
+    estimate_cost,
     execute_task,
     expand,
     finished_tasks,
@@ -32,6 +35,7 @@ from survhte.study import (
     run_study,
     write_report,
 )
+from survhte.study._cost import REFERENCE_ROWS, TASK_SECONDS
 from survhte.study._progress import Progress, format_seconds
 from survhte.survival import CoxPH
 from survhte.survival_model_learners import SurvivalTLearner
@@ -516,3 +520,76 @@ def test_progress_line_counts_and_estimates_time_left():
     assert "2 already done" in line and "1 failed" in line and "left ~" in line
     assert [format_seconds(s) for s in (5, 65, 3725, float("nan"))] == [
         "5s", "1m05s", "1h02m05s", "?"]
+
+
+def test_report_gives_monte_carlo_errors_and_per_design_tables(small_results, tmp_path):
+    write_report(small_results, tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    scored = small_results[small_results["error"].isna()]
+    # a CATE MSE cell: mean over the 2 repeats +- sd / sqrt(2), then the rank
+    part = scored[(scored["design"] == "OBS-CPS_A") & (scored["method"] == "t-cox")]
+    mean, se = part["mse_cond"].mean(), part["mse_cond"].std(ddof=1) / np.sqrt(2)
+    assert f"{mean:.4g} ± {se:.2g} (" in markdown
+    # the average rank's error: sd / sqrt(repeats) of the per-repeat average ranks
+    per_repeat = [average_ranks(small_results[small_results["repeat"] == r], "mse_row")
+                  for r in (0, 1)]
+    values = [p.set_index("method").loc["t-cox-ridge", "average_rank"] for p in per_repeat]
+    overall = average_ranks(small_results, "mse_row").set_index("method")
+    assert (f"| t-cox-ridge | {overall.loc['t-cox-ridge', 'average_rank']:.4g} ± "
+            f"{np.std(values, ddof=1) / np.sqrt(2):.2g} |") in markdown
+    # pooled ATE bias: the designs' variances of their means, combined
+    grouped = scored[scored["method"] == "t-cox"].groupby("design")["ate_bias_cond"]
+    pooled_se = np.sqrt((grouped.var(ddof=1) / grouped.count()).sum()) / grouped.ngroups
+    bias = scored.loc[scored["method"] == "t-cox", "ate_bias_cond"].mean()
+    assert f"{bias:.4g} ± {pooled_se:.2g}" in markdown
+    for text in ("ATE bias (vs the conditional truth) per design",
+                 "ATE interval coverage per design"):
+        assert text in markdown
+    assert markdown.count("| estimand | design | t-cox | t-cox-boot | t-cox-ridge |") >= 1
+
+
+def test_report_legends_do_not_cover_bars(small_results, tmp_path, monkeypatch):
+    from survhte.study import _report
+
+    figures = []
+    monkeypatch.setattr(_report, "_save", lambda fig, path: figures.append(fig))
+    write_report(small_results, tmp_path)
+    legends = 0
+    for fig in figures:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is not None:
+                legends += 1
+                assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
+    assert legends == 3  # two rank figures and the coverage figure
+
+
+def test_cost_estimate_scales_with_rows_and_bootstrap(study_file):
+    study = load_study(study_file)
+    cost = estimate_cost(study)
+    assert cost.tasks == len(expand(study)) == 24
+    per_task = {name: seconds / count for name, (count, seconds) in cost.by_method.items()}
+    # t-cox-boot refits 5 bootstrap replicates: 6 fits of t-cox's cost
+    assert per_task["t-cox-boot"] == pytest.approx(6 * per_task["t-cox"])
+    assert per_task["t-cox"] == pytest.approx(
+        TASK_SECONDS["survival-t-learner"] * 300 / REFERENCE_ROWS)
+    bigger = parse_study(tomllib.loads(SMALL_STUDY.replace("train = 300", "train = 600")))
+    assert estimate_cost(bigger).seconds == pytest.approx(2 * cost.seconds)
+    assert estimate_cost(study, done={task.id for task in expand(study)[:4]}).tasks == 20
+
+
+def test_cli_dry_run_prints_tasks_and_cost_and_runs_nothing(study_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["study", "run", str(study_file), "--dry-run", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 designs x 2 repeats x 3 methods x 1 estimands = 24 tasks" in printed
+    assert "estimated cost (a rough estimate" in printed and "t-cox-boot" in printed
+    assert not out.exists()
+    argv = ["study", "run", str(study_file), "--scheduler", "synchronous", "--out", str(out),
+            "--quiet", "--methods", "t-cox", "--designs", "OBS-CPS_A", "--repeats", "1"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["study", "run", str(study_file), "--dry-run", "--out", str(out)]) == 0
+    assert "1 already finished in" in capsys.readouterr().out
+    assert len(finished_tasks(out)) == 1

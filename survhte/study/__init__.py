@@ -9,6 +9,7 @@ seed; one Parquet file per finished task), :func:`read_results` loads the table 
 registry :data:`METHODS` (one entry per estimator).
 """
 
+from ._cost import CostEstimate, estimate_cost
 from ._execute import execute_task, resolve_horizon
 from ._methods import COMPONENTS, METHODS, Method
 from ._metrics import average_ranks, design_ranks
@@ -47,6 +48,7 @@ __all__ = [
     "METRICS",
     "RESULT_COLUMNS",
     "SYNCHRONOUS",
+    "CostEstimate",
     "Design",
     "Estimand",
     "Method",
@@ -59,6 +61,7 @@ __all__ = [
     "average_ranks",
     "check_store",
     "design_ranks",
+    "estimate_cost",
     "execute_task",
     "expand",
     "finished_tasks",
