@@ -14,7 +14,14 @@ import pandas as pd
 
 from .._data_home import benchmark_file
 from ..datasets import ACTGSyntheticDataset, load_actg_synthetic
-from ..simulate import conditional_cate, split_from_permutation, survhte_bench
+from ..simulate import (
+    acharki_design,
+    conditional_cate,
+    multi_arm_bench,
+    multi_arm_cate,
+    split_from_permutation,
+    survhte_bench,
+)
 from ._spec import BENCHMARK_SPLIT, Design
 
 #: Quantiles of the factual time at which the semi-synthetic ACTG set stores true survival.
@@ -32,12 +39,15 @@ class Realization:
     time, event, w : ndarray of shape (n,)
         Observed outcome and treatment.
     T0, T1 : ndarray of shape (n,)
-        Potential event times.
+        Potential event times (levels 0 and 1).
     train, test : ndarray of int
         Row positions of the training and test parts.
     truth : callable or None
         ``truth(target, horizon, rows)`` -> conditional effect ``E[. | X]`` of ``rows``, or
-        None where the design has no conditional truth for that estimand.
+        None where the design has no conditional truth for that estimand; shape (rows,) with
+        one treated level, (rows, K) with K >= 2.
+    potential_times : ndarray of shape (n, K + 1) or None
+        Potential event times of every level (multi-level designs; None: ``T0``, ``T1``).
     """
 
     X: np.ndarray
@@ -49,19 +59,32 @@ class Realization:
     train: np.ndarray
     test: np.ndarray
     truth: Callable[[str, float, np.ndarray], np.ndarray | None]
+    potential_times: np.ndarray | None = None
+
+    @property
+    def n_treated(self) -> int:
+        """K, the number of treated levels."""
+        return 1 if self.potential_times is None else self.potential_times.shape[1] - 1
 
     @property
     def factual_time(self) -> np.ndarray:
         """Factual event time T = T(W) of every row."""
+        if self.potential_times is not None:
+            return np.take_along_axis(self.potential_times, self.w[:, None], axis=1)[:, 0]
         return np.where(self.w == 1, self.T1, self.T0)
 
     def individual_effect(self, target: str, horizon: float, rows: np.ndarray) -> np.ndarray:
-        """Per-row realized effect of ``rows``: ``min(T1, h) - min(T0, h)`` (RMST) or
-        ``1{T1 > h} - 1{T0 > h}`` (survival)."""
-        T0, T1 = self.T0[rows], self.T1[rows]
+        """Per-row realized effect of ``rows``: ``min(T(k), h) - min(T(0), h)`` (RMST) or
+        ``1{T(k) > h} - 1{T(0) > h}`` (survival); shape (rows,) for one treated level,
+        (rows, K) for K >= 2, as the estimators' ``predict``."""
+        times = (np.column_stack([self.T0, self.T1]) if self.potential_times is None
+                 else self.potential_times)[rows]
         if target == "survival":
-            return (T1 > horizon).astype(np.float64) - (T0 > horizon).astype(np.float64)
-        return np.minimum(T1, horizon) - np.minimum(T0, horizon)
+            outcome = (times > horizon).astype(np.float64)
+        else:
+            outcome = np.minimum(times, horizon)
+        effect = outcome[:, 1:] - outcome[:, :1]
+        return effect[:, 0] if effect.shape[1] == 1 else effect
 
     def conditional_effect(
         self, target: str, horizon: float, rows: np.ndarray
@@ -91,7 +114,42 @@ def realize(
     """
     if design.source == "survhte_bench":
         return _survhte_bench(design, repeat, sizes, data_seed)
+    if design.source in ("multi_arm_bench", "acharki"):
+        return _multi_level(design, sizes, data_seed)
     return _actg_synthetic(design, repeat)
+
+
+def _multi_level(design: Design, sizes: tuple[int, int, int], data_seed: int) -> Realization:
+    """A K-arm SurvHTE-Bench design or an Acharki et al. design: one seed per repeat, the
+    leading rows split into train / validation / test, exact truth for every level."""
+    n = design.option("n") or sum(sizes)
+    if design.source == "multi_arm_bench":
+        config, scenario = design.option("config"), design.option("scenario")
+        k, effects = design.option("n_treated"), design.option("effects")
+        sim = multi_arm_bench(config, scenario, n=n, n_treated=k, effects=effects,
+                              random_state=data_seed)
+
+        def cate(target: str, horizon: float, rows: np.ndarray) -> np.ndarray:
+            return multi_arm_cate(config, scenario, sim.X[rows], k, target, horizon,
+                                  effects=effects)
+    else:
+        sim = acharki_design(
+            design.option("design"), n=n, n_levels=design.option("n_levels"),
+            censoring=design.option("censoring"), confounding=design.option("confounding"),
+            random_state=data_seed,
+        )
+
+        def cate(target: str, horizon: float, rows: np.ndarray) -> np.ndarray:
+            return sim.true_cate(target, horizon)[rows]
+
+    def truth(target: str, horizon: float, rows: np.ndarray) -> np.ndarray:
+        effect = cate(target, horizon, rows)
+        return effect[:, 0] if effect.shape[1] == 1 else effect
+
+    train, _, test = split_from_permutation(np.arange(n), sizes=sizes)
+    times = sim.potential_times
+    return Realization(sim.X, sim.time, sim.event, sim.w, times[:, 0], times[:, 1], train, test,
+                       truth, potential_times=times)
 
 
 def _survhte_bench(
@@ -153,7 +211,7 @@ def check_data(design: Design) -> None:
     if design.source == "survhte_bench":
         if design.option("split_file") is not None:
             resolve_split_file(design.option("split_file"), design.option("data_home"))
-    else:
+    elif design.source == "actg-synthetic":
         _load_actg_synthetic(design.option("data_home"))
 
 

@@ -34,13 +34,16 @@ def execute_task(task: Task) -> dict[str, Any]:
     dict
         The columns of :data:`survhte.study.RESULT_COLUMNS`. By metric group:
         ``cate_mse``: ``mse_row`` (vs the per-row effect, as SurvHTE-Bench scores),
-        ``mse_cond`` (vs the conditional truth; NaN where unknown);
+        ``mse_cond`` (vs the conditional truth; NaN where unknown) and ``mpehe``
+        (``sqrt(mse_cond)``: with K treated levels, Acharki et al.'s mPEHE
+        ``sqrt(mean_k mean_i (tau_hat_k - tau_k)^2)``; the MSEs also average over the levels);
         ``ate_bias``: ``ate`` (``est.ate()``, over the training rows), ``ate_row`` /
         ``ate_cond`` (the mean per-row / conditional truth over those rows) and the biases
-        ``ate_bias_row`` / ``ate_bias_cond``;
+        ``ate_bias_row`` / ``ate_bias_cond`` (one treated level only: NaN with K >= 2);
         ``coverage``: ``cate_coverage`` / ``cate_width`` (``predict_interval`` on the test rows
-        vs the conditional truth), ``ate_lower`` / ``ate_upper`` / ``ate_coverage`` /
-        ``ate_width`` (``ate_interval`` vs ``ate_cond``), where the method has them;
+        vs the conditional truth; with K levels over all rows and levels), ``ate_lower`` /
+        ``ate_upper`` / ``ate_coverage`` / ``ate_width`` (``ate_interval`` vs ``ate_cond``; one
+        treated level only), where the method has them;
         ``time``: ``fit_seconds``, ``predict_seconds``, ``interval_seconds``;
         ``memory``: ``peak_memory_mb`` (peak traced allocation during fit and predict).
     """
@@ -115,6 +118,10 @@ def _fit_and_score(
         fitted = time.perf_counter()
         cate = np.asarray(estimator.predict(data.X[test]), dtype=np.float64)
         predicted = time.perf_counter()
+    expected = (test.size,) if data.n_treated == 1 else (test.size, data.n_treated)
+    if cate.shape != expected:
+        raise ValueError(f"predict returned shape {cate.shape}; the design needs {expected}")
+    multi_level = data.n_treated > 1
     scores: dict[str, float] = {}
     if "time" in task.metrics:
         scores |= {"fit_seconds": fitted - start, "predict_seconds": predicted - fitted}
@@ -126,16 +133,18 @@ def _fit_and_score(
             cate, data.individual_effect(target, horizon, test)
         )
         scores["mse_cond"] = mean_squared_error(cate, conditional_test)
+        scores["mpehe"] = math.sqrt(scores["mse_cond"])
     conditional_train = data.conditional_effect(target, horizon, train)
     ate_cond = math.nan if conditional_train is None else float(conditional_train.mean())
-    if "ate_bias" in task.metrics:
+    if "ate_bias" in task.metrics and not multi_level:
         ate = float(estimator.ate())
         ate_row = float(data.individual_effect(target, horizon, train).mean())
         scores |= {"ate": ate, "ate_row": ate_row, "ate_cond": ate_cond,
                    "ate_bias_row": ate - ate_row, "ate_bias_cond": ate - ate_cond}
     if "coverage" in task.metrics:
         start = time.perf_counter()
-        scores |= _intervals(estimator, data.X[test], task.alpha, conditional_test, ate_cond)
+        scores |= _intervals(estimator, data.X[test], task.alpha, conditional_test, ate_cond,
+                             with_ate=not multi_level)
         if "time" in task.metrics:
             scores["interval_seconds"] = time.perf_counter() - start
     return scores
@@ -143,9 +152,10 @@ def _fit_and_score(
 
 def _intervals(
     estimator: Any, X_test: np.ndarray, alpha: float, cate_truth: np.ndarray | None,
-    ate_truth: float,
+    ate_truth: float, with_ate: bool = True,
 ) -> dict[str, float]:
-    """Coverage and width of the method's CATE and ATE intervals, where it has them.
+    """Coverage and width of the method's CATE and ATE intervals, where it has them (the ATE
+    interval only ``with_ate``).
 
     With ``n_bootstrap=0`` (the study default) a method has no bootstrap interval; an
     interval that does not need the bootstrap (e.g. the DR-learner's influence-function ATE
@@ -158,7 +168,7 @@ def _intervals(
         lower, upper = bounds
         coverage, width = interval_scores(lower, upper, cate_truth)
         scores |= {"cate_coverage": coverage, "cate_width": width}
-    interval = _unless_bootstrap_off(estimator, "ate_interval")
+    interval = _unless_bootstrap_off(estimator, "ate_interval") if with_ate else None
     bounds = None if interval is None else interval(alpha=alpha)
     if bounds is not None:
         lower, upper = (float(bound) for bound in bounds)

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .._validation import TARGETS
-from ..simulate import CONFIGS, SCENARIOS
+from ..simulate import ACHARKI_DESIGNS, CONFIGS, SCENARIOS
 from ._methods import METHODS, RESERVED_PARAMS, check_method_params
 from ._presets import preset_text
 
-GENERATORS = ("survhte_bench",)
-"""Generators of :mod:`survhte.simulate` a design may name."""
+GENERATORS = ("survhte_bench", "multi_arm_bench", "acharki")
+"""Generators of :mod:`survhte.simulate` a design may name: the SurvHTE-Bench designs, their
+K-arm extension (:func:`~survhte.simulate.multi_arm_bench`) and Acharki et al.'s designs
+(:func:`~survhte.simulate.acharki_design`)."""
 
 DATASETS = ("actg-synthetic",)
 """Benchmark datasets a design may name (their own split files and truth)."""
@@ -47,6 +49,10 @@ _TOP_KEYS = ("name", "seed", "repeats", "alpha", "metrics", "sizes", "designs", 
 _GENERATOR_KEYS = ("generator", "configs", "scenarios", "n", "legacy", "random_state",
                    "split_file", "data_home", "label")
 _DATASET_KEYS = ("dataset", "data_home", "label")
+_MULTI_ARM_KEYS = ("generator", "configs", "scenarios", "n_treated", "effects", "n", "label")
+_ACHARKI_KEYS = ("generator", "designs", "n_levels", "censoring", "confounding", "n", "label")
+#: Values of an ``acharki`` design's ``censoring`` list (TOML has no null: "none").
+_ACHARKI_CENSORING = ("none", "uniform", "covariate")
 
 
 class StudyFileError(ValueError):
@@ -66,7 +72,9 @@ class Design:
     options : tuple of (str, value)
         The source's options: for ``survhte_bench`` ``config``, ``scenario``, ``n``,
         ``legacy``, ``random_state`` (fixed data seed or None = one seed per repeat),
-        ``split_file``, ``data_home``; for a dataset ``data_home``.
+        ``split_file``, ``data_home``; for ``multi_arm_bench`` ``config``, ``scenario``,
+        ``n_treated``, ``effects``, ``n``; for ``acharki`` ``design``, ``n_levels``,
+        ``censoring`` (None = uncensored), ``confounding``, ``n``; for a dataset ``data_home``.
     """
 
     name: str
@@ -297,13 +305,17 @@ def _designs(table: Mapping[str, Any]) -> tuple[Design, ...]:
 
 
 def _generator_designs(entry: Mapping[str, Any], where: str) -> list[Design]:
-    _no_unknown(entry, _GENERATOR_KEYS, f"{where}.")
     generator = entry["generator"]
     if generator not in GENERATORS:
         raise StudyFileError(
             f"{where}.generator: unknown generator {generator!r}; generators are "
             f"{', '.join(GENERATORS)}"
         )
+    if generator == "multi_arm_bench":
+        return _multi_arm_designs(entry, where)
+    if generator == "acharki":
+        return _acharki_designs(entry, where)
+    _no_unknown(entry, _GENERATOR_KEYS, f"{where}.")
     configs = _choices(entry, "configs", CONFIGS, where)
     scenarios = _choices(entry, "scenarios", SCENARIOS, where)
     n = _get(entry, "n", int, None, f"{where}.n")
@@ -332,6 +344,79 @@ def _generator_designs(entry: Mapping[str, Any], where: str) -> list[Design]:
         for config in configs
         for scenario in scenarios
     ]
+
+
+def _multi_arm_designs(entry: Mapping[str, Any], where: str) -> list[Design]:
+    """Designs of ``generator = "multi_arm_bench"``: configs x scenarios x n_treated x effects,
+    named ``{label}{config}_{scenario}_K{K}`` (``_shared`` appended for shared effects)."""
+    _no_unknown(entry, _MULTI_ARM_KEYS, f"{where}.")
+    configs = _choices(entry, "configs", CONFIGS, where)
+    scenarios = _choices(entry, "scenarios", SCENARIOS, where)
+    levels = _integers(entry, "n_treated", [2], 1, 5, where)
+    effects = _choices(entry, "effects", ("distinct", "shared"), where, default=["distinct"])
+    n = _get(entry, "n", int, None, f"{where}.n")
+    if n is not None:
+        _positive(n, f"{where}.n")
+    label = _get(entry, "label", str, "", f"{where}.label")
+    return [
+        Design(
+            name=f"{label}{config}_{scenario}_K{k}" + ("_shared" if effect == "shared" else ""),
+            source="multi_arm_bench",
+            options=(("config", config), ("scenario", scenario), ("n_treated", k),
+                     ("effects", effect), ("n", n)),
+        )
+        for config in configs
+        for scenario in scenarios
+        for k in levels
+        for effect in effects
+    ]
+
+
+def _acharki_designs(entry: Mapping[str, Any], where: str) -> list[Design]:
+    """Designs of ``generator = "acharki"``: designs x n_levels x censoring x confounding,
+    named ``{label}acharki-{design}_K{K}_{censoring}_{confounded|randomised}``."""
+    _no_unknown(entry, _ACHARKI_KEYS, f"{where}.")
+    names = _choices(entry, "designs", ACHARKI_DESIGNS, where)
+    levels = _integers(entry, "n_levels", [10], 2, 50, where)
+    censorings = _choices(entry, "censoring", _ACHARKI_CENSORING, where, default=["none"])
+    confounding = _get(entry, "confounding", list, [False], f"{where}.confounding")
+    if not confounding or not all(isinstance(value, bool) for value in confounding):
+        raise StudyFileError(f"{where}.confounding: give a list of true / false")
+    n = _get(entry, "n", int, None, f"{where}.n")
+    if n is not None:
+        _positive(n, f"{where}.n")
+    label = _get(entry, "label", str, "", f"{where}.label")
+    return [
+        Design(
+            name=f"{label}acharki-{name}_K{k}_{censoring}_"
+            + ("confounded" if confounded else "randomised"),
+            source="acharki",
+            options=(("design", name), ("n_levels", k),
+                     ("censoring", None if censoring == "none" else censoring),
+                     ("confounding", confounded), ("n", n)),
+        )
+        for name in names
+        for k in levels
+        for censoring in censorings
+        for confounded in confounding
+    ]
+
+
+def _integers(
+    entry: Mapping[str, Any], key: str, default: list[int], low: int, high: int, where: str
+) -> list[int]:
+    """A non-empty list of distinct integers in [low, high] (``default`` when absent)."""
+    values = _get(entry, key, list, default, f"{where}.{key}")
+    if not values:
+        raise StudyFileError(f"{where}.{key}: give at least one")
+    for j, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
+            raise StudyFileError(
+                f"{where}.{key}[{j}]: must be an integer {low}..{high}; got {value!r}"
+            )
+    if len(set(values)) != len(values):
+        raise StudyFileError(f"{where}.{key}: a value appears twice")
+    return [int(v) for v in values]
 
 
 def _dataset_design(entry: Mapping[str, Any], where: str) -> Design:
@@ -476,14 +561,18 @@ def _repeats(values: list[Any], where: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def _choices(entry: Mapping[str, Any], key: str, allowed: Sequence[str], where: str) -> list[str]:
-    values = _get(entry, key, list, list(allowed), f"{where}.{key}")
+def _choices(
+    entry: Mapping[str, Any], key: str, allowed: Sequence[str], where: str,
+    default: list[str] | None = None,
+) -> list[str]:
+    values = _get(entry, key, list, list(allowed) if default is None else default,
+                  f"{where}.{key}")
     if not values:
         raise StudyFileError(f"{where}.{key}: give at least one")
     for j, value in enumerate(values):
         if value not in allowed:
             raise StudyFileError(
-                f"{where}.{key}[{j}]: unknown {key[:-1]} {value!r}; {key} are "
+                f"{where}.{key}[{j}]: unknown {key.removesuffix('s')} {value!r}; {key} are "
                 f"{', '.join(allowed)}"
             )
     return list(values)

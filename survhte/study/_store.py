@@ -43,6 +43,7 @@ RESULT_COLUMNS: dict[str, pa.DataType] = {
     "error": pa.string(),
     "mse_row": pa.float64(),
     "mse_cond": pa.float64(),
+    "mpehe": pa.float64(),
     "ate": pa.float64(),
     "ate_row": pa.float64(),
     "ate_cond": pa.float64(),
