@@ -167,6 +167,15 @@ def load_actg175(
     *New England Journal of Medicine*, 335(15), 1081-1090.
     Noroozizadeh, S. et al. (2026). SurvHTE-Bench: a benchmark for heterogeneous treatment effect
     estimation in survival analysis. ICLR. arXiv:2603.05483.
+
+    Examples
+    --------
+    Needs a copy of the SurvHTE-Bench data (``$SURVHTE_DATA`` or ``data_home=``):
+
+    >>> from survhte.datasets import load_actg175
+    >>> trial = load_actg175(arms="all")
+    >>> sorted(set(trial.w.tolist()))
+    [0, 1, 2, 3]
     """
     if arms not in ARMS:
         raise ValueError(f"arms must be one of {list(ARMS)}; got {arms!r}.")
@@ -309,6 +318,15 @@ def load_actg_synthetic(data_home: str | os.PathLike | None = None) -> ACTGSynth
     ----------
     Noroozizadeh, S. et al. (2026). SurvHTE-Bench: a benchmark for heterogeneous treatment effect
     estimation in survival analysis. ICLR. arXiv:2603.05483.
+
+    Examples
+    --------
+    Needs a copy of the SurvHTE-Bench data (``$SURVHTE_DATA`` or ``data_home=``):
+
+    >>> from survhte.datasets import load_actg_synthetic
+    >>> data = load_actg_synthetic()
+    >>> data.X.shape[0] == data.w.shape[0]
+    True
     """
     frame = pd.read_csv(benchmark_file("semi-synthetic/actg_syn.csv", data_home))
     permutations = _read_permutations("semi-synthetic/idx_split_actg_syn.csv", data_home)

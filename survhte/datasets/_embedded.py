@@ -102,6 +102,13 @@ def load_gbsg2() -> SurvivalDataset:
     Schumacher, M. et al. (1994). Randomized 2 x 2 trial evaluating hormonal treatment and the
     duration of chemotherapy in node-positive breast cancer patients. *Journal of Clinical
     Oncology*, 12(10), 2086-2093.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_gbsg2
+    >>> data = load_gbsg2()
+    >>> data.X.shape[0] == data.time.shape[0] == data.w.shape[0]
+    True
     """
     frame = _lifelines_datasets.load_gbsg2()
     frame = frame.assign(

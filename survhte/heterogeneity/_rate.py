@@ -33,6 +33,18 @@ class RankAverageTreatmentEffect:
     levels : list of str
         The treated levels' names.
     n_bootstrap : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte import rank_average_treatment_effect
+    >>> from survhte.simulate import stress_design
+    >>> s = stress_design("nonlinear", n=1000, random_state=0)
+    >>> rate = rank_average_treatment_effect(s.true_cate("rmst", 24.0), s.X, s.y, s.w,
+    ...                                      horizon=24.0, n_bootstrap=50, random_state=0)
+    >>> rate.target, rate.toc.shape[0]
+    ('AUTOC', 10)
+    >>> lower, upper = rate.confidence_interval()
     """
 
     target: str

@@ -45,6 +45,16 @@ class SurvivalSimulation:
         Causal configuration, one of :data:`CONFIGS`.
     scenario : str
         Survival scenario, one of :data:`SCENARIOS`.
+
+    Examples
+    --------
+    >>> from survhte.simulate import survhte_bench
+    >>> d = survhte_bench("OBS-CPS", "A", n=500, random_state=0)
+    >>> d.X.shape, d.config, d.scenario
+    ((500, 5), 'OBS-CPS', 'A')
+    >>> tau = d.true_cate("rmst", 1.0)      # E[min(T1, 1) - min(T0, 1) | X], exact
+    >>> tau.shape
+    (500,)
     """
 
     X: np.ndarray

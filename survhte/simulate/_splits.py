@@ -101,6 +101,17 @@ def benchmark_split(
         If no split file is given or found.
     ValueError
         If ``repeat`` does not name a column of the file.
+
+    Examples
+    --------
+    Needs a copy of the SurvHTE-Bench data (``$SURVHTE_DATA``):
+
+    >>> from survhte.simulate import benchmark_split, survhte_bench
+    >>> train, val, test = benchmark_split(0)
+    >>> len(train), len(val), len(test)
+    (5000, 2500, 2500)
+    >>> d = survhte_bench("RCT-50", "A", legacy=True)
+    >>> X_train = d.X[train]
     """
     path = _locate_split_file(split_file)
     table = pd.read_csv(path)

@@ -6,7 +6,15 @@ from importlib import resources
 
 
 def preset_names() -> list[str]:
-    """Names of the shipped presets."""
+    """Names of the shipped presets.
+
+    Examples
+    --------
+    >>> from survhte.study import load_study, preset_names
+    >>> "survhte-bench" in preset_names()
+    True
+    >>> study = load_study("preset:survhte-bench")
+    """
     folder = resources.files(__package__) / "presets"
     return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir()
                   if entry.name.endswith(".toml"))

@@ -47,6 +47,25 @@ def write_report(results: pd.DataFrame, out: str | os.PathLike[str]) -> list[Pat
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> from survhte.study import parse_study
+    >>> study = parse_study({
+    ...     "name": "tiny", "seed": 0, "repeats": 1,
+    ...     "sizes": {"train": 300, "val": 0, "test": 300},
+    ...     "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+    ...     "methods": [{"name": "t-cox", "method": "survival-t-learner",
+    ...                  "params": {"base_model": "cox", "n_bootstrap": 0}}],
+    ...     "estimands": [{"target": "rmst", "horizons": ["median_T"]}],
+    ... })
+    >>> import tempfile
+    >>> from survhte.study import read_results, run_study, write_report
+    >>> out = tempfile.mkdtemp()
+    >>> summary = run_study(study, out, scheduler="synchronous", progress=None)
+    >>> files = write_report(read_results(out), out + "/report")
+    >>> sorted(path.name for path in files if path.suffix != ".png")
+    ['report.html', 'report.md']
     """
     import matplotlib
 

@@ -133,6 +133,24 @@ def run_study(
     -----
     UserWarning
         If result files are unreadable (they are recomputed where the study has their task).
+
+    Examples
+    --------
+    >>> from survhte.study import parse_study
+    >>> study = parse_study({
+    ...     "name": "tiny", "seed": 0, "repeats": 1,
+    ...     "sizes": {"train": 300, "val": 0, "test": 300},
+    ...     "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+    ...     "methods": [{"name": "t-cox", "method": "survival-t-learner",
+    ...                  "params": {"base_model": "cox", "n_bootstrap": 0}}],
+    ...     "estimands": [{"target": "rmst", "horizons": ["median_T"]}],
+    ... })
+    >>> import tempfile
+    >>> from survhte.study import read_results, run_study, write_report
+    >>> out = tempfile.mkdtemp()
+    >>> summary = run_study(study, out, scheduler="synchronous", progress=None)
+    >>> summary.total, summary.failed
+    (1, [])
     """
     start = time.perf_counter()
     for design in study.designs:

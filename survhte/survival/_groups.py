@@ -108,6 +108,16 @@ def rmst_difference(
     Returns
     -------
     RMSTDifference
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import rmst_difference
+    >>> data = load_rossi()
+    >>> diff = rmst_difference(data.time, data.event, data.w, horizon=52.0)
+    >>> lower, upper = diff.confidence_interval()
+    >>> bool(lower < diff.difference < upper)
+    True
     """
     curves = kaplan_meier_by_group(time, event, groups, sample_weight)
     if len(curves) != 2:

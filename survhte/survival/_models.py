@@ -31,7 +31,16 @@ SURVIVAL_MODEL = HasMethods(("fit", "predict_survival"))
 
 @runtime_checkable
 class SurvivalModel(Protocol):
-    """What a survival meta-learner needs from its base model."""
+    """What a survival meta-learner needs from its base model.
+
+    Examples
+    --------
+    Any object with these methods is a base model (a structural check, no subclassing):
+
+    >>> from survhte.survival import CoxPH, KaplanMeier, SurvivalModel
+    >>> isinstance(CoxPH(), SurvivalModel), isinstance(KaplanMeier(), SurvivalModel)
+    (True, False)
+    """
 
     def fit(self, X: np.ndarray, time: np.ndarray, event: np.ndarray) -> SurvivalModel: ...
 
