@@ -205,6 +205,13 @@ def load_study(source: str | os.PathLike[str]) -> Study:
         If the file breaks a rule; the message names the key, e.g. ``designs[0].configs``.
     FileNotFoundError
         If the file (or a preset) does not exist.
+
+    Examples
+    --------
+    >>> from survhte.study import load_study
+    >>> study = load_study("preset:survhte-bench")     # or the path of a TOML study file
+    >>> len(study.designs)
+    40
     """
     text, label = _read_source(str(source))
     try:
@@ -229,7 +236,22 @@ def _read_source(source: str) -> tuple[str, str]:
 
 
 def parse_study(table: Mapping[str, Any], default_name: str = "study") -> Study:
-    """Check a parsed study table and return the :class:`Study` (see :func:`load_study`)."""
+    """Check a parsed study table and return the :class:`Study` (see :func:`load_study`).
+
+    Examples
+    --------
+    >>> from survhte.study import parse_study
+    >>> study = parse_study({
+    ...     "name": "tiny", "seed": 0, "repeats": 1,
+    ...     "sizes": {"train": 300, "val": 0, "test": 300},
+    ...     "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+    ...     "methods": [{"name": "t-cox", "method": "survival-t-learner",
+    ...                  "params": {"base_model": "cox", "n_bootstrap": 0}}],
+    ...     "estimands": [{"target": "rmst", "horizons": ["median_T"]}],
+    ... })
+    >>> [design.name for design in study.designs], [method.name for method in study.methods]
+    (['RCT-50_A'], ['t-cox'])
+    """
     _no_unknown(table, _TOP_KEYS, "")
     name = _get(table, "name", str, default_name, "name")
     seed = _get(table, "seed", int, 0, "seed")

@@ -196,6 +196,25 @@ def read_results(root: str | os.PathLike[str]) -> pd.DataFrame:
     ValueError
         If a result file is unreadable (truncated, empty): naming the files; running the
         study again recomputes them.
+
+    Examples
+    --------
+    >>> from survhte.study import parse_study
+    >>> study = parse_study({
+    ...     "name": "tiny", "seed": 0, "repeats": 1,
+    ...     "sizes": {"train": 300, "val": 0, "test": 300},
+    ...     "designs": [{"generator": "survhte_bench", "configs": ["RCT-50"], "scenarios": ["A"]}],
+    ...     "methods": [{"name": "t-cox", "method": "survival-t-learner",
+    ...                  "params": {"base_model": "cox", "n_bootstrap": 0}}],
+    ...     "estimands": [{"target": "rmst", "horizons": ["median_T"]}],
+    ... })
+    >>> import tempfile
+    >>> from survhte.study import read_results, run_study, write_report
+    >>> out = tempfile.mkdtemp()
+    >>> summary = run_study(study, out, scheduler="synchronous", progress=None)
+    >>> results = read_results(out)        # one row per task
+    >>> results[["design", "method", "target"]].values.tolist()
+    [['RCT-50_A', 't-cox', 'rmst']]
     """
     paths = _result_paths(root)
     if not paths:
