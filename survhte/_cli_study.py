@@ -151,9 +151,9 @@ def _dry_run(study: Study, out: Path, workers: int | None) -> None:
     width = max(len(name) for name in todo.by_method)
     for name, (count, seconds) in todo.by_method.items():
         print(f"  {name:<{width}}  {count:>6} tasks  {format_seconds(seconds):>10}")
-    print(f"  (per-task times of each method measured at {todo.reference_rows} training rows with "
-          "default parameters, scaled linearly in the training rows and by 1 + n_bootstrap; "
-          "nothing was run; drop --dry-run to run)")
+    print(f"  (per-task CPU times of each method with default parameters at "
+          f"{todo.reference_rows} training rows, plus one fit per bootstrap replicate, scaled "
+          "linearly in the training rows; nothing was run; drop --dry-run to run)")
 
 
 def _report_failures(summary: RunSummary, out: Path, shown: int = 5) -> None:

@@ -11,24 +11,43 @@ from ._tasks import expand
 #: Training rows at which :data:`TASK_SECONDS` was measured.
 REFERENCE_ROWS = 1000
 
-#: Seconds of one task (fit + predict + the intervals a method has without the bootstrap) of
-#: each registered method with its study defaults, on one core at :data:`REFERENCE_ROWS`
-#: training and 1,000 test rows: the median of 6 tasks (designs RCT-50_A and OBS-CPS_A, 3
-#: repeats, RMST at the median time) on a shared 2-core machine (numba kernels cached). A
-#: method missing here costs :data:`UNKNOWN_METHOD_SECONDS`.
+#: Core-seconds of one whole task (data, fit, predict, ATE, the intervals a method has
+#: without the bootstrap) of each registered method with its study defaults, at
+#: :data:`REFERENCE_ROWS` training and 1,000 test rows: the median process CPU time of 6
+#: tasks (designs RCT-50_A and OBS-CPS_A, 3 repeats, RMST at the median time, metrics
+#: cate_mse, ate_bias, coverage, time; one thread, numba kernels cached). CPU time, not wall
+#: time: the measuring machine was shared (wall times were 3-4x longer). A method missing
+#: here costs :data:`UNKNOWN_METHOD_SECONDS`.
 TASK_SECONDS = {
-    "survival-s-learner": 0.04,
-    "survival-t-learner": 0.09,
-    "survival-x-learner": 1.45,
-    "survival-m-learner": 1.05,
-    "survival-r-learner": 1.44,
-    "matching": 0.12,
-    "t-learner": 0.77,
-    "s-learner": 0.45,
-    "x-learner": 2.25,
-    "dr-learner": 0.52,
-    "r-learner": 0.73,
-    "causal-survival-forest": 1.80,
+    "survival-s-learner": 0.15,
+    "survival-t-learner": 0.32,
+    "survival-x-learner": 1.43,
+    "survival-m-learner": 0.85,
+    "survival-r-learner": 1.05,
+    "matching": 0.07,
+    "t-learner": 0.42,
+    "s-learner": 0.32,
+    "x-learner": 1.75,
+    "dr-learner": 0.50,
+    "r-learner": 0.79,
+    "causal-survival-forest": 1.50,
+}
+
+#: Core-seconds of one fit (one bootstrap replicate) at :data:`REFERENCE_ROWS` rows, same
+#: setting (median of 3 fits on RCT-50_A).
+FIT_SECONDS = {
+    "survival-s-learner": 0.10,
+    "survival-t-learner": 0.27,
+    "survival-x-learner": 1.29,
+    "survival-m-learner": 0.72,
+    "survival-r-learner": 0.97,
+    "matching": 0.03,
+    "t-learner": 0.44,
+    "s-learner": 0.28,
+    "x-learner": 1.80,
+    "dr-learner": 0.41,
+    "r-learner": 0.59,
+    "causal-survival-forest": 0.95,
 }
 UNKNOWN_METHOD_SECONDS = 1.0
 
@@ -70,21 +89,24 @@ def train_rows(design: Design, sizes: tuple[int, int, int]) -> int:
 
 
 def task_seconds(method: MethodSpec, rows: int, *, bootstrap: bool = True) -> float:
-    """Estimated seconds of one task: the reference time scaled linearly in the training rows,
-    times ``1 + n_bootstrap`` when the method refits for bootstrap intervals."""
+    """Estimated core-seconds of one task: the reference task time plus ``n_bootstrap``
+    reference fits (when the method refits for bootstrap intervals), scaled linearly in the
+    training rows."""
     base = TASK_SECONDS.get(method.method, UNKNOWN_METHOD_SECONDS)
+    fit = FIT_SECONDS.get(method.method, UNKNOWN_METHOD_SECONDS)
     replicates = int(dict(method.params).get("n_bootstrap", 0) or 0) if bootstrap else 0
-    return base * rows / REFERENCE_ROWS * (1 + replicates)
+    return (base + replicates * fit) * rows / REFERENCE_ROWS
 
 
 def estimate_cost(study: Study, done: Collection[str] = ()) -> CostEstimate:
     """Task count and estimated core-seconds of ``study`` (an estimate, not a measurement).
 
-    Each task costs its method's :data:`TASK_SECONDS` (measured at
-    :data:`REFERENCE_ROWS` training rows with default parameters) scaled linearly in the
-    design's training rows, times ``1 + n_bootstrap`` for bootstrap intervals (only computed
-    when the study scores ``coverage``). Non-default base models, larger forests and the
-    data generation itself are not modelled: treat the figure as an order of magnitude.
+    Each task costs its method's :data:`TASK_SECONDS` plus ``n_bootstrap`` times its
+    :data:`FIT_SECONDS` (bootstrap refits, only when the study scores ``coverage``), both
+    measured at :data:`REFERENCE_ROWS` training rows with default parameters, scaled
+    linearly in the design's training rows. Non-default base models (a Cox model is cheaper
+    than the default selected model, a bigger forest dearer), other test sizes and
+    scheduling overhead are not modelled: treat the figure as an order of magnitude.
 
     Parameters
     ----------
