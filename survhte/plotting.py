@@ -44,6 +44,10 @@ __all__ = [
 _OUTSIDE_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0,
                   "frameon": False, "fontsize": "small"}
 
+#: Legend under the axes (below the x label), in columns.
+_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.13), "ncol": 3, "frameon": False,
+          "fontsize": "small"}
+
 
 def _check_alpha(alpha: Any) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
@@ -118,7 +122,7 @@ def plot_km_by_arm(
     ax.set_ylim(0, 1.02)
     ax.set_title("Kaplan-Meier survival by arm"
                  + (f" ({1 - alpha:.0%} bands)" if alpha is not None else ""))
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(**_BELOW)
     return ax
 
 
@@ -391,7 +395,7 @@ def plot_cate_histogram(
     ax.set_xlabel(xlabel)
     ax.set_ylabel("rows")
     ax.set_title("Predicted CATE")
-    ax.legend(loc="upper right", fontsize="small", title="vs control; line = mean")
+    ax.legend(title="vs control; line = mean", title_fontsize="small", **_BELOW)
     return ax
 
 
