@@ -408,7 +408,7 @@ class SurvivalCATEEstimator(CATEEstimator):
                     )
                 parts.append(draw)
             rows = np.concatenate(parts)
-            replicate = clone(self)
+            replicate = self._new_replicate()
             replicate._set_fit_attributes(X, list(self.feature_names_in_), self.classes_)
             replicate.horizon_ = self.horizon_
             replicate._fit_core(X[rows], time[rows], event[rows], codes[rows])
@@ -416,6 +416,10 @@ class SurvivalCATEEstimator(CATEEstimator):
             replicates.append(replicate)
         self._replicates = replicates
         return replicates
+
+    def _new_replicate(self) -> Any:
+        """An unfitted copy of this estimator for one bootstrap refit."""
+        return clone(self)
 
     def _interval_core(self, X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         """Percentile bootstrap interval of the CATE at each row of ``X``."""

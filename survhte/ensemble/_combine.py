@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import nnls
-from scipy.special import ndtr
+
+from .._calibration import blp_slope
 
 #: ``combine`` values: non-negative stacking, stacking on the simplex (weights summing to 1),
 #: the members' plain average, or the single member of least DR loss.
@@ -88,24 +89,6 @@ def member_weights(P: np.ndarray, g: np.ndarray, combine: str) -> np.ndarray:
     solution, _ = nnls(design / scale[usable], target)
     weights[usable] = solution / scale[usable]
     return weights
-
-
-def blp_slope(s: np.ndarray, g: np.ndarray) -> tuple[float, float, float]:
-    """OLS slope of ``g`` on ``s`` (with intercept), its HC1 standard error and the one-sided
-    p-value of ``slope > 0`` (grf's ``test_calibration`` differential term; Chernozhukov et al.
-    2018's BLP). A constant ``s`` gives ``(0, inf, 1)``."""
-    n = s.size
-    centred = s - s.mean()
-    ss = float(np.sum(centred ** 2))
-    if n < 3 or ss <= 1e-24 * max(1.0, float(np.sum(s ** 2))):
-        return 0.0, float("inf"), 1.0
-    slope = float(np.sum(centred * (g - g.mean())) / ss)
-    residual = g - g.mean() - slope * centred
-    variance = float(np.sum(centred ** 2 * residual ** 2)) / ss ** 2 * n / (n - 2)
-    std_error = float(np.sqrt(variance))
-    if std_error == 0:
-        return slope, 0.0, 0.0 if slope > 0 else 1.0
-    return slope, std_error, float(ndtr(-slope / std_error))
 
 
 def combine_level(P: np.ndarray, g: np.ndarray, fold: np.ndarray, *, combine: str = "stack",

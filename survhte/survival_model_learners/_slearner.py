@@ -52,6 +52,8 @@ class SurvivalSLearner(ArmCurvesLearner):
         SurvHTE-Bench (``censored_forest_model(200)``, RCT-50 / OBS-CPS) they brought the
         CATE MSE / best constant's from 0.51 / 1.21 to 0.30 / 0.42 on scenario C and from
         1.65 / 1.95 to 0.88 / 1.19 on E. The default quadratic Cox model has them already.
+    calibrate : bool, default True
+        As in :class:`SurvivalTLearner`.
     n_bootstrap : int, default 200
     random_state : int, RandomState or None, default None
     control : label, optional
@@ -63,6 +65,8 @@ class SurvivalSLearner(ArmCurvesLearner):
     ----------
     model_ : fitted base model
         Fitted on ``[X, treatment indicators]`` (and their products with ``X``).
+    calibration_slope_, calibration_center_ : ndarray of shape (K,) or None
+        As in :class:`SurvivalTLearner`.
     classes_, horizon_, arm_last_time_, n_features_in_, feature_names_in_
         As in :class:`SurvivalTLearner`.
 
@@ -97,18 +101,19 @@ class SurvivalSLearner(ArmCurvesLearner):
         target: str = "rmst",
         horizon: float | None = None,
         treatment_interactions: bool = False,
+        calibrate: bool = True,
         n_bootstrap: int = 200,
         random_state: int | np.random.RandomState | None = None,
         control: Any = None,
     ) -> None:
-        super().__init__(base_model, target=target, horizon=horizon, n_bootstrap=n_bootstrap,
-                         random_state=random_state, control=control)
+        super().__init__(base_model, target=target, horizon=horizon, calibrate=calibrate,
+                         n_bootstrap=n_bootstrap, random_state=random_state, control=control)
         self.treatment_interactions = treatment_interactions
 
     def _design(self, X: np.ndarray, code: int | np.ndarray) -> np.ndarray:
         return with_treatment(X, code, self.classes_.size, self.treatment_interactions)
 
-    def _fit_core(
+    def _fit_curves(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,

@@ -38,6 +38,21 @@ class SurvivalTLearner(ArmCurvesLearner):
         ``h`` above, in the units of the observed times; at most the last observed time of every
         arm. ``None`` uses the smallest, over arms, of each arm's last observed time (survRM2's
         default).
+    calibrate : bool, default True
+        Calibrate the CATE toward its average: ``center + b (tau(x) - center)`` per level,
+        ``center`` the mean fitted CATE of the training rows and ``b`` the upper one-sided 95%
+        confidence bound of the slope of cross-fitted doubly robust (AIPCW) scores on the
+        CATE of fits on the other rows (5 folds), clipped to ``[0, 1]``: the spread is
+        scaled down only where the held-out slope is significantly below 1 (the difference of
+        two separately fitted arm models carries noise that does not cancel). Costs five
+        fits on 80% of the rows (held-out CATEs) and a cross-fitted AIPCW; bootstrap refits
+        keep the factor. Curves (:meth:`predict_survival`) are never calibrated. Measured
+        (CATE MSE / var(tau), mean of seeds 0-2, RMST): four-arm stress design
+        (``stress_design("trial_4arm")``) T 1.29 -> 1.02, S 1.00 -> 0.88 (the
+        estimated-ATE constant 1.14); ``small_arm`` T 0.63 -> 0.67, S 0.42 -> 0.46;
+        SurvHTE-Bench RCT-50 E (n = 2000) T 1.66 -> 1.79, S 0.69 -> 0.71; within 0.01 on
+        ``nonlinear``, ``heavy_censoring``, RCT-50 C, OBS-CPS A and D. With the slope itself
+        (no upper bound) trial_4arm gained more (T 0.87) but RCT-50 C lost (T 0.65 -> 0.89).
     n_bootstrap : int, default 200
         Bootstrap refits used by :meth:`ate_interval` (0 disables it).
     random_state : int, RandomState or None, default None
@@ -55,6 +70,9 @@ class SurvivalTLearner(ArmCurvesLearner):
         Treatment labels; ``classes_[0]`` is the control.
     horizon_ : float
         The horizon used.
+    calibration_slope_, calibration_center_ : ndarray of shape (K,) or None
+        The calibration factor ``b`` and centre of each level (``None`` with
+        ``calibrate=False`` or when calibration was not possible, with a warning).
     arm_last_time_ : ndarray of shape (K + 1,)
         Each arm's last observed time (the limit of :meth:`predict_survival`).
     n_features_in_ : int
@@ -84,7 +102,7 @@ class SurvivalTLearner(ArmCurvesLearner):
     (432,)
     """
 
-    def _fit_core(
+    def _fit_curves(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
         base = prepare_base_model(self.base_model, time, event, codes, self.classes_,
