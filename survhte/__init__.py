@@ -35,6 +35,7 @@ _EXPORTS = {
     "XLearner": "survhte.imputed_learners",
     "DRLearner": "survhte.imputed_learners",
     "RLearner": "survhte.imputed_learners",
+    "MLearner": "survhte.imputed_learners",
     "CrossValidatedRegressor": "survhte.imputed_learners",
     "SplineRidge": "survhte.imputed_learners",
     "BinnedBoosting": "survhte.imputed_learners",

@@ -7,10 +7,13 @@ any scikit-learn regressor learns the effect:
 
 - :class:`TLearner`, :class:`SLearner`, :class:`XLearner` (Kuenzel et al. 2019);
 - :class:`DRLearner` (Kennedy 2023; cross-fitted AIPW pseudo-outcome, influence-function ATE);
-- :class:`RLearner` (Nie & Wager 2021; cross-fitted Robinson residuals, IPCW complete cases).
+- :class:`RLearner` (Nie & Wager 2021; cross-fitted Robinson residuals, IPCW complete cases);
+- :class:`MLearner` (modified outcome: inverse-propensity weighted, no outcome model).
 
 Every learner handles a binary or multi-valued treatment (levels ``0..K``, effects of each level
-vs control; Acharki et al. 2023). Defaults adapt to the data (issue 18): outcome regressions
+vs control; Acharki et al. 2023's learner set: T, S, naive and all-units X
+(``XLearner(multi_arm=...)``), M, DR, and R on the joint R-loss or pairwise
+(``RLearner(multi_arm=...)``)). Defaults adapt to the data (issue 18): outcome regressions
 by cross-validated choice among a ridge on splines and early-stopped boosters
 (:class:`CrossValidatedRegressor`; :func:`default_outcome_regressor`, :func:`default_s_regressor`),
 second stages of the DR- and R-learners calibrated toward the average effect by a held-out slope
@@ -32,6 +35,7 @@ from ._defaults import (
     previous_s_regressor,
 )
 from ._drlearner import DRLearner
+from ._mlearner import MLearner
 from ._outcome import IMPUTATIONS
 from ._rlearner import RLearner
 from ._slearner import SLearner
@@ -45,6 +49,7 @@ LEARNERS = {
     "X": XLearner,
     "DR": DRLearner,
     "R": RLearner,
+    "M": MLearner,
 }
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "BinnedBoosting",
     "CrossValidatedRegressor",
     "DRLearner",
+    "MLearner",
     "RLearner",
     "SLearner",
     "SplineRidge",

@@ -1,4 +1,5 @@
-"""X-learner on an imputed censored outcome (Kuenzel et al. 2019; all-units version for K arms)."""
+"""X-learner on an imputed censored outcome (Kuenzel et al. 2019); for K arms the all-units or
+the naive (pairwise) version of Acharki et al. (2023)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .._nuisance import (
     fit_propensity,
     predict_propensity,
 )
+from .._params import Options
 from ._base import REGRESSOR, ImputedMetaLearner, predict_columns
 from ._defaults import default_outcome_regressor
 
@@ -28,13 +30,24 @@ class XLearner(ImputedMetaLearner):
     .. math:: \hat\tau(x) = \hat e(x)\,\hat\tau^{(0)}(x) + (1 - \hat e(x))\,\hat\tau^{(1)}(x),
 
     which leans on the arm whose imputed effects use the better-estimated
-    :math:`\hat\mu` (the larger arm's). With ``K > 1`` treated levels, the all-units
-    X-learner of Acharki et al. (2023) regresses, for each ``k``, on every row
+    :math:`\hat\mu` (the larger arm's). With ``K > 1`` treated levels (Acharki et al. 2023):
 
-    .. math::
+    - ``multi_arm="all_units"`` (default): for each ``k``, one regression on every row of
 
-        Z_k = 1\{W = k\}(\tilde Y - \hat\mu_0) + \sum_{j \ne k} 1\{W = j\}
-              \big[(\hat\mu_k - \tilde Y) + (\hat\mu_j - \hat\mu_0)\big].
+      .. math::
+
+          Z_k = 1\{W = k\}(\tilde Y - \hat\mu_0) + \sum_{j \ne k} 1\{W = j\}
+                \big[(\hat\mu_k - \tilde Y) + (\hat\mu_j - \hat\mu_0)\big],
+
+      used as is (no blend): every row's outcome informs every effect;
+    - ``multi_arm="naive"``: the binary X-learner on the rows of levels 0 and ``k`` only
+      (:math:`\hat\tau_k^{(0)}` on the controls, :math:`\hat\tau_k^{(k)}` on level ``k``),
+      blended with the pair share of the generalised propensity,
+      :math:`\hat\tau_k = g_k \hat\tau_k^{(0)} + (1 - g_k) \hat\tau_k^{(k)}`,
+      :math:`g_k = \hat r_k / (\hat r_0 + \hat r_k)` (the clipped
+      :math:`\hat r` of all levels, from one multi-class ``propensity_model``).
+
+    With one treated level both are the binary X-learner, bit for bit.
 
     Estimand :math:`\tau_k(x) = E[f(T(k)) - f(T(0)) \mid X = x]`, ``f`` as in
     :class:`TLearner`.
@@ -55,11 +68,17 @@ class XLearner(ImputedMetaLearner):
         Its targets are differences of noisy quantities: regularise it at least as
         much as ``base_learner``.
     propensity_model : classifier, "constant", float, array or None, default None
-        ``e(x)`` of the binary blend (unused with ``K > 1``). ``None``: cubic B-splines + ridge
-        logistic regression (calibrated and smooth); ``"constant"``: the treated share (an
-        RCT); a float: a known ``P(W = classes_[1])``.
+        ``e(x)`` of the binary blend, or the generalised propensity :math:`\hat r_k(x)` of the
+        naive blend (unused by ``multi_arm="all_units"`` with ``K > 1``). ``None``: cubic
+        B-splines + ridge logistic regression (calibrated and smooth; multinomial for
+        ``K > 1``); ``"constant"``: the arms' shares (an RCT); a float: a known
+        ``P(W = classes_[1])``; an array: each level's known probability.
     propensity_clip : float, default 0.01
-        ``e`` is clipped to ``[clip, 1 - clip]``; a warning reports the share of rows clipped.
+        ``e`` (every :math:`\hat r_k`) is clipped to ``[clip, 1 - clip]`` and renormalised; a
+        warning reports the share of rows clipped.
+    multi_arm : {"all_units", "naive"}, default "all_units"
+        The ``K > 1`` form (above); ignored for a binary treatment. Measured on 4- and 6-level
+        designs (``benchmarks/multi_arm_learners.py``).
     imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
@@ -76,8 +95,10 @@ class XLearner(ImputedMetaLearner):
     models_ : list of fitted regressors
         Stage 1, :math:`\hat\mu_k`.
     effect_models_ : list of fitted regressors
-        Binary: :math:`[\hat\tau^{(0)}, \hat\tau^{(1)}]`; ``K > 1``: one per treated level.
-    propensity_ : fitted classifier or ndarray of level probabilities (binary only)
+        Binary: :math:`[\hat\tau^{(0)}, \hat\tau^{(1)}]`; ``K > 1``, all units: one per
+        treated level; ``K > 1``, naive: one pair :math:`[\hat\tau_k^{(0)}, \hat\tau_k^{(k)}]`
+        per treated level.
+    propensity_ : fitted classifier or ndarray of level probabilities (binary and naive only)
     calibration_slope_, calibration_center_ : ndarray of shape (K,) or None
         See ``base_learner``.
     classes_, horizon_, n_features_in_, feature_names_in_
@@ -104,6 +125,7 @@ class XLearner(ImputedMetaLearner):
         "effect_learner": REGRESSOR,
         "propensity_model": NUISANCE_CONSTRAINTS["propensity_model"],
         "propensity_clip": NUISANCE_CONSTRAINTS["propensity_clip"],
+        "multi_arm": [Options({"all_units", "naive"})],
     }
 
     def __init__(
@@ -113,6 +135,7 @@ class XLearner(ImputedMetaLearner):
         effect_learner: Any = None,
         propensity_model: Any = None,
         propensity_clip: float = PROPENSITY_CLIP,
+        multi_arm: str = "all_units",
         imputation: Any = "pseudo",
         target: str = "rmst",
         horizon: float | None = None,
@@ -124,6 +147,7 @@ class XLearner(ImputedMetaLearner):
         self.effect_learner = effect_learner
         self.propensity_model = propensity_model
         self.propensity_clip = propensity_clip
+        self.multi_arm = multi_arm
         self.imputation = imputation
         self.target = target
         self.horizon = horizon
@@ -137,7 +161,7 @@ class XLearner(ImputedMetaLearner):
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
         self._fit_stages(X, outcome, weight, codes)
-        fitted = self._blend(X, predict_columns(self.effect_models_, X))
+        fitted = self._blend(X)
         if self.base_learner is None and self.effect_learner is None:
             honest_tau, means = self._half_sample_cate(X, outcome, weight, codes)
         else:
@@ -153,15 +177,19 @@ class XLearner(ImputedMetaLearner):
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
         means = predict_columns(self.models_, X)
         n_levels = len(self.classes_)
-        if n_levels == 2:
-            treated = codes == 1
-            imputed = np.where(treated, outcome - means[:, 0], means[:, 1] - outcome)
-            self.effect_models_ = [
-                self._fit_weighted(self.effect_learner, "effect_learner", X[rows],
-                                   imputed[rows], weight[rows])
-                for rows in (~treated, treated)
-            ]
-            self.propensity_ = fit_propensity(self.propensity_model, X, codes, 2, self._seed())
+        if self._pairwise():
+            pairs = []
+            for k in range(1, n_levels):
+                treated, pair = codes == k, (codes == 0) | (codes == k)
+                imputed = np.where(treated, outcome - means[:, 0], means[:, k] - outcome)
+                pairs.append([
+                    self._fit_weighted(self.effect_learner, "effect_learner", X[rows],
+                                       imputed[rows], weight[rows])
+                    for rows in (pair & ~treated, treated)
+                ])
+            self.effect_models_ = pairs[0] if n_levels == 2 else pairs
+            self.propensity_ = fit_propensity(self.propensity_model, X, codes, n_levels,
+                                              self._seed())
         else:
             own = means[np.arange(codes.size), codes]
             self.effect_models_ = []
@@ -172,12 +200,27 @@ class XLearner(ImputedMetaLearner):
                     self._fit_weighted(self.effect_learner, "effect_learner", X, imputed, weight)
                 )
 
-    def _blend(self, X: np.ndarray, effects: np.ndarray) -> np.ndarray:
-        """The stage-2 fits as the CATE: blended by the propensity (binary), as is (K > 1)."""
-        if len(self.classes_) > 2:
-            return effects
-        e = clip_propensity(predict_propensity(self.propensity_, X, 2), self.propensity_clip)[:, 1]
-        return (e * effects[:, 0] + (1 - e) * effects[:, 1])[:, None]
+    def _pairwise(self) -> bool:
+        """Whether the effects are binary X-learners on levels {0, k} (binary, or naive)."""
+        return len(self.classes_) == 2 or self.multi_arm == "naive"
+
+    def _blend(self, X: np.ndarray) -> np.ndarray:
+        """The stage-2 fits as the CATE, shape (n, K): each level's pair blended by the pair
+        share of the clipped propensity (binary, naive), or as is (all units)."""
+        n_levels = len(self.classes_)
+        if not self._pairwise():
+            return predict_columns(self.effect_models_, X)
+        r = clip_propensity(predict_propensity(self.propensity_, X, n_levels),
+                            self.propensity_clip)
+        if n_levels == 2:
+            tau0, tau1 = self.effect_models_
+            e = r[:, 1]
+            return (e * tau0.predict(X) + (1 - e) * tau1.predict(X))[:, None]
+        columns = []
+        for k, (tau0, tau1) in enumerate(self.effect_models_, start=1):
+            g = r[:, k] / (r[:, 0] + r[:, k])
+            columns.append(g * tau0.predict(X) + (1 - g) * tau1.predict(X))
+        return np.column_stack(columns)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        return self._calibrated(self._blend(X, predict_columns(self.effect_models_, X)))
+        return self._calibrated(self._blend(X))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._nuisance import PROPENSITY_CLIP, check_arm_events
+from .._nuisance import PROPENSITY_CLIP, check_arm_events, propensity_matrix
+from .._params import Options
 from ..survival import SurvivalModel
 from ._effect_regression import WeightedEffectLearner
 from ._nuisance import censoring_weights, known_outcome
@@ -29,11 +30,20 @@ class SurvivalMLearner(WeightedEffectLearner):
     ``1 / G(min(Y_i, h)- | x_i, w_i)``. Nuisances ``e`` and ``G`` are cross-fitted. Unbiased
     but high-variance (inverse propensities); no outcome model.
 
-    With treatment levels ``0..K``, level ``k``'s effect is this binary M-learner on the rows of
-    levels 0 and ``k`` (``W = 1{level k}``) with the propensity ``e_k / (e_0 + e_k)`` from the
-    generalised propensity of all levels: under unconfoundedness the effect at ``x`` is the
-    same on those rows (Acharki et al. 2023; the multi-level forests of :mod:`survhte.forest`
-    do the same).
+    With treatment levels ``0..K``:
+
+    - ``multi_arm="pairwise"`` (default): level ``k``'s effect is this binary M-learner on the
+      rows of levels 0 and ``k`` (``W = 1{level k}``) with the propensity
+      ``e_k / (e_0 + e_k)`` from the generalised propensity of all levels: under
+      unconfoundedness the effect at ``x`` is the same on those rows (the multi-level forests
+      of :mod:`survhte.forest` do the same);
+    - ``multi_arm="all_units"``: Acharki et al. (2023)'s form on every row,
+      ``Z_k - Z_0 = (f(Y) - c) (1{W = k} / e_k(x) - 1{W = 0} / e_0(x))`` with the clipped
+      generalised propensity (their ``M_k - M_0``, regressed as one difference; ``c`` the
+      IPCW-weighted mean of ``f(Y)`` over all rows), IPCW-weighted as above. On the pair's
+      rows this is the pairwise target times ``e_0 + e_k``, zero elsewhere.
+
+    With one treated level both are the binary M-learner.
 
     Parameters
     ----------
@@ -54,6 +64,8 @@ class SurvivalMLearner(WeightedEffectLearner):
     horizon : float, default None
     n_folds : int, default 5
         Cross-fitting folds of ``e`` and ``G``.
+    multi_arm : {"pairwise", "all_units"}, default "pairwise"
+        The ``K > 1`` form (above); ignored for a binary treatment.
     n_bootstrap : int, default 200
     random_state : int, RandomState or None, default None
     control : label, optional
@@ -86,6 +98,11 @@ class SurvivalMLearner(WeightedEffectLearner):
     (432,)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **WeightedEffectLearner._parameter_constraints,
+        "multi_arm": [Options({"pairwise", "all_units"})],
+    }
+
     def __init__(
         self,
         *,
@@ -96,6 +113,7 @@ class SurvivalMLearner(WeightedEffectLearner):
         target: str = "rmst",
         horizon: float | None = None,
         n_folds: int = 5,
+        multi_arm: str = "pairwise",
         n_bootstrap: int = 200,
         random_state: int | np.random.RandomState | None = None,
         control: Any = None,
@@ -107,6 +125,7 @@ class SurvivalMLearner(WeightedEffectLearner):
         self.target = target
         self.horizon = horizon
         self.n_folds = n_folds
+        self.multi_arm = multi_arm
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
         self.control = control
@@ -116,11 +135,24 @@ class SurvivalMLearner(WeightedEffectLearner):
     ) -> None:
         folds, seed = self._prepare(codes)
         check_arm_events(event, time, codes, self.classes_, self.horizon_)
-        share = self._pair_propensities(X, codes, folds, seed)
+        all_units = self.multi_arm == "all_units" and self.classes_.size > 2
+        if all_units:
+            clip = self._clip()
+            probs = propensity_matrix(self.propensity_model, X, codes, self.classes_.size,
+                                      folds, 0.0 if clip is None else clip, seed)
+        else:
+            share = self._pair_propensities(X, codes, folds, seed)
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
         outcome, _ = known_outcome(time, event, self.target, self.horizon_)
         self.effect_models_ = []
+        if all_units:
+            inverse = (codes[:, None] == np.arange(self.classes_.size)) / probs
+            modified = (outcome - np.average(outcome, weights=weight))[:, None] \
+                * (inverse[:, 1:] - inverse[:, [0]])
+            self.effect_models_ = [self._fit_effect(X, modified[:, k], weight)
+                                   for k in range(modified.shape[1])]
+            return
         for k in range(share.shape[1]):
             e = share[:, k]
             treated = (codes == k + 1).astype(np.float64)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 
-from .._nuisance import fit_propensity, predict_propensity
+from .._nuisance import PROPENSITY_CLIP, fit_propensity, predict_propensity
+from .._params import Options
+from ..survival import SurvivalModel
 from ._defaults import default_outcome_model
 from ._effect_regression import OutcomeModelEffectLearner
 from ._fitting import arm_summaries, fit_arm_models, prepare_base_model
@@ -54,6 +58,8 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
         As in :class:`SurvivalTLearner`.
     n_folds : int, default 5
         Cross-fitting folds of the censoring model.
+    multi_arm : {"naive", "all_units"}, default "naive"
+        The ``K > 1`` form (above); ignored for a binary treatment.
     n_bootstrap : int, default 200
     random_state : int, RandomState or None, default None
         Seeds the folds and the bootstrap.
@@ -66,8 +72,10 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     ----------
     models_ : list of K + 1 fitted base models, one per level
     effect_models_ : list of K pairs of fitted regressors
-        ``effect_models_[k - 1]`` is (``tau_{k,0}``, ``tau_{k,k}``).
-    propensity_model_ : fitted classifier, or the known level probabilities (K + 1,)
+        ``effect_models_[k - 1]`` is (``tau_{k,0}``, ``tau_{k,k}``); all units: one fitted
+        regressor per treated level.
+    propensity_model_ : fitted classifier, the known level probabilities (K + 1,), or None
+        (all units)
     classes_, horizon_, n_features_in_, feature_names_in_
 
     References
@@ -90,6 +98,36 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
     (432,)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **OutcomeModelEffectLearner._parameter_constraints,
+        "multi_arm": [Options({"naive", "all_units"})],
+    }
+
+    def __init__(
+        self,
+        base_model: SurvivalModel | None = None,
+        *,
+        effect_model: Any = None,
+        censoring_model: SurvivalModel | None = None,
+        propensity_model: Any = None,
+        propensity_clip: float = PROPENSITY_CLIP,
+        target: str = "rmst",
+        horizon: float | None = None,
+        n_folds: int = 5,
+        multi_arm: str = "naive",
+        n_bootstrap: int = 200,
+        random_state: int | np.random.RandomState | None = None,
+        control: Any = None,
+    ) -> None:
+        super().__init__(base_model, effect_model=effect_model, censoring_model=censoring_model,
+                         propensity_model=propensity_model, propensity_clip=propensity_clip,
+                         target=target, horizon=horizon, n_folds=n_folds,
+                         n_bootstrap=n_bootstrap, random_state=random_state, control=control)
+        self.multi_arm = multi_arm
+
+    def _all_units(self) -> bool:
+        return self.multi_arm == "all_units" and self.classes_.size > 2
+
     def _fit_core(
         self, X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray
     ) -> None:
@@ -103,6 +141,14 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
         weight = censoring_weights(self._censoring_model(), X, codes, time, event,
                                    self.horizon_, folds)
         self.effect_models_ = []
+        if self._all_units():
+            own = mu[np.arange(codes.size), codes]
+            for level in range(1, n_levels):
+                imputed = np.where(codes == level, outcome - mu[:, 0],
+                                   mu[:, level] - outcome + own - mu[:, 0])
+                self.effect_models_.append(self._fit_effect(X, imputed, weight))
+            self.propensity_model_ = None
+            return
         for level in range(1, n_levels):
             imputed = np.where(codes == level, outcome - mu[:, 0], mu[:, level] - outcome)
             self.effect_models_.append([
@@ -112,6 +158,8 @@ class SurvivalXLearner(OutcomeModelEffectLearner):
                                                 seed)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
+        if self._all_units():
+            return np.column_stack([model.predict(X) for model in self.effect_models_])
         probs = predict_propensity(self.propensity_model_, X, self.classes_.size)
         share = pair_propensities(probs, self._clip())
         return np.column_stack([
