@@ -1,10 +1,11 @@
 """The one base of every CATE estimator in survhte, and the survival fit template.
 
-:class:`CATEEstimator` is the contract of ``spec/api.md`` for all three families (imputed-outcome
-learners, survival-model learners, forests): ``predict``, ``effect``, ``predict_interval``,
-``ate`` and ``ate_interval`` with one ``target_population`` vocabulary, ``classes_`` (control
-first, ``control=`` names it), ``feature_names_in_``/``n_features_in_`` checked at predict, and
-hyperparameters checked from the class's ``_parameter_constraints``. A family implements
+:class:`CATEEstimator` is the contract (``docs/guide/contract.md``) for all three families
+(imputed-outcome learners, survival-model learners, forests): ``predict``, ``effect``,
+``predict_interval``, ``ate`` and ``ate_interval`` with one ``target_population`` vocabulary,
+``classes_`` (control first, ``control=`` names it), ``feature_names_in_``/``n_features_in_``
+checked at predict, and hyperparameters checked from the class's ``_parameter_constraints``. A
+family implements
 
 - ``_predict_core(X) -> ndarray (n, K)``: effect of each treated level vs control on validated
   ``X`` (``effect`` contrasts any two levels from it, or from ``_contrast``);
@@ -144,7 +145,7 @@ def subpopulation_scores(outcome: np.ndarray, means: np.ndarray, r: np.ndarray,
 
 
 class CATEEstimator(BaseEstimator):
-    """Base of every CATE estimator: the one contract of ``spec/api.md``.
+    """Base of every CATE estimator: the one contract (``docs/guide/contract.md``).
 
     Fitted attributes set by every family's ``fit`` (through :meth:`_set_fit_attributes`):
     ``classes_`` (treatment labels, the control first), ``n_features_in_`` and
