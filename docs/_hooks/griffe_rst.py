@@ -6,7 +6,8 @@ not read. Before mkdocstrings renders a docstring this rewrites
 - ``:class:`~a.b.C``` (also ``:func:``, ``:meth:``, ``:mod:``, ``:attr:``, ``:data:``,
   ``:obj:``) into a cross-reference that links when the target is documented and is plain code
   otherwise (autorefs' optional references: private helpers are named but not documented);
-- ``.. math::`` blocks into ``$$ ... $$`` and ``:math:`x``` into ``\\( x \\)`` (arithmatex);
+- ``.. math::`` blocks into ``$$ ... $$`` (indented ones, in a list or a section, into a
+  display-style ``\\( ... \\)``) and ``:math:`x``` into ``\\( x \\)`` (arithmatex);
 - a paragraph ending in ``::`` (a reST literal block follows) into one ending in ``:``.
 """
 
@@ -97,7 +98,11 @@ def _math_blocks(text: str) -> str:
                 body.append(lines[i].strip())
                 i += 1
             body = [b for b in body if b]
-            out += [f"{indent}$$", *(f"{indent}{b}" for b in body), f"{indent}$$", ""]
+            if indent:  # inside a list or a section: a display-style inline formula, which
+                # renders at any indentation (a $$ block must start its own unindented block)
+                out += [f"{indent}\\( \\displaystyle {' '.join(body)} \\)", ""]
+            else:
+                out += ["$$", *body, "$$", ""]
             continue
         out.append(line)
         i += 1

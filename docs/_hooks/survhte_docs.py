@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,16 @@ def top_level_targets() -> dict[str, str]:
     return targets
 
 
+_ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc|math):`(~?)([^`]+)`")
+
+
+def summary(obj: object) -> str:
+    """The first paragraph of ``obj``'s docstring, on one line, as Markdown table text."""
+    text = (inspect.getdoc(obj) or "").strip().split("\n\n")[0].replace("\n", " ")
+    text = _ROLE.sub(lambda m: f"`{m[2].rsplit('.', 1)[-1] if m[1] else m[2]}`", text)
+    return text.replace("``", "`").replace("|", "\\|")
+
+
 def top_level_page() -> str:
     """Markdown of the ``survhte`` page: each top-level name, linked to its documentation."""
     import survhte
@@ -118,9 +129,7 @@ def top_level_page() -> str:
         "| --- | --- | --- |",
     ]
     for name, path in top_level_targets().items():
-        doc = inspect.getdoc(getattr(survhte, name)) or ""
-        summary = doc.strip().split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
-        lines.append(f"| [`{name}`][{path}] | `{path}` | {summary} |")
+        lines.append(f"| [`{name}`][{path}] | `{path}` | {summary(getattr(survhte, name))} |")
     return "\n".join(lines) + "\n"
 
 
