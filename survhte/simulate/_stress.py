@@ -113,6 +113,15 @@ class StressSimulation:
     horizon : float
         The design's horizon (every arm followed up beyond it).
     name : str
+
+    Examples
+    --------
+    >>> from survhte.simulate import stress_design
+    >>> s = stress_design("small_arm", n=1000, random_state=0)
+    >>> s.X.shape, round(float(s.w.mean()), 2)                  # 12% treated in expectation
+    ((1000, 10), 0.11)
+    >>> s.true_cate("rmst").shape                              # at the design's horizon
+    (1000,)
     """
 
     X: np.ndarray

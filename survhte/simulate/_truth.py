@@ -139,6 +139,17 @@ def conditional_cate(
     -------
     ndarray of shape (n,)
         tau(x) for each row of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survhte.simulate import conditional_cate, survhte_bench
+    >>> X = np.full((1, 5), 0.5)                              # one covariate profile
+    >>> tau = conditional_cate("RCT-50", "A", X, target="rmst", horizon=1.0)
+    >>> d = survhte_bench("RCT-50", "A", n=200, random_state=0)
+    >>> same = conditional_cate("RCT-50", "A", d.X, horizon=1.0)    # what true_cate returns
+    >>> bool(np.allclose(same, d.true_cate("rmst", 1.0)))
+    True
     """
     kwargs = {"target": target, "horizon": horizon, "n_nodes": n_nodes}
     treated = conditional_potential_outcome(config, scenario, X, 1, **kwargs)

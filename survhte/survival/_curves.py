@@ -28,6 +28,16 @@ def rmst(model: Any, X: np.ndarray, horizon: float) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import CoxPH, rmst, survival_at
+    >>> data = load_rossi()
+    >>> model = CoxPH().fit(data.X, data.time, data.event)
+    >>> weeks = rmst(model, data.X[:3], horizon=52.0)       # expected weeks free of re-arrest
+    >>> bool(((weeks > 0) & (weeks <= 52.0)).all())
+    True
     """
     if not hasattr(model, "unique_times_"):
         return np.asarray(model.restricted_mean(X, horizon), dtype=np.float64)
@@ -42,7 +52,18 @@ def rmst(model: Any, X: np.ndarray, horizon: float) -> np.ndarray:
 
 
 def survival_at(model: Any, X: np.ndarray, horizon: float) -> np.ndarray:
-    """Survival probability ``S(horizon | x)`` of each row, shape (n,)."""
+    """Survival probability ``S(horizon | x)`` of each row, shape (n,).
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import CoxPH, survival_at
+    >>> data = load_rossi()
+    >>> model = CoxPH().fit(data.X, data.time, data.event)
+    >>> p = survival_at(model, data.X[:3], horizon=52.0)     # P(T > 52 | x)
+    >>> bool(((p > 0) & (p < 1)).all())
+    True
+    """
     return model.predict_survival(X, np.array([horizon]))[:, 0]
 
 

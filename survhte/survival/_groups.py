@@ -40,6 +40,17 @@ def kaplan_meier_by_group(
     ------
     ValueError
         If a group has no event (the message names the group and ``event``).
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import kaplan_meier_by_group
+    >>> data = load_rossi()
+    >>> curves = kaplan_meier_by_group(data.time, data.event, data.w)
+    >>> sorted(curves)
+    [0, 1]
+    >>> bool(curves[1].rmst(52.0) > curves[0].rmst(52.0))   # financial aid: later re-arrests
+    True
     """
     time, event, weight = check_time_event(time, event, sample_weight)
     labels = check_groups(groups, time.shape[0])
@@ -71,6 +82,16 @@ class RMSTDifference:
         ``rmst[1] - rmst[0]`` (for 0/1 treatment codes: treated minus control).
     std_error : float
         ``sqrt(se_0^2 + se_1^2)``: independent arms, variances add.
+
+    Examples
+    --------
+    >>> from survhte.datasets import load_rossi
+    >>> from survhte.survival import rmst_difference
+    >>> data = load_rossi()
+    >>> diff = rmst_difference(data.time, data.event, data.w, horizon=52.0)
+    >>> type(diff).__name__
+    'RMSTDifference'
+    >>> lower, upper = diff.confidence_interval(alpha=0.05)
     """
 
     labels: tuple[Hashable, Hashable]

@@ -133,6 +133,17 @@ def censored_forest_model(n_estimators: int = 500, random_state: Any = None) -> 
     On SurvHTE-Bench (RCT-50, OBS-CPS, repeats 0-4, ``benchmarks/survhte_bench_survival_meta.py
     --base forest``) the T-learner on it beats the best constant on scenarios A-E, which
     ``SurvivalForest()`` with grf's defaults does not on D (its trees do not split) and E.
+
+    Examples
+    --------
+    >>> from survhte import SurvivalTLearner
+    >>> from survhte.simulate import stress_design
+    >>> from survhte.survival_model_learners import censored_forest_model
+    >>> s = stress_design("heavy_censoring", n=600, random_state=0)      # ~75% censored
+    >>> est = SurvivalTLearner(censored_forest_model(50, random_state=0), horizon=15.0,
+    ...                        n_bootstrap=0).fit(s.X, s.y, s.w)
+    >>> est.predict(s.X[:3]).shape
+    (3,)
     """
     return SurvivalForest(n_estimators, alpha=0.0, min_node_size=100,
                           random_state=random_state)
