@@ -1,0 +1,140 @@
+"""numba.cuda twins of the forest prediction kernels (:mod:`.forest_predict`).
+
+One GPU thread per target row descends every tree in order and accumulates the leaf values,
+so each row's sum is formed in the same order as on the CPU (:func:`.forest_predict.forest_means`
+adds tree ``b``'s leaf value after tree ``b - 1``'s): the means are equal to the CPU kernel's
+bit for bit, on a GPU and under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, how the
+tests run them without a GPU).
+
+Inputs may be NumPy arrays (copied to the device) or device arrays of any library that
+exports ``__cuda_array_interface__`` (CuPy, numba device arrays), used in place. The forest
+arrays are those of :mod:`.forest_tree`: node arrays ``feature, threshold, left, leaf_size``
+of all trees concatenated, tree ``b`` at ``node_offset[b]:node_offset[b + 1]``, ``inbag`` the
+subsample bits (uint8, ``(n_trees, ceil(n / 8))``).
+
+Importing this module needs numba only (no GPU, no CUDA toolkit): kernels compile on first
+launch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import cuda
+
+#: Threads per block of every launch (a multiple of the 32-thread warp).
+THREADS_PER_BLOCK = 128
+
+
+def cuda_available() -> bool:
+    """Whether a CUDA device (or numba's CUDA simulator) can run the kernels."""
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # a broken driver install means "no GPU", not an error
+        return False
+
+
+@cuda.jit(device=True)
+def _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows):
+    """Global leaf node of tree ``b`` for target row ``t``; -1 when the tree is skipped
+    (an empty leaf, or out of bag a tree whose subsample held training row ``oob_rows[t]``),
+    as ``forest_predict._leaf``."""
+    if oob_rows.shape[0] > 0:
+        row = oob_rows[t]
+        if (inbag[b, row >> 3] >> (row & 7)) & 1 == 1:
+            return -1
+    offset = node_offset[b]
+    node = 0
+    while feature[offset + node] >= 0:
+        if X[t, feature[offset + node]] <= threshold[offset + node]:
+            node = left[offset + node]
+        else:
+            node = left[offset + node] + 1
+    node += offset
+    if leaf_size[node] > 0:
+        return node
+    return -1
+
+
+@cuda.jit
+def _leaves_kernel(X, feature, threshold, left, leaf_size, node_offset, inbag, oob_rows,
+                   leaves):
+    t = cuda.grid(1)
+    if t >= X.shape[0]:
+        return
+    for b in range(node_offset.shape[0] - 1):
+        leaves[t, b] = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
+                             oob_rows)
+
+
+@cuda.jit
+def _means_kernel(X, feature, threshold, left, leaf_size, node_offset, inbag, values,
+                  oob_rows, means, n_trees):
+    t = cuda.grid(1)
+    if t >= X.shape[0]:
+        return
+    k = values.shape[1]
+    for c in range(k):
+        means[t, c] = 0.0
+    count = 0
+    for b in range(node_offset.shape[0] - 1):
+        node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
+                     oob_rows)
+        if node < 0:
+            continue
+        count += 1
+        for c in range(k):
+            means[t, c] += values[node, c]
+    n_trees[t] = count
+    for c in range(k):
+        if count > 0:
+            means[t, c] = means[t, c] / count
+        else:
+            means[t, c] = math.nan
+
+
+def _on_device(array: Any) -> Any:
+    """``array`` as a numba device array: in place when it exports
+    ``__cuda_array_interface__``, else a contiguous host copy sent to the device."""
+    if hasattr(array, "__cuda_array_interface__"):
+        return cuda.as_cuda_array(array)
+    return cuda.to_device(np.ascontiguousarray(array))
+
+
+def _grid(m: int) -> int:
+    return max(1, (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
+
+
+def forest_leaves_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_size: Any,
+                       node_offset: Any, inbag: Any, oob_rows: Any, *,
+                       to_host: bool = True) -> Any:
+    """Leaf of every tree for every target row, shape ``(m, n_trees)`` int64 (-1: skipped),
+    as ``forest_predict.block_leaves`` on the CPU. ``to_host=False`` keeps the result on the
+    device (a numba device array; ``cupy.asarray`` takes it without a copy)."""
+    m, n_trees = X.shape[0], node_offset.shape[0] - 1
+    leaves = cuda.device_array((m, n_trees), dtype=np.int64)
+    if m > 0 and n_trees > 0:
+        args = [_on_device(a) for a in (X, feature, threshold, left, leaf_size, node_offset,
+                                        inbag, oob_rows)]
+        _leaves_kernel[_grid(m), THREADS_PER_BLOCK](*args, leaves)
+    return leaves.copy_to_host() if to_host else leaves
+
+
+def forest_means_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_size: Any,
+                      node_offset: Any, inbag: Any, values: Any, oob_rows: Any, *,
+                      to_host: bool = True) -> tuple[Any, Any]:
+    """GPU twin of :func:`.forest_predict.forest_means`: ``(means (m, k), n_trees (m,))``,
+    NaN means and 0 trees for a row that no tree reaches. Equal to the CPU kernel bit for
+    bit (same order of additions)."""
+    m, k = X.shape[0], values.shape[1]
+    means = cuda.device_array((m, k), dtype=np.float64)
+    n_trees = cuda.device_array(m, dtype=np.int64)
+    if m > 0:
+        args = [_on_device(a) for a in (X, feature, threshold, left, leaf_size, node_offset,
+                                        inbag, values, oob_rows)]
+        _means_kernel[_grid(m), THREADS_PER_BLOCK](*args, means, n_trees)
+    if to_host:
+        return means.copy_to_host(), n_trees.copy_to_host()
+    return means, n_trees
