@@ -18,9 +18,22 @@ levels ``{0, k}``. Two solvers, shared by the imputed-outcome and survival-model
 - :func:`backfit`: any other regressor, by block coordinate descent over the levels, each
   step the weighted regression of :math:`(R - \sum_{j \ne k} A_j \hat\tau_j) / A_k` with
   weights :math:`\omega A_k^2` (which minimises the loss in block ``k`` exactly for a
-  least-squares regressor), started from the stacked least-squares solve on the linear basis
-  :math:`[1, X]` (:func:`stacked_solve`) so that the sweeps refine a joint solution rather
-  than start from zero effects.
+  least-squares regressor: the sweeps then converge to the stacked solution, Gauss-Seidel),
+  :data:`BACKFIT_SWEEPS` sweeps started from the stacked least-squares solve on the linear
+  basis :math:`[1, X]` (:func:`stacked_solve`), so that they refine a joint solution.
+
+Measured (``benchmarks/multi_arm_learners.py``, imputed R-learner, 5 designs with 3 and 5
+treated levels x 3 seeds, n = 3000):
+
+- Start. From zero effects, 3 sweeps of the default (cross-validated, shrunk) regressor left
+  the average effects biased on a 4-arm exponential design (``tests/test_multi_arm_learners``,
+  seeds 0-2: mean absolute ATE error 0.038 against 0.014 from the linear start; the bias
+  vanished with 50 sweeps of a least-squares regressor, so it is unconverged sweeps). The
+  linear start lowered the mPEHE in 9 of 15 draws (exponential K = 3: 0.171 -> 0.160,
+  K = 5: 0.125 -> 0.122, trial_4arm: 1.082 -> 1.080; SurvHTE-Bench K-arm RCT-50 A: +2% at
+  K = 3, +0.3% at K = 5, effects of ~0.01).
+- Solver. With the same ridge-on-splines model the exact stacked solve had a lower mPEHE than
+  backfitting in 12 of 15 draws (exponential K = 3: 0.103 vs 0.149).
 """
 
 from __future__ import annotations

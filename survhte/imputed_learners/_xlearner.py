@@ -77,8 +77,11 @@ class XLearner(ImputedMetaLearner):
         ``e`` (every :math:`\hat r_k`) is clipped to ``[clip, 1 - clip]`` and renormalised; a
         warning reports the share of rows clipped.
     multi_arm : {"all_units", "naive"}, default "all_units"
-        The ``K > 1`` form (above); ignored for a binary treatment. Measured on 4- and 6-level
-        designs (``benchmarks/multi_arm_learners.py``).
+        The ``K > 1`` form (above); ignored for a binary treatment. Measured
+        (``benchmarks/multi_arm_learners.py``: 5 designs with 3 or 5 treated levels x 3
+        seeds, n = 3000), all units had the lower mPEHE in 6 of 15 draws (exponential K = 5:
+        0.101 vs 0.123; trial_4arm: 1.124 vs 1.141; exponential K = 3: 0.121 vs 0.099):
+        neither dominates, the default is unchanged.
     imputation : {"pseudo", "pseudo-cox", "margin", "ipcwt", "ipcw"} or imputer, default "pseudo"
         See :class:`TLearner`.
     target : {"rmst", "survival"}, default "rmst"
