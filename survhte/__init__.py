@@ -67,6 +67,8 @@ _EXPORTS = {
     "CausalForest": "survhte.forest",
     "SurvivalForest": "survhte.forest",
     "CausalSurvivalForest": "survhte.forest",
+    "MultiArmCausalForest": "survhte.forest",
+    "MultiArmCausalSurvivalForest": "survhte.forest",
     "survhte_bench": "survhte.simulate",
     "SurvivalSimulation": "survhte.simulate",
     "benchmark_split": "survhte.simulate",

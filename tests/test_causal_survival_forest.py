@@ -538,10 +538,10 @@ def test_warns_when_heavy_censoring_leaves_the_forest_unsplit():
 def test_warns_when_the_grid_makes_the_scores_quadratic(design, monkeypatch):
     """Above ``_LARGE_N`` rows (1e5; lowered here) a grid of more than n / 10 times warns and
     names the remedy; a coarse ``failure_times`` grid does not."""
-    from survhte.forest import _causal_survival
+    from survhte.forest import _survival_scores
 
     X, y, w, _ = design
-    monkeypatch.setattr(_causal_survival, "_LARGE_N", 1000)
+    monkeypatch.setattr(_survival_scores, "_LARGE_N", 1000)
     with pytest.warns(UserWarning, match="Pass failure_times"):
         CausalSurvivalForest(10, horizon=1.5, random_state=0).fit(X, y, w)
     grid = np.quantile(y[0], np.linspace(0, 1, 50))

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import numba_only, parallel_range
+from .forest_multi import best_split_multi, is_multi, n_levels, relabel_multi
 from .forest_order import order_workspace, partition_presorted, presort
 from .forest_rng import STREAM_GROUP, STREAM_TREE, new_stream, poisson, shuffle_prefix
 from .forest_split import best_split, relabel
@@ -106,7 +107,10 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
     start = np.zeros(capacity, dtype=np.int64)
     end = np.zeros(capacity, dtype=np.int64)
     idx = split_rows.copy()
-    rho = np.empty(m)
+    # Pseudo-outcomes: one row per component (K > 1 for the multi-arm rules, forest_multi).
+    multi = is_multi(relabel_kind)
+    rho_all = np.empty((n_levels(relabel_kind, responses.shape[1]), m))
+    rho = rho_all[0]
     work = order_workspace(m)
     if presorted:
         positions, keys = presort(ranks, idx, work)
@@ -128,13 +132,21 @@ def _grow(Xt, ranks, responses, weights, split_rows, min_node_size, mtry, alpha,
         if e - s <= min_node_size:
             continue
         rows = idx[s:e]
-        if not relabel(relabel_kind, rows, responses, weights, rho):
+        if multi:
+            if not relabel_multi(relabel_kind, rows, responses, weights, rho_all[:, :e - s]):
+                continue
+        elif not relabel(relabel_kind, rows, responses, weights, rho):
             continue
         k = min(max(poisson(state, mtry), 1), p)
         shuffle_prefix(candidates, k, state)
-        f, cut = best_split(split_kind, Xt, (ranks, work, positions, keys, s), rows, rho,
-                            weights, responses, treatment_col, candidates[:k], min_node_size,
-                            alpha, imbalance_penalty)
+        if multi:
+            f, cut = best_split_multi(split_kind, Xt, (ranks, work, positions, keys, s), rows,
+                                      rho_all[:, :e - s], weights, candidates[:k],
+                                      min_node_size, alpha, imbalance_penalty, responses)
+        else:
+            f, cut = best_split(split_kind, Xt, (ranks, work, positions, keys, s), rows, rho,
+                                weights, responses, treatment_col, candidates[:k],
+                                min_node_size, alpha, imbalance_penalty)
         if f < 0:
             continue
         n_left = _move_rows(Xt, f, cut, idx[s:e], right_rows, goes_left, new_position)

@@ -5,6 +5,8 @@
   intervals and the doubly robust average effect.
 - :class:`CausalSurvivalForest`: ``E[f(T(1)) - f(T(0)) | X = x]`` for a censored outcome,
   ``f(T) = min(T, h)`` or ``1{T > h}`` (Cui et al. 2023), with intervals and average effects.
+- :class:`MultiArmCausalForest`, :class:`MultiArmCausalSurvivalForest`: the K effects of a
+  multi-valued treatment from one forest split on the vector estimating equation (``_multi_arm``).
 - :class:`SurvivalForest`: ``S(t | x)`` and its RMST by log-rank trees and forest-weighted
   Kaplan-Meier (Ishwaran et al. 2008; grf's ``survival_forest``), out of bag on training rows.
 
@@ -20,8 +22,10 @@ doubly robust average effects of both in ``_average``.
 from ._base import UnsplitForestWarning
 from ._causal import CausalForest
 from ._causal_survival import CausalSurvivalForest
+from ._multi_arm import MultiArmCausalForest, MultiArmCausalSurvivalForest
 from ._regression import RegressionForest
 from ._survival import SurvivalForest
 
-__all__ = ["CausalForest", "CausalSurvivalForest", "RegressionForest", "SurvivalForest",
+__all__ = ["CausalForest", "CausalSurvivalForest", "MultiArmCausalForest",
+           "MultiArmCausalSurvivalForest", "RegressionForest", "SurvivalForest",
            "UnsplitForestWarning"]

@@ -8,7 +8,6 @@ with :class:`~survhte.forest.CausalForest`) in :mod:`._average`.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +17,6 @@ from .._base import resolve_horizon
 from .._nuisance import NUISANCE_CONSTRAINTS
 from .._params import HasMethods, InstanceOf, Interval, Options
 from .._validation import TARGETS, check_sample_weight, check_time, validate_fit_inputs
-from .._warnings import user_stacklevel
 from ..survival import check_survival_model
 from ._base import FOREST_CONSTRAINTS, warn_if_unsplit
 from ._cate import CATEForest
@@ -31,11 +29,13 @@ from ._nuisances import (
 from ._regression import RegressionForest
 from ._strategies import causal_survival_strategy
 from ._survival import SurvivalForest
-from ._survival_scores import causal_survival_scores, outcome, score_grid, warn_censoring
-
-# Above this many rows, a grid of more than a tenth of them draws a warning: the scores cost
-# O(n x grid) (n = 5e5 with every distinct time: > 23 min; a 1,000-time grid: 12 min in all).
-_LARGE_N = 100_000
+from ._survival_scores import (
+    causal_survival_scores,
+    outcome,
+    score_grid,
+    warn_censoring,
+    warn_large_grid,
+)
 
 
 class CausalSurvivalForest(CATEForest):
@@ -344,15 +344,7 @@ class CausalSurvivalForest(CATEForest):
         f_value, nuis_time, nuis_event = outcome(target, time, event, horizon)
         grid = score_grid(self.failure_times, nuis_time, horizon)
         self.failure_times_ = grid
-        if n > _LARGE_N and grid.size > 0.1 * n:
-            warnings.warn(
-                f"{grid.size} grid times for {n} rows: each row's out-of-bag nuisance curves "
-                "jump up to once per grid time, so the scores cost O(n x grid), quadratic in "
-                "n. Pass failure_times (e.g. 1,000 quantiles of the observed times, starting "
-                "at the first) to keep it linear, as grf advises.",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+        warn_large_grid(n, grid)
 
         seed_forest, _, seed_s, seed_c, seed_folds = self._seeds(5) if seeds is None else seeds
         self.w_hat_ = w_hat
@@ -436,6 +428,11 @@ class CausalSurvivalForest(CATEForest):
             )
         return self.psi_numerator_ - self.psi_denominator_ * tau
 
+    @staticmethod
+    def _treatment_columns(codes: np.ndarray) -> np.ndarray:
+        """The treatment column(s) the survival nuisances were fitted with: ``W`` (0/1)."""
+        return codes.astype(np.float64)
+
     # ------------------------------------------------------------- predict
     def predict_survival(self, X: Any, w: Any, times: Any) -> np.ndarray:
         """Counterfactual survival curves ``S(t | x, w)`` of the event nuisance (grf #1499).
@@ -463,7 +460,7 @@ class CausalSurvivalForest(CATEForest):
         codes = np.array([known.index(v) for v in labels.tolist()], dtype=np.int64)
         arms = self._arms
         if arms is None:
-            Xw = np.column_stack([X, codes.astype(np.float64)])
+            Xw = np.column_stack([X, self._treatment_columns(codes)])
             models = self.event_model_ if isinstance(self.event_model_, list) else [
                 self.event_model_]
             return np.mean([m.predict_survival(Xw, times) for m in models], axis=0)

@@ -186,7 +186,8 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
                           time: np.ndarray, event: np.ndarray, weight: np.ndarray | None,
                           default: SurvivalForest, seed_folds: int, n_folds: int,
                           classes: np.ndarray) -> SurvivalNuisance:
-    """Fit a survival nuisance on ``(X, W)`` (``W`` the last column): ``default`` (a survival
+    """Fit a survival nuisance on ``(X, W)`` (``W`` the last column, or the last K columns:
+    ``treated`` of shape (n, K) holds level indicators): ``default`` (a survival
     forest; out-of-bag curves, case weights ``weight``) when ``spec`` is None, else ``spec``
     cross-fitted over ``n_folds`` folds stratified by arm and event (out-of-fold curves,
     unweighted; ``classes`` name an arm too small for the folds)."""
@@ -199,7 +200,10 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
             default.fit(Xw, time, event, sample_weight=weight)
         return SurvivalNuisance(default, None)
     check_survival_model(spec, name)
-    codes = treated.astype(np.int64)
+    if treated.ndim == 1:
+        codes = treated.astype(np.int64)
+    else:  # level indicators (n, K): code k where column k - 1 is 1
+        codes = (treated @ np.arange(1, treated.shape[1] + 1)).astype(np.int64)
     folds = make_folds(codes, n_folds, seed_folds, classes, strata=2 * codes + event)
     fold_of = np.empty(X.shape[0], dtype=np.int64)
     models = []

@@ -34,6 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels.forest_multi import (
+    RELABEL_MULTI_CAUSAL,
+    RELABEL_MULTI_CAUSAL_SURVIVAL,
+    SPLIT_MULTI_CAUSAL,
+    SPLIT_MULTI_CAUSAL_SURVIVAL,
+    SPLIT_MULTI_VARIANCE,
+)
 from .._kernels.forest_split import (
     RELABEL_CAUSAL,
     RELABEL_CAUSAL_SURVIVAL,
@@ -163,3 +170,113 @@ def causal_survival_strategy(
         treatment_col=2,
     )
     return rule, Estimand(np.column_stack([weights * numerator, weights * den]))
+
+
+@dataclass(frozen=True)
+class LinearSystemEstimand:
+    """A vector estimand ``theta(x) = D(x)^{-1} N(x)`` of forest-weighted means: the solution
+    of the local K-dimensional moment equation ``sum_i alpha_i(x) (N_i - D_i theta) = 0``.
+
+    Attributes
+    ----------
+    statistics : ndarray of float64, shape (n, K + K^2)
+        Columns ``N_i`` (K) then ``D_i`` (K x K, row-major).
+    n_levels : int
+        K. With K = 1 this is :class:`Estimand` (the same columns and arithmetic).
+    """
+
+    statistics: np.ndarray
+    n_levels: int
+
+    def split(self, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(N (m, K), D (m, K, K))`` of forest-weighted means of shape (m, K + K^2)."""
+        k = self.n_levels
+        return means[:, :k], means[:, k:].reshape(-1, k, k)
+
+    def estimate(self, means: np.ndarray) -> np.ndarray:
+        """``theta = D^{-1} N`` per row, shape (m, K); NaN where ``D`` is singular or the
+        means are missing (a row no tree reaches)."""
+        num, den = self.split(means)
+        if self.n_levels == 1:
+            return num / den[:, 0]
+        theta = np.full(num.shape, np.nan)
+        ok = np.all(np.isfinite(means), axis=1)
+        ok[ok] = np.abs(np.linalg.det(den[ok])) > 0
+        theta[ok] = np.linalg.solve(den[ok], num[ok][..., None])[..., 0]
+        return theta
+
+    def influence(self, means: np.ndarray, theta: np.ndarray, contrast: np.ndarray
+                  ) -> np.ndarray:
+        """Gradient of ``c . theta`` in the means, shape (m, K + K^2), for the contrast ``c``
+        (K,): with ``g = D^{-T} c``, ``g`` on ``N`` and ``-g theta^T`` on ``D``.
+
+        A tree's linearised estimate is then ``g . (N_b - D_b theta)``, the vector version of
+        :meth:`Estimand.influence` (grf's ``MultiCausalPredictionStrategy`` linearisation,
+        without its intercept: the statistics here are centred by the nuisances).
+        """
+        num, den = self.split(means)
+        m, k = num.shape
+        if k == 1:
+            scale = contrast[0]
+            return np.column_stack([np.full(m, scale), -theta[:, 0] * scale]) / den[:, 0]
+        g = np.full((m, k), np.nan)
+        ok = np.all(np.isfinite(means), axis=1) & np.all(np.isfinite(theta), axis=1)
+        den_t = np.swapaxes(den[ok], 1, 2)
+        g[ok] = np.linalg.solve(den_t, np.broadcast_to(contrast, (int(ok.sum()), k))[..., None]
+                                )[..., 0]
+        return np.concatenate([g, -(g[:, :, None] * theta[:, None, :]).reshape(m, k * k)],
+                              axis=1)
+
+
+def _outer_columns(weights: np.ndarray, w_centered: np.ndarray) -> np.ndarray:
+    """``weights_i W~_ij W~_il`` for all ``j, l``, shape (n, K^2), row-major."""
+    n, k = w_centered.shape
+    return ((weights[:, None] * w_centered)[:, :, None] * w_centered[:, None, :]).reshape(n, k * k)
+
+
+def multi_causal_strategy(
+    y_centered: np.ndarray, w_centered: np.ndarray, weights: np.ndarray
+) -> tuple[GrowthRule, LinearSystemEstimand]:
+    """Multi-arm causal forest (grf's ``multi_arm_causal_forest``) on Robinson-centred data.
+
+    ``W~`` (n, K) holds the centred level indicators ``1{W = k} - e_k(X)``;
+    ``tau(x) = (sum alpha_i w_i W~_i W~_i^T)^{-1} sum alpha_i w_i W~_i Y~_i``, the local
+    solution of ``E[W~ (Y~ - W~^T tau(x)) | X = x] = 0``. Growth: ``RELABEL_MULTI_CAUSAL``
+    and ``SPLIT_MULTI_CAUSAL`` (``survhte._kernels.forest_multi``). With K = 1 this is
+    :func:`causal_strategy`, column for column.
+    """
+    rule = GrowthRule(RELABEL_MULTI_CAUSAL, SPLIT_MULTI_CAUSAL,
+                      np.column_stack([y_centered, w_centered]), weights, treatment_col=1)
+    statistics = np.column_stack([(weights[:, None] * w_centered) * y_centered[:, None],
+                                  _outer_columns(weights, w_centered)])
+    return rule, LinearSystemEstimand(statistics, w_centered.shape[1])
+
+
+def multi_causal_survival_strategy(
+    bracket: np.ndarray,
+    w_centered: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    *,
+    stabilize_splits: bool = True,
+) -> tuple[GrowthRule, LinearSystemEstimand]:
+    """Multi-arm causal survival forest: :func:`causal_survival_strategy` with K levels.
+
+    ``bracket`` is each row's censoring-adjusted outcome ``Gamma_i`` (``psi_i = W~_i Gamma_i``
+    for two levels, Cui et al. 2023), ``W~`` (n, K) the centred level indicators. The forest
+    solves ``sum_i alpha_i(x) w_i (W~_i Gamma_i - W~_i W~_i^T tau) = 0``. Growth:
+    ``RELABEL_MULTI_CAUSAL_SURVIVAL`` with ``SPLIT_MULTI_CAUSAL_SURVIVAL`` (treated/control
+    and events-per-child constraints) or, without ``stabilize_splits``,
+    ``SPLIT_MULTI_VARIANCE``. With K = 1 this is :func:`causal_survival_strategy`.
+    """
+    split = SPLIT_MULTI_CAUSAL_SURVIVAL if stabilize_splits else SPLIT_MULTI_VARIANCE
+    rule = GrowthRule(
+        RELABEL_MULTI_CAUSAL_SURVIVAL, split,
+        np.column_stack([bracket, w_centered, event.astype(np.float64)]), weights,
+        treatment_col=1,
+    )
+    numerator = w_centered * bracket[:, None]
+    statistics = np.column_stack([weights[:, None] * numerator,
+                                  _outer_columns(np.ones_like(weights), w_centered)
+                                  * weights[:, None]])
+    return rule, LinearSystemEstimand(statistics, w_centered.shape[1])

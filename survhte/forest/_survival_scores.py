@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._kernels.causal_survival_levels import curve_scores_levels as _curve_levels_kernel
+from .._kernels.causal_survival_levels import forest_scores_levels as _forest_levels_kernel
 from .._kernels.causal_survival_score import curve_scores as _curve_kernel
 from .._kernels.causal_survival_score import forest_scores as _forest_kernel
 from .._validation import check_time
@@ -28,6 +30,9 @@ from ._nuisances import SurvivalNuisance
 # Rows of a block of training rows for plug-in nuisances: block x (grid + 1) values (~64 MB)
 # per curve matrix. Results do not depend on it (everything downstream is row-wise).
 _BLOCK_VALUES = 1 << 23
+# Above this many rows, a grid of more than a tenth of them draws a warning: the scores cost
+# O(n x grid) (n = 5e5 with every distinct time: > 23 min; a 1,000-time grid: 12 min in all).
+_LARGE_N = 100_000
 
 
 class Outcome(NamedTuple):
@@ -75,6 +80,20 @@ def score_grid(failure_times: Any, nuis_time: np.ndarray, horizon: float) -> np.
     return grid
 
 
+def score_times(time: np.ndarray, event: np.ndarray, horizon: float, grid: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """``(known, eval_times, rounding)`` of the score kernels: rows with an event or followed
+    to the horizon, the evaluation times (grid..., horizon), and each truncated time rounded
+    down to the grid (``t_right``: the largest grid time ``<= Y``; ``t_left``: the largest
+    ``< Y``; whether there is one)."""
+    known = event | (time >= horizon)
+    y_trunc = np.minimum(time, horizon)
+    eval_times = np.append(grid, horizon)
+    k_right = np.searchsorted(grid, y_trunc, side="right") - 1  # largest grid time <= Y
+    k_left = np.searchsorted(grid, y_trunc, side="left") - 1  # largest grid time < Y
+    return known, eval_times, (grid[k_right], grid[np.maximum(k_left, 0)], k_left >= 0)
+
+
 def causal_survival_scores(X: np.ndarray, treated: np.ndarray, time: np.ndarray,
                            event: np.ndarray, horizon: float, grid: np.ndarray,
                            f_value: np.ndarray, w_hat: np.ndarray,
@@ -90,12 +109,7 @@ def causal_survival_scores(X: np.ndarray, treated: np.ndarray, time: np.ndarray,
     grid (the largest grid time ``<= Y`` and ``< Y``). Default forests
     (:func:`forest_scores`) or plug-in curves on the grid (:func:`curve_scores`).
     """
-    known = event | (time >= horizon)
-    y_trunc = np.minimum(time, horizon)
-    eval_times = np.append(grid, horizon)
-    k_right = np.searchsorted(grid, y_trunc, side="right") - 1  # largest grid time <= Y
-    k_left = np.searchsorted(grid, y_trunc, side="left") - 1  # largest grid time < Y
-    rounding = (grid[k_right], grid[np.maximum(k_left, 0)], k_left >= 0)
+    known, eval_times, rounding = score_times(time, event, horizon, grid)
     if event_nuisance.fold_of is None and (censoring_nuisance is None
                                            or censoring_nuisance.fold_of is None):
         return forest_scores(
@@ -154,6 +168,75 @@ def curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: SurvivalNui
                 s0, s1, c_obs, treated[block], eval_times, *(r[block] for r in rounding),
                 known[block], f_value[block], w_hat[block], target == "rmst", style == "grf")
     return y_hat, bracket, c_at_y
+
+
+def causal_survival_level_scores(
+        X: np.ndarray, design: np.ndarray, codes: np.ndarray, time: np.ndarray,
+        event: np.ndarray, horizon: float, grid: np.ndarray, f_value: np.ndarray,
+        propensities: np.ndarray, event_nuisance: SurvivalNuisance,
+        censoring_nuisance: SurvivalNuisance | None, target: str, style: str,
+        n_jobs: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`causal_survival_scores` with treatment levels ``0..K``: ``(y_hat, bracket,
+    C at Y, level means)``.
+
+    The nuisances were fitted on ``(X, design)``, ``design`` (n, K) the level indicators
+    ``1{W = k}``; ``m(X_i) = sum_k e_k(X_i) E[f(T) | X_i, k]`` with ``propensities`` (n,
+    K + 1), and the bracket (``Gamma_i``) uses the curves at the row's observed level
+    ``codes``. ``level means`` (n, K + 1) are ``E[f(T) | X_i, k]``. With K = 1 the first three
+    equal :func:`causal_survival_scores`' bit for bit
+    (``survhte._kernels.causal_survival_levels``).
+    """
+    n, k = design.shape
+    known, eval_times, rounding = score_times(time, event, horizon, grid)
+    codes = codes.astype(np.int64)
+    rows_of = np.vstack([np.zeros(k), np.eye(k)])  # the design row of each level
+    if event_nuisance.fold_of is None and (censoring_nuisance is None
+                                           or censoring_nuisance.fold_of is None):
+        event_forest = event_nuisance.fitted
+        censored = censoring_nuisance is not None
+        c_forest = censoring_nuisance.fitted if censored else event_forest
+        X_levels = np.stack([np.column_stack([X, np.broadcast_to(row, (n, k))])
+                             for row in rows_of])
+        nuisances = [part for forest in (event_forest, c_forest)
+                     for part in forest._curve_inputs(eval_times)]
+        c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
+        with numba_threads(event_forest.n_jobs):
+            return _forest_levels_kernel(
+                X_levels, np.column_stack([X, design]), codes, np.arange(n, dtype=np.int64),
+                *nuisances, censored, c_limit.astype(np.int64), eval_times, *rounding, known,
+                f_value, np.ascontiguousarray(propensities), target == "rmst",
+                style == "grf")
+    grid = eval_times[:-1]
+    y_hat, bracket, c_at_y = np.empty(n), np.empty(n), np.empty(n)
+    means = np.empty((n, k + 1))
+    step = max(1, _BLOCK_VALUES // (eval_times.size * (k + 1)))
+    for start in range(0, n, step):
+        block = slice(start, min(n, start + step))
+        size = block.stop - block.start
+        s_levels = np.stack([event_nuisance.curves(X, np.broadcast_to(row, (size, k)), block,
+                                                   eval_times) for row in rows_of])
+        c_obs = (np.ones((size, grid.size)) if censoring_nuisance is None
+                 else censoring_nuisance.curves(X, design[block], block, grid))
+        with numba_threads(n_jobs):
+            y_hat[block], bracket[block], c_at_y[block], means[block] = _curve_levels_kernel(
+                s_levels, c_obs, codes[block], eval_times, *(r[block] for r in rounding),
+                known[block], f_value[block], np.ascontiguousarray(propensities[block]),
+                target == "rmst", style == "grf")
+    return y_hat, bracket, c_at_y, means
+
+
+def warn_large_grid(n: int, grid: np.ndarray) -> None:
+    """Warn when a grid of more than a tenth of ``n > _LARGE_N`` rows makes the scores
+    quadratic in ``n``."""
+    if n > _LARGE_N and grid.size > 0.1 * n:
+        warnings.warn(
+            f"{grid.size} grid times for {n} rows: each row's out-of-bag nuisance curves "
+            "jump up to once per grid time, so the scores cost O(n x grid), quadratic in "
+            "n. Pass failure_times (e.g. 1,000 quantiles of the observed times, starting "
+            "at the first) to keep it linear, as grf advises.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def warn_censoring(c_at_y: np.ndarray, target: str) -> None:

@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.linear_model import Ridge
 
 from .. import imputed_learners, survival_model_learners
-from ..forest import CausalSurvivalForest, SurvivalForest
+from ..forest import CausalSurvivalForest, MultiArmCausalSurvivalForest, SurvivalForest
 from ..survival import CoxPH, KaplanMeierSurvival, WeibullAFT
 
 #: Keys the runner sets itself; a study may not give them as method parameters. ``control``
@@ -115,6 +115,9 @@ METHODS: dict[str, Method] = {
     }),
     "causal-survival-forest": Method(
         CausalSurvivalForest, "causal survival forest (Cui et al. 2023), grf defaults"),
+    "multi-arm-causal-survival-forest": Method(
+        MultiArmCausalSurvivalForest,
+        "multi-arm causal survival forest: one forest for all treated levels, grf defaults"),
 }
 
 
