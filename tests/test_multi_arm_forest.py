@@ -139,6 +139,10 @@ def test_four_arm_trial_design() -> None:
     assert pred.shape == lower.shape == (1200, 3)
     assert np.all(lower <= pred) and np.all(pred <= upper)
     assert forest.ate("treated").shape == forest.ate("control").shape == (3,)
+    # counterfactual curves of the event nuisance (fitted on X and the level indicators)
+    curves = forest.predict_survival(d.X[:4], 2, [6.0, 12.0, 24.0])
+    assert curves.shape == (4, 3) and np.all(np.diff(curves, axis=1) <= 0)
+    assert not np.allclose(curves, forest.predict_survival(d.X[:4], 0, [6.0, 12.0, 24.0]))
 
 
 # --------------------------------------------------------------------------------- coverage

@@ -58,9 +58,10 @@ class CausalForest(CATEForest):
     -----
     More than two levels (codes 0..K, 0 the control): level ``k``'s effect gets its own
     forest (``arm_forests_[k - 1]``), fitted as above on the rows of levels 0 and ``k`` with
-    the propensity ``e_k / (e_0 + e_k)`` (:mod:`survhte.forest._levels`; grf fits one
-    multi-arm forest instead); ``predict`` stacks them, (n, K), and the average effects use
-    the multi-arm AIPW scores.
+    the propensity ``e_k / (e_0 + e_k)`` (:mod:`survhte.forest._levels`); ``predict``
+    stacks them, (n, K), and the average effects use the multi-arm AIPW scores.
+    :class:`~survhte.forest.MultiArmCausalForest` fits one forest for all levels instead
+    (grf's ``multi_arm_causal_forest``).
 
     References
     ----------

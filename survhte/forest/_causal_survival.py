@@ -76,6 +76,8 @@ class CausalSurvivalForest(CATEForest):
     unconfoundedness the effect at ``x`` is the same on those rows as on all, so each forest
     estimates ``tau_k(x)``; ``predict`` stacks them, (n, K). The average effects reweight each
     level's doubly robust corrections to all rows (:meth:`ate`).
+    :class:`~survhte.forest.MultiArmCausalSurvivalForest` fits one forest for all levels
+    instead, split on the K effects jointly.
 
     Average effects (:mod:`survhte.forest._average`, shared with
     :class:`~survhte.forest.CausalForest`): ``ate("all")`` is the weighted mean of grf's
