@@ -234,6 +234,17 @@ def relabel_multi(kind, rows, responses, weights, rho):
 
 
 @numba_only()
+def stop_scan(small_left, n_small, n_right, min_node_size):
+    """Whether the right child lacks ``min_node_size`` rows below or at/above the node's mean
+    treatment for some level: it only loses rows as the cut moves right."""
+    for j in range(small_left.shape[0]):
+        small_right = n_small[j] - small_left[j]
+        if small_right < min_node_size or n_right - small_right < min_node_size:
+            return True
+    return False
+
+
+@numba_only()
 def best_split_multi(kind, Xt, orders, rows, rho, weights, features, min_node_size, alpha,
                      imbalance_penalty, responses):
     """Best admissible split of a node over ``features`` for vector pseudo-outcomes ``rho``
@@ -285,8 +296,10 @@ def best_split_multi(kind, Xt, orders, rows, rho, weights, features, min_node_si
     if survival and n_events < 2 * min_child:
         return -1, 0.0
     min_child_ss = np.empty(k)
+    node_term = np.empty(k)
     for j in range(k):
         min_child_ss[j] = alpha * (tsq[j] - tsum[j] * tsum[j] / wsum)
+        node_term[j] = rsum[j] * rsum[j] / wsum
 
     s_left = np.empty(k)
     t_left = np.empty(k)
@@ -326,21 +339,24 @@ def best_split_multi(kind, Xt, orders, rows, rho, weights, features, min_node_si
             w_right = wsum - w_left
             if w_left <= 0.0 or w_right <= 0.0:
                 continue
+            # Delta first (each term as forest_split.best_split forms it): without a penalty
+            # it decides most cuts before the children's treatment sums of squares are formed.
+            decrease = 0.0
+            for j in range(k):
+                s_right = rsum[j] - s_left[j]
+                decrease += (s_left[j] * s_left[j] / w_left + s_right * s_right / w_right
+                             - node_term[j])
+            if imbalance_penalty == 0.0 and not decrease > best_decrease:
+                continue
             penalty = 0.0
             if causal:
                 admissible = True
-                stop = False
                 for j in range(k):
                     if small_left[j] < min_node_size or n_left - small_left[j] < min_node_size:
                         admissible = False
-                    small_right = n_small[j] - small_left[j]
-                    if small_right < min_node_size or n_right - small_right < min_node_size:
-                        stop = True  # the right child's counts only shrink further on
-                if stop and admissible:
-                    break
+                if stop_scan(small_left, n_small, n_right, min_node_size):
+                    break  # the right child's counts only shrink further on
                 if not admissible:
-                    if stop:
-                        break
                     continue
                 for j in range(k):
                     ss_left = tsq_left[j] - t_left[j] * t_left[j] / w_left
@@ -361,11 +377,6 @@ def best_split_multi(kind, Xt, orders, rows, rho, weights, features, min_node_si
                 if n_right < min_child:
                     break
                 penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
-            decrease = 0.0
-            for j in range(k):
-                s_right = rsum[j] - s_left[j]
-                decrease += (s_left[j] * s_left[j] / w_left + s_right * s_right / w_right
-                             - rsum[j] * rsum[j] / wsum)
             decrease -= penalty
             if decrease > best_decrease:
                 best_decrease = decrease
