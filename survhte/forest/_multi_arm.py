@@ -242,8 +242,13 @@ class MultiArmCausalForest(JointForestMixin, CausalForest):
 
     Parameters
     ----------
-    As :class:`CausalForest` (``fit(w_hat=...)`` takes ``P(W = k | X_i)`` of every level,
-    shape (n, K + 1) or (K + 1,); for two levels also (n,)).
+    n_estimators : int, default 2000
+    control, propensity_model, n_folds : see :class:`CausalForest`
+        ``fit(w_hat=...)`` takes ``P(W = k | X_i)`` of every level, shape (n, K + 1) or
+        (K + 1,); for two levels also (n,).
+    sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
+    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+        As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Attributes
     ----------
@@ -387,7 +392,14 @@ class MultiArmCausalSurvivalForest(JointForestMixin, CausalSurvivalForest):
 
     Parameters
     ----------
-    As :class:`CausalSurvivalForest`.
+    n_estimators : int, default 2000
+    target, horizon, failure_times, control, propensity_model, event_model,
+    censoring_model, n_folds, stabilize_splits, score_discretization
+        As :class:`CausalSurvivalForest`; the event and censoring models see ``X`` with the
+        K level indicators appended.
+    sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
+    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+        As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Attributes
     ----------
