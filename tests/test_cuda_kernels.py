@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from survhte import CausalSurvivalForest, RegressionForest
-from survhte._kernels.forest_predict import block_leaves, forest_means
+from survhte._kernels.forest_predict import block_leaves, forest_means, little_bag_sums
 from survhte._kernels.forest_predict_cuda import (
     cuda_available,
     forest_leaves_cuda,
     forest_means_cuda,
+    little_bag_sums_cuda,
 )
 from survhte.forest._prediction import _tree_arrays
 from survhte.simulate import survhte_bench
@@ -68,6 +69,25 @@ def test_means_equal_the_cpu_kernel_bit_for_bit(regression, oob):
     np.testing.assert_array_equal(gpu_trees, cpu_trees)
     # Same additions in the same order: equal, not merely close (NaN where no tree counts).
     np.testing.assert_array_equal(gpu_means, cpu_means)
+
+
+@pytest.mark.parametrize("oob", [False, True])
+def test_little_bag_sums_equal_the_cpu_kernel_bit_for_bit(regression, oob):
+    forest, X_train, X_new = regression
+    X = X_train if oob else X_new
+    arrays = _tree_arrays(forest.forest_)
+    rows = np.arange(X.shape[0], dtype=np.int64) if oob else np.empty(0, dtype=np.int64)
+    values = _values(forest)
+    coef = np.random.default_rng(2).normal(size=(X.shape[0], values.shape[1]))
+    group = forest.forest_.ci_group_size
+    cpu = little_bag_sums(X, *arrays, values, coef, group, rows)
+    gpu = little_bag_sums_cuda(X, *arrays, values, coef, group, rows)
+    # Same products and additions in the same order (the simulator fuses no multiply-add):
+    # equal, NaN where a row has no complete little bag.
+    for g, c in zip(gpu, cpu, strict=True):
+        np.testing.assert_array_equal(g, c)
+    if oob:  # with 12 trees in 6 bags, out of bag some rows lack a complete one
+        assert np.isnan(gpu[0]).any() and np.isfinite(gpu[0]).any()
 
 
 def test_the_causal_survival_forest_estimate_is_reproduced():

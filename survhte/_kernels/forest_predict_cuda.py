@@ -95,6 +95,53 @@ def _means_kernel(X, feature, threshold, left, leaf_size, node_offset, inbag, va
             means[t, c] = math.nan
 
 
+@cuda.jit
+def _little_bags_kernel(X, feature, threshold, left, leaf_size, node_offset, inbag, values, coef,
+                        ci_group_size, oob_rows, var_between, group_noise, n_groups):
+    t = cuda.grid(1)
+    if t >= X.shape[0]:
+        return
+    k = values.shape[1]
+    # add_group's moments: groups, sum of group means, of their squares, of tree squares.
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    for g in range((node_offset.shape[0] - 1) // ci_group_size):
+        first = g * ci_group_size
+        complete = True
+        for j in range(ci_group_size):  # the CPU kernel's check, before any addition
+            if _leaf(X, t, first + j, feature, threshold, left, leaf_size, node_offset, inbag,
+                     oob_rows) < 0:
+                complete = False
+                break
+        if not complete:
+            continue
+        mean = 0.0
+        for j in range(ci_group_size):  # add_group, in its order
+            node = _leaf(X, t, first + j, feature, threshold, left, leaf_size, node_offset,
+                         inbag, oob_rows)
+            psi = 0.0
+            for c in range(k):
+                psi += coef[t, c] * values[node, c]
+            mean += psi
+            m3 += psi * psi
+        mean /= ci_group_size
+        m0 += 1.0
+        m1 += mean
+        m2 += mean * mean
+    n_groups[t] = m0
+    if m0 == 0.0:  # group_variances
+        var_between[t] = math.nan
+        group_noise[t] = math.nan
+        return
+    average = m1 / m0
+    between = m2 / m0 - average * average
+    total = m3 / (m0 * ci_group_size) - average * average
+    var_between[t] = between
+    group_noise[t] = (total - between) / (ci_group_size - 1)
+
+
 def _on_device(array: Any) -> Any:
     """``array`` as a numba device array: in place when it exports
     ``__cuda_array_interface__``, else a contiguous host copy sent to the device."""
@@ -138,3 +185,30 @@ def forest_means_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_size
     if to_host:
         return means.copy_to_host(), n_trees.copy_to_host()
     return means, n_trees
+
+
+def little_bag_sums_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_size: Any,
+                         node_offset: Any, inbag: Any, values: Any, coef: Any,
+                         ci_group_size: int, oob_rows: Any, *,
+                         to_host: bool = True) -> tuple[Any, Any, Any]:
+    """GPU twin of :func:`.forest_predict.little_bag_sums`: ``(var_between, group_noise,
+    n_groups)``, each (m,), NaN variances for a row without a complete little bag.
+
+    Each thread descends a group's trees twice (the completeness check, then the sums), so
+    no (m, n_trees) leaf array is stored. The additions follow the CPU kernel's order: equal
+    bit for bit under the simulator; on a GPU the compiler may fuse ``coef * value`` into
+    the running sum (a fused multiply-add), which changes last bits only.
+    """
+    m = X.shape[0]
+    var_between = cuda.device_array(m, dtype=np.float64)
+    group_noise = cuda.device_array(m, dtype=np.float64)
+    n_groups = cuda.device_array(m, dtype=np.float64)
+    if m > 0:
+        head = [_on_device(a) for a in (X, feature, threshold, left, leaf_size, node_offset,
+                                        inbag, values, coef)]
+        _little_bags_kernel[_grid(m), THREADS_PER_BLOCK](*head, int(ci_group_size),
+                                                         _on_device(oob_rows), var_between,
+                                                         group_noise, n_groups)
+    if to_host:
+        return var_between.copy_to_host(), group_noise.copy_to_host(), n_groups.copy_to_host()
+    return var_between, group_noise, n_groups

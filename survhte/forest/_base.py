@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import check_alpha
+from .._device import DEVICE_CONSTRAINT, resolve_device
 from .._params import Interval, Options, validate_params
 from .._validation import check_covariates
 from .._warnings import user_stacklevel
@@ -43,6 +44,7 @@ FOREST_CONSTRAINTS: dict[str, list[Any]] = {
     "imbalance_penalty": [Interval(float, 0, None)],
     "ci_group_size": [Interval(int, 1, None)],
     "n_jobs": [None, Options({-1}), Interval(int, 1, None)],
+    "device": DEVICE_CONSTRAINT,
     "random_state": ["random_state"],
 }
 
@@ -113,6 +115,15 @@ class BaseForest(BaseEstimator):
         Trees per little bag (half-sample); >= 2 enables variance estimates.
     n_jobs : int, optional
         numba threads (None: numba's current setting; -1: all). Results do not depend on it.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where predictions run (:mod:`survhte._device`). ``"auto"``: on a CUDA GPU when
+        numba finds one (``numba.cuda.is_available()``), else on the CPU; ``"cpu"``: on the
+        CPU; ``"gpu"``: on the GPU, and without one on the CPU with a ``DeviceWarning``.
+        The GPU kernels (:mod:`survhte._kernels.forest_predict_cuda`) add the trees in the
+        CPU kernels' order, so estimates are the same bit for bit (variances too, up to a
+        GPU's fused multiply-adds in the last bits). Trees are grown on the CPU whatever the
+        device, and forest weights (:meth:`get_forest_weights`) and survival curves are
+        computed on the CPU; NumPy inputs are copied to the GPU at each prediction.
     random_state : int, RandomState or None
         Seeds the forest; trees are seeded from it and their index only.
     """
@@ -131,6 +142,7 @@ class BaseForest(BaseEstimator):
         imbalance_penalty: float = 0.0,
         ci_group_size: int = 2,
         n_jobs: int | None = None,
+        device: str = "auto",
         random_state: Any = None,
     ) -> None:
         self.n_estimators = n_estimators
@@ -144,6 +156,7 @@ class BaseForest(BaseEstimator):
         self.imbalance_penalty = imbalance_penalty
         self.ci_group_size = ci_group_size
         self.n_jobs = n_jobs
+        self.device = device
         self.random_state = random_state
 
     _parameter_constraints: ClassVar[dict] = FOREST_CONSTRAINTS
@@ -197,17 +210,23 @@ class BaseForest(BaseEstimator):
             self.estimand_ = estimand
             self._leaf_values = estimand_leaf_values(self.forest_, estimand)
 
+    def _device(self) -> str:
+        """``"cpu"`` or ``"gpu"``: where this forest's predictions run (``device`` resolved;
+        ``"gpu"`` without a GPU warns and gives ``"cpu"``)."""
+        return resolve_device(getattr(self, "device", "auto"))
+
     def _predict(
         self, X: np.ndarray, *, oob: bool = False, variance: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Estimates at the rows of ``X`` and, with ``variance``, their little-bag variance."""
+        device = self._device()
         with numba_threads(self.n_jobs):
             theta, means = predict_estimand(self.forest_, X, self.estimand_, self._leaf_values,
-                                            oob=oob)
+                                            oob=oob, device=device)
             if not variance:
                 return theta, None
             return theta, predict_variance(self.forest_, X, self.estimand_, self._leaf_values,
-                                           theta, means, oob=oob)
+                                           theta, means, oob=oob, device=device)
 
     def _set_training(self, X: np.ndarray, names: list[str], frame: bool | None = None) -> None:
         """Remember the training rows and their column names; ``frame``: whether ``fit`` was

@@ -51,7 +51,7 @@ class CausalForest(CATEForest):
     n_folds : int, default 5
         Cross-fitting folds (>= 2, stratified by arm) of a classifier ``propensity_model``.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
-    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+    alpha, imbalance_penalty, ci_group_size, n_jobs, device, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Notes
@@ -123,6 +123,7 @@ class CausalForest(CATEForest):
         imbalance_penalty: float = 0.0,
         ci_group_size: int = 2,
         n_jobs: int | None = None,
+        device: str = "auto",
         random_state: Any = None,
     ) -> None:
         super().__init__(
@@ -137,6 +138,7 @@ class CausalForest(CATEForest):
             imbalance_penalty=imbalance_penalty,
             ci_group_size=ci_group_size,
             n_jobs=n_jobs,
+            device=device,
             random_state=random_state,
         )
         self.control = control
@@ -259,6 +261,7 @@ class CausalForest(CATEForest):
             imbalance_penalty=self.imbalance_penalty,
             ci_group_size=1,
             n_jobs=self.n_jobs,
+            device=self.device,
             random_state=seed,
         )
 

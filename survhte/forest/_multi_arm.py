@@ -102,9 +102,10 @@ class JointForestMixin:
 
     def _predict_all(self, X: np.ndarray, oob: bool, variance: bool,
                      contrasts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        device = self._device()
         with numba_threads(self.n_jobs):
             theta, means = predict_estimand(self.forest_, X, self.estimand_,
-                                            self._leaf_values, oob=oob)
+                                            self._leaf_values, oob=oob, device=device)
             theta = theta.reshape(X.shape[0], -1)
             rows = np.eye(theta.shape[1]) if contrasts is None else contrasts
             estimate = theta if contrasts is None else theta @ contrasts.T
@@ -112,7 +113,8 @@ class JointForestMixin:
                 return estimate, None
             var = np.column_stack([
                 predict_variance(self.forest_, X, _Contrast(self.estimand_, c),
-                                 self._leaf_values, theta, means, oob=oob)
+                                 self._leaf_values, theta, means, oob=oob,
+                                 device=device)
                 for c in rows])
             return estimate, var
 
@@ -247,7 +249,7 @@ class MultiArmCausalForest(JointForestMixin, CausalForest):
         ``fit(w_hat=...)`` takes ``P(W = k | X_i)`` of every level, shape (n, K + 1) or
         (K + 1,); for two levels also (n,).
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
-    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+    alpha, imbalance_penalty, ci_group_size, n_jobs, device, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Attributes
@@ -398,7 +400,7 @@ class MultiArmCausalSurvivalForest(JointForestMixin, CausalSurvivalForest):
         As :class:`CausalSurvivalForest`; the event and censoring models see ``X`` with the
         K level indicators appended.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
-    alpha, imbalance_penalty, ci_group_size, n_jobs, random_state
+    alpha, imbalance_penalty, ci_group_size, n_jobs, device, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Attributes

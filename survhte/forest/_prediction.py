@@ -1,4 +1,10 @@
-"""Predictions of a grown :class:`~._engine.Forest`: estimates, variances, forest weights."""
+"""Predictions of a grown :class:`~._engine.Forest`: estimates, variances, forest weights.
+
+``device="gpu"`` (a device resolved by :func:`survhte._device.resolve_device`) runs the
+estimates and the little-bag variance sums on the numba.cuda twins of the CPU kernels
+(:mod:`survhte._kernels.forest_predict_cuda`, imported only then), which add the trees in
+the same order; the forest weights stay on the CPU.
+"""
 
 from __future__ import annotations
 
@@ -28,14 +34,21 @@ def _tree_arrays(forest: Forest) -> tuple[np.ndarray, ...]:
 
 
 def predict_estimand(
-    forest: Forest, X: np.ndarray, estimand: Estimand, values: np.ndarray, *, oob: bool = False
+    forest: Forest, X: np.ndarray, estimand: Estimand, values: np.ndarray, *, oob: bool = False,
+    device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``theta(x)`` for each row of ``X`` and the forest-weighted means it came from.
 
     ``values`` are :func:`estimand_leaf_values`. With ``oob``, ``X`` must be the training
     matrix: each row uses only the trees whose subsample left it out (NaN when none did).
+    ``device``: ``"cpu"`` or ``"gpu"`` (the CUDA twin; same means bit for bit).
     """
-    means, _ = forest_means(X, *_tree_arrays(forest), values, oob_rows(X, oob))
+    if device == "gpu":
+        from .._kernels.forest_predict_cuda import forest_means_cuda
+
+        means, _ = forest_means_cuda(X, *_tree_arrays(forest), values, oob_rows(X, oob))
+    else:
+        means, _ = forest_means(X, *_tree_arrays(forest), values, oob_rows(X, oob))
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = estimand.estimate(means)
     return theta, means
@@ -50,8 +63,10 @@ def predict_variance(
     means: np.ndarray,
     *,
     oob: bool = False,
+    device: str = "cpu",
 ) -> np.ndarray:
-    """Debiased little-bag variance of ``theta(x)`` (requires ``ci_group_size >= 2``)."""
+    """Debiased little-bag variance of ``theta(x)`` (requires ``ci_group_size >= 2``);
+    ``device`` as :func:`predict_estimand`."""
     if forest.ci_group_size < 2:
         raise ValueError(
             "variance estimates need ci_group_size >= 2 (trees grown in little bags); "
@@ -60,7 +75,10 @@ def predict_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.ascontiguousarray(estimand.influence(means, theta))
     coef = np.where(np.isfinite(coef), coef, 0.0)
-    var_between, group_noise, n_groups = little_bag_sums(
+    sums = little_bag_sums
+    if device == "gpu":
+        from .._kernels.forest_predict_cuda import little_bag_sums_cuda as sums
+    var_between, group_noise, n_groups = sums(
         X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob_rows(X, oob)
     )
     return debias(var_between, group_noise, n_groups)

@@ -98,6 +98,11 @@ class SurvivalForest(BaseForest):
         Trees per little bag; >= 2 enables :meth:`predict_variance`/:meth:`predict_interval`.
     n_jobs : int, optional
         numba threads; results do not depend on it.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        As :class:`~survhte.forest._base.BaseForest`. The survival forest's curves and
+        variances are computed on the CPU for now whatever the device (no GPU twin of the
+        curve kernels yet), so it changes nothing here; a causal survival forest passes its
+        own ``device`` to its nuisance survival forests.
     random_state : int, RandomState or None
 
     Attributes
@@ -160,6 +165,7 @@ class SurvivalForest(BaseForest):
         failure_times: Any = None,
         ci_group_size: int = 2,
         n_jobs: int | None = None,
+        device: str = "auto",
         random_state: Any = None,
     ) -> None:
         super().__init__(
@@ -173,6 +179,7 @@ class SurvivalForest(BaseForest):
             alpha=alpha,
             ci_group_size=ci_group_size,
             n_jobs=n_jobs,
+            device=device,
             random_state=random_state,
         )
         self.prediction_type = prediction_type

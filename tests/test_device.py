@@ -1,0 +1,221 @@
+"""The ``device`` seam of the forests (issue 22): ``device="auto"|"cpu"|"gpu"``.
+
+Tests marked ``cuda`` run the public estimators with ``device="gpu"`` on the numba.cuda
+kernels, in CI under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1 python -m pytest -m
+cuda``), and compare with ``device="cpu"``: the GPU kernels add the trees in the CPU kernels'
+order, so every estimate, variance and interval must be *equal*, not close (the simulator
+runs the kernels' Python, so no fused multiply-add changes a last bit). Inputs are small
+(the simulator runs every GPU thread in Python). The unmarked tests check what happens
+without a GPU: ``auto`` gives the CPU, ``gpu`` warns and gives the CPU with the same answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import survhte._kernels.forest_predict_cuda as cuda_kernels
+from survhte import _device
+from survhte._device import DeviceWarning, gpu_available, resolve_device
+from survhte._params import InvalidParameterError
+from survhte.forest import (
+    CausalForest,
+    CausalSurvivalForest,
+    MultiArmCausalForest,
+    MultiArmCausalSurvivalForest,
+    RegressionForest,
+    SurvivalForest,
+)
+from survhte.simulate import survhte_bench
+
+FORESTS = (RegressionForest, CausalForest, CausalSurvivalForest, SurvivalForest,
+           MultiArmCausalForest, MultiArmCausalSurvivalForest)
+
+cuda = pytest.mark.cuda
+needs_gpu = pytest.mark.skipif(
+    not gpu_available(), reason="no CUDA device; run with NUMBA_ENABLE_CUDASIM=1 to simulate")
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    """A machine without a CUDA device, whatever this one has."""
+    monkeypatch.setattr(_device, "gpu_available", lambda: False)
+
+
+@pytest.fixture
+def count_gpu_calls(monkeypatch):
+    """Counts launches of the GPU twins of ``forest_means`` and ``little_bag_sums``."""
+    calls = {"means": 0, "little_bags": 0}
+    for name, key in (("forest_means_cuda", "means"), ("little_bag_sums_cuda", "little_bags")):
+        original = getattr(cuda_kernels, name)
+
+        def counted(*args, _original=original, _key=key, **kwargs):
+            calls[_key] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(cuda_kernels, name, counted)
+    return calls
+
+
+def _regression(n=150, p=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    w = rng.integers(0, 2, n)
+    y = X[:, 0] + w * (1 + X[:, 1]) + rng.normal(scale=0.5, size=n)
+    return X, y, w
+
+
+# ----------------------------------------------------------------- without a GPU (unmarked)
+@pytest.mark.parametrize("cls", FORESTS)
+def test_device_is_a_parameter(cls):
+    forest = cls(device="gpu")
+    assert forest.get_params()["device"] == "gpu"
+    assert cls().get_params()["device"] == "auto"
+    assert clone(forest).get_params()["device"] == "gpu"
+    assert forest.set_params(device="cpu").device == "cpu"
+
+
+def test_resolver_without_a_gpu(no_gpu):
+    assert resolve_device("cpu") == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # auto falls back silently
+        assert resolve_device("auto") == "cpu"
+    with pytest.warns(DeviceWarning, match="no CUDA device"):
+        assert resolve_device("gpu") == "cpu"
+    with pytest.raises(ValueError, match="device must be one of"):
+        resolve_device("tpu")
+
+
+def test_an_unknown_device_is_refused_at_fit():
+    X, y, _ = _regression(n=60)
+    with pytest.raises(InvalidParameterError, match="device"):
+        RegressionForest(n_estimators=4, device="cuda").fit(X, y)
+
+
+def test_gpu_without_a_device_warns_and_gives_the_cpu_answers(no_gpu):
+    X, y, w = _regression()
+    cpu = CausalForest(n_estimators=8, device="cpu", random_state=0).fit(X, y, w)
+    with pytest.warns(DeviceWarning):
+        gpu = CausalForest(n_estimators=8, device="gpu", random_state=0).fit(X, y, w)
+    with pytest.warns(DeviceWarning):
+        np.testing.assert_array_equal(gpu.predict(X[:20]), cpu.predict(X[:20]))
+
+
+def test_import_needs_neither_cupy_nor_numba_cuda():
+    code = ("import sys, survhte; from survhte.forest import CausalSurvivalForest; "
+            "print('cupy' in sys.modules, 'numba.cuda' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# ------------------------------------------------------- on the GPU kernels (marked cuda)
+def _same(gpu, cpu):
+    np.testing.assert_array_equal(np.asarray(gpu), np.asarray(cpu))
+
+
+@cuda
+@needs_gpu
+def test_auto_resolves_to_the_gpu():
+    assert resolve_device("auto") == "gpu"
+    assert resolve_device("gpu") == "gpu"
+
+
+@cuda
+@needs_gpu
+def test_regression_forest_on_the_gpu_equals_the_cpu(count_gpu_calls):
+    X, y, _ = _regression()
+    cpu, gpu = (RegressionForest(n_estimators=10, device=d, random_state=1).fit(X, y)
+                for d in ("cpu", "gpu"))
+    assert count_gpu_calls["means"] == 0
+    X_new = np.random.default_rng(5).normal(size=(50, 4))
+    _same(gpu.predict(X_new), cpu.predict(X_new))
+    _same(gpu.predict_variance(X_new), cpu.predict_variance(X_new))
+    _same(gpu.oob_prediction_, cpu.oob_prediction_)
+    _same(gpu.oob_variance_, cpu.oob_variance_)
+    # The GPU kernels ran (estimates and little bags, in and out of bag); the CPU fit's
+    # predictions did not launch them.
+    assert count_gpu_calls["means"] == 4 and count_gpu_calls["little_bags"] == 2
+
+
+@cuda
+@needs_gpu
+def test_causal_forest_on_the_gpu_equals_the_cpu(count_gpu_calls):
+    X, y, w = _regression()
+    cpu, gpu = (CausalForest(n_estimators=10, device=d, random_state=2).fit(X, y, w)
+                for d in ("cpu", "gpu"))
+    # The fit's nuisance forests (out-of-bag m(x), e(x)) ran on the GPU too.
+    assert count_gpu_calls["means"] == 2
+    _same(gpu.y_hat_, cpu.y_hat_)
+    _same(gpu.w_hat_, cpu.w_hat_)
+    _same(gpu.predict(X[:30]), cpu.predict(X[:30]))
+    for g, c in zip(gpu.predict_interval(X[:30]), cpu.predict_interval(X[:30]), strict=True):
+        _same(g, c)
+    _same(gpu.ate(), cpu.ate())
+    for g, c in zip(gpu.ate_interval(), cpu.ate_interval(), strict=True):
+        _same(g, c)
+
+
+@cuda
+@needs_gpu
+def test_causal_forest_with_three_levels_passes_the_device_to_each_level():
+    X, y, _ = _regression()
+    w = np.random.default_rng(3).integers(0, 3, X.shape[0])
+    cpu, gpu = (CausalForest(n_estimators=6, device=d, random_state=3).fit(X, y, w)
+                for d in ("cpu", "gpu"))
+    assert all(arm.device == "gpu" for arm in gpu.arm_forests_)
+    _same(gpu.predict(X[:25]), cpu.predict(X[:25]))
+    _same(gpu.oob_prediction_, cpu.oob_prediction_)
+
+
+@cuda
+@needs_gpu
+def test_causal_survival_forest_on_the_gpu_equals_the_cpu(count_gpu_calls):
+    d = survhte_bench("RCT-50", "A", n=200, random_state=0)
+    cpu, gpu = (CausalSurvivalForest(n_estimators=8, horizon=1.0, device=dev,
+                                     random_state=0).fit(d.X, d.y, d.w)
+                for dev in ("cpu", "gpu"))
+    assert count_gpu_calls["means"] == 1  # the propensity forest's out-of-bag estimates
+    _same(gpu.w_hat_, cpu.w_hat_)
+    _same(gpu.predict(d.X[:40]), cpu.predict(d.X[:40]))
+    for g, c in zip(gpu.predict_interval(d.X[:40]), cpu.predict_interval(d.X[:40]),
+                    strict=True):
+        _same(g, c)
+    _same(gpu.ate(), cpu.ate())
+    assert count_gpu_calls["little_bags"] == 1
+
+
+@cuda
+@needs_gpu
+def test_multi_arm_forests_on_the_gpu_equal_the_cpu():
+    X, y, _ = _regression(n=180)
+    w = np.random.default_rng(4).integers(0, 3, X.shape[0])
+    cpu, gpu = (MultiArmCausalForest(n_estimators=6, device=d, random_state=4).fit(X, y, w)
+                for d in ("cpu", "gpu"))
+    _same(gpu.predict(X[:20]), cpu.predict(X[:20]))
+    for g, c in zip(gpu.effect_interval(X[:20], 1, 2), cpu.effect_interval(X[:20], 1, 2),
+                    strict=True):
+        _same(g, c)
+
+    d = survhte_bench("RCT-50", "A", n=180, random_state=1)
+    w3 = np.random.default_rng(5).integers(0, 3, d.X.shape[0])
+    cpu, gpu = (MultiArmCausalSurvivalForest(n_estimators=6, horizon=1.0, device=dev,
+                                             random_state=5).fit(d.X, d.y, w3)
+                for dev in ("cpu", "gpu"))
+    _same(gpu.predict(d.X[:20]), cpu.predict(d.X[:20]))
+    _same(gpu.ate(), cpu.ate())
+
+
+@cuda
+@needs_gpu
+def test_survival_forest_accepts_the_device_and_stays_on_the_cpu(count_gpu_calls):
+    d = survhte_bench("RCT-50", "A", n=150, random_state=2)
+    cpu, gpu = (SurvivalForest(n_estimators=6, device=dev, random_state=6).fit(d.X, d.y)
+                for dev in ("cpu", "gpu"))
+    _same(gpu.predict_survival(d.X[:10], [0.5, 1.0]), cpu.predict_survival(d.X[:10], [0.5, 1.0]))
+    assert count_gpu_calls == {"means": 0, "little_bags": 0}
