@@ -26,6 +26,7 @@ from ._cli_report import (
     km_contrast,
     number_format,
 )
+from ._device import DEVICES
 from ._validation import TARGETS, check_horizon, default_horizon
 from .forest import CausalSurvivalForest
 from .heterogeneity import (
@@ -144,6 +145,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help=f"bootstrap refits for the ATE interval of the meta-learners "
                         f"(default {DEFAULT_BOOTSTRAP}; 0 = none; csf has its own interval)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto",
+        help="where the forest's predictions run: auto (a CUDA GPU when numba finds one, "
+        "else the CPU), cpu, or gpu (without a GPU: a warning and the CPU, same results); "
+        "trees are grown on the CPU; methods other than csf run on the CPU (default auto)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -160,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         horizon, how = check_horizon(args.horizon, data.time, name="--horizon"), "--horizon"
     method = METHODS[args.method]
     estimator = method.build(args.target, horizon, args.bootstrap, args.seed)
+    if "device" in estimator.get_params(deep=False):
+        estimator.set_params(device=args.device)
     if "control" in estimator.get_params(deep=False):
         estimator.set_params(control=data.classes[0])
         w = data.classes[data.w_codes]

@@ -219,3 +219,34 @@ def test_survival_forest_accepts_the_device_and_stays_on_the_cpu(count_gpu_calls
                 for dev in ("cpu", "gpu"))
     _same(gpu.predict_survival(d.X[:10], [0.5, 1.0]), cpu.predict_survival(d.X[:10], [0.5, 1.0]))
     assert count_gpu_calls == {"means": 0, "little_bags": 0}
+
+
+# ------------------------------------------------------------------ the CLI's --device flag
+def test_cli_device_flag_parses_and_reaches_the_forest(monkeypatch, tmp_path, capsys):
+    from survhte import _cli_estimate
+    from survhte.cli import build_parser, main
+
+    parse = build_parser().parse_args
+    assert parse(["estimate"]).device == "auto"
+    assert parse(["estimate", "--device", "gpu"]).device == "gpu"
+    assert main(["estimate", "--device", "tpu"]) == 2
+    assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+    seen = {}
+
+    class Stop(ValueError):
+        pass
+
+    def build(target, horizon, n_bootstrap, seed):
+        forest = CausalSurvivalForest(n_estimators=2, target=target, horizon=horizon)
+
+        def fit(*args, **kwargs):
+            seen["device"] = forest.device
+            raise Stop("stop before fitting")
+
+        forest.fit = fit
+        return forest
+
+    monkeypatch.setitem(_cli_estimate.METHODS, "csf", _cli_estimate.Method("stub", build))
+    assert main(["estimate", "--out", str(tmp_path / "out"), "--device", "cpu"]) == 2
+    assert seen == {"device": "cpu"}
