@@ -11,6 +11,13 @@ following the contract in ``spec/api.md``:
   mapped to codes with a stored ``classes_``, the control first (``control=`` names it).
 
 Every failure is a ``ValueError`` or ``TypeError`` whose message names the argument.
+
+Arrays of other libraries are accepted wherever a NumPy array is. Array-API arrays
+(``array_api_strict``, ...) and anything NumPy can read convert as usual. GPU arrays (CuPy,
+numba device arrays: anything exporting ``__cuda_array_interface__``) are copied to host
+memory once, here (:func:`host_array`): the fits run on the CPU (a forest's ``device=`` moves
+only its predictions to the GPU), and CuPy refuses NumPy's implicit conversion, which would
+otherwise fail with a TypeError that does not say which argument was the problem.
 """
 
 from __future__ import annotations
@@ -26,9 +33,35 @@ TARGETS = ("rmst", "survival")
 MAX_COVARIATE = 1e150
 
 
+def host_array(values: Any, name: str) -> Any:
+    """``values`` in host memory: a GPU array (one exporting ``__cuda_array_interface__``:
+    CuPy, numba device arrays, CUDA tensors) as a NumPy copy; anything else unchanged.
+
+    CuPy arrays are copied by their ``get()``, numba device arrays by ``copy_to_host()``,
+    others through ``numba.cuda.as_cuda_array`` (which needs a CUDA device); a ``TypeError``
+    naming ``name`` says when none works.
+    """
+    if not hasattr(values, "__cuda_array_interface__"):
+        return values
+    for method in ("copy_to_host", "get"):  # numba device arrays; CuPy
+        copy = getattr(values, method, None)
+        if callable(copy):
+            return np.asarray(copy())
+    try:
+        from numba import cuda
+
+        return cuda.as_cuda_array(values).copy_to_host()
+    except Exception as error:
+        raise TypeError(
+            f"{name} is a GPU array ({type(values).__name__}, exporting "
+            f"__cuda_array_interface__) that could not be copied to host memory ({error}); "
+            "pass a NumPy array (e.g. cupy.asnumpy)."
+        ) from None
+
+
 def _as_float64(values: Any, name: str) -> np.ndarray:
     """Return ``values`` as a float64 array; a ``TypeError`` naming ``name`` if not numeric."""
-    array = np.asarray(values)
+    array = np.asarray(host_array(values, name))
     if array.dtype == object or array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
@@ -67,7 +100,7 @@ def check_time(time: Any, *, name: str = "time") -> np.ndarray:
 
 def check_event(event: Any, *, name: str = "event", require_event: bool = True) -> np.ndarray:
     """Validate event indicators: bool, or numbers in {0, 1}; at least one event by default."""
-    array = np.asarray(event)
+    array = np.asarray(host_array(event, name))
     if array.dtype != bool:
         numeric = _finite_float_vector(array, name)
         if not np.all((numeric == 0) | (numeric == 1)):
@@ -134,7 +167,7 @@ def _split_outcome(y: Any, time_col: str, event_col: str) -> tuple[Any, Any]:
         if len(y) != 2:
             raise ValueError(f"y as a tuple must be (time, event); got {len(y)} elements.")
         return y
-    array = np.asarray(y)
+    array = np.asarray(host_array(y, "y"))
     if array.dtype.names is not None:
         names = array.dtype.names
         if time_col in names and event_col in names:
@@ -294,7 +327,7 @@ def check_treatment(
         labels = np.asarray(w)
         ordered = True
     else:
-        labels = np.asarray(w)
+        labels = np.asarray(host_array(w, name))
         if labels.ndim != 1:
             raise ValueError(f"{name} must be one-dimensional; got shape {labels.shape}.")
         if labels.dtype.kind in "fc":

@@ -250,3 +250,73 @@ def test_cli_device_flag_parses_and_reaches_the_forest(monkeypatch, tmp_path, ca
     monkeypatch.setitem(_cli_estimate.METHODS, "csf", _cli_estimate.Method("stub", build))
     assert main(["estimate", "--out", str(tmp_path / "out"), "--device", "cpu"]) == 2
     assert seen == {"device": "cpu"}
+
+
+# ----------------------------------------------- GPU and array-API inputs through validation
+class FakeCupyArray:
+    """Stand-in for a CuPy array: exports ``__cuda_array_interface__``, copies to host by
+    ``get()`` and refuses NumPy's implicit conversion, as CuPy does."""
+
+    def __init__(self, array):
+        self._array = np.ascontiguousarray(array)
+        self.shape = self._array.shape
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": self._array.shape, "typestr": self._array.dtype.str,
+                "data": (self._array.ctypes.data, False), "version": 3}
+
+    def get(self):
+        return self._array.copy()
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def __len__(self):
+        return self.shape[0]
+
+
+class InterfaceOnly:
+    """Exports ``__cuda_array_interface__`` and nothing to copy it with."""
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": (3, 2), "typestr": "<f8", "data": (0, False), "version": 3}
+
+
+def test_gpu_arrays_are_copied_to_the_host_with_the_same_fit():
+    d = survhte_bench("RCT-50", "A", n=200, random_state=3)
+    time, event = d.y["time"], d.y["event"]
+    weight = np.random.default_rng(0).uniform(0.5, 1.5, d.X.shape[0])
+    kwargs = dict(n_estimators=8, horizon=1.0, device="cpu", random_state=0)
+    host = CausalSurvivalForest(**kwargs).fit(d.X, (time, event), d.w, sample_weight=weight)
+    gpu = CausalSurvivalForest(**kwargs).fit(
+        FakeCupyArray(d.X), (FakeCupyArray(time), FakeCupyArray(event)), FakeCupyArray(d.w),
+        sample_weight=FakeCupyArray(weight))
+    np.testing.assert_array_equal(gpu.predict(FakeCupyArray(d.X[:20])), host.predict(d.X[:20]))
+    # An (n, 2) outcome array on the device too.
+    both = FakeCupyArray(np.column_stack([time, event.astype(float)]))
+    again = CausalSurvivalForest(**kwargs).fit(d.X, both, d.w, sample_weight=weight)
+    np.testing.assert_array_equal(again.predict(d.X[:20]), host.predict(d.X[:20]))
+
+
+def test_a_gpu_array_that_cannot_be_copied_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"X is a GPU array \(InterfaceOnly"):
+        RegressionForest(n_estimators=2).fit(InterfaceOnly(), np.zeros(3))
+
+
+def test_array_api_strict_inputs_give_the_numpy_fit():
+    xp = pytest.importorskip("array_api_strict")
+    X, y, w = _regression(n=120)
+    numpy_fit = CausalForest(n_estimators=6, device="cpu", random_state=0).fit(X, y, w)
+    strict_fit = CausalForest(n_estimators=6, device="cpu", random_state=0).fit(
+        xp.asarray(X), xp.asarray(y), xp.asarray(w))
+    np.testing.assert_array_equal(strict_fit.predict(xp.asarray(X[:10])),
+                                  numpy_fit.predict(X[:10]))
+    d = survhte_bench("RCT-50", "A", n=150, random_state=4)
+    outcome = (xp.asarray(d.y["time"]), xp.asarray(d.y["event"]))
+    forest = SurvivalForest(n_estimators=4, device="cpu", random_state=0)
+    np.testing.assert_array_equal(
+        forest.fit(xp.asarray(d.X), outcome).predict_survival(d.X[:5], [0.5]),
+        clone(forest).fit(d.X, d.y).predict_survival(d.X[:5], [0.5]))
