@@ -26,6 +26,7 @@ from ._cli_report import (
     km_contrast,
     number_format,
 )
+from ._config import config_context
 from ._device import DEVICES
 from ._validation import TARGETS, check_horizon, default_horizon
 from .forest import CausalSurvivalForest
@@ -175,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
     else:  # an estimator without control= reads codes 0..K with 0 the control
         w = data.w_codes
     blp_columns = _blp_columns(args.blp_covariates, data)
-    with compile_notice():
+    # Long forest fits report trees grown and the time left on stderr (off in library use).
+    with compile_notice(), config_context(progress=True):
         estimator.fit(data.X, (data.time, data.event), w)
         cate = estimator.predict(data.X)
         checks = heterogeneity_checks(estimator, method, data, w, args, horizon, blp_columns)

@@ -2,7 +2,10 @@
 
 The trees are grown by the numba kernel ``survhte._kernels.forest_tree.grow_trees`` in batches
 (parallel over the trees of a batch), each batch's node arrays then trimmed and concatenated:
-scratch memory stays bounded whatever the number of trees.
+scratch memory stays bounded whatever the number of trees. Within
+``joblib.parallel_backend("dask")`` chunks of trees are grown on the Dask workers instead and
+merged in tree order; a tree depends only on the seed and its index, so the forest is the same
+bit for bit. ``survhte.set_config(progress=True)`` reports the trees grown on stderr.
 """
 
 from __future__ import annotations
@@ -11,11 +14,27 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
+from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
 
+from .._config import Progress, phase_label
+from .._kernels._jit import chunk_callback
+from .._kernels.forest_multi import (
+    SPLIT_MULTI_CAUSAL,
+    SPLIT_MULTI_CAUSAL_SURVIVAL,
+    SPLIT_MULTI_VARIANCE,
+)
 from .._kernels.forest_order import feature_ranks
+from .._kernels.forest_split import (
+    SPLIT_CAUSAL,
+    SPLIT_CAUSAL_SURVIVAL,
+    SPLIT_LOGRANK,
+    SPLIT_VARIANCE,
+)
 from .._kernels.forest_tree import grow_trees
 from ._strategies import GrowthRule
 
@@ -154,6 +173,36 @@ def presorted_orders(mtry: int, p: int, n_split: int) -> bool:
     return 2 * mtry >= p and 8 * p * n_split <= _PRESORT_BYTES
 
 
+# Progress labels of the splitting rules (``GrowthRule.split_kind``) when no phase is named.
+_RULE_LABELS = {SPLIT_VARIANCE: "regression forest", SPLIT_CAUSAL: "causal forest",
+                SPLIT_LOGRANK: "survival forest",
+                SPLIT_CAUSAL_SURVIVAL: "causal survival forest",
+                SPLIT_MULTI_VARIANCE: "multi-output regression forest",
+                SPLIT_MULTI_CAUSAL: "multi-arm causal forest",
+                SPLIT_MULTI_CAUSAL_SURVIVAL: "multi-arm causal survival forest"}
+# Chunks of trees per Dask worker thread (later chunks go to whichever worker is free).
+_DASK_CHUNKS_PER_THREAD = 2
+
+
+@dataclass(frozen=True)
+class _Growth:
+    """What every tree of one forest is grown from: the data (sent once to each Dask worker)
+    and the scalar settings of ``forest_tree.grow_trees``."""
+
+    Xt: np.ndarray
+    ranks: np.ndarray
+    responses: np.ndarray
+    weights: np.ndarray
+    settings: tuple  # grow_trees' arguments from ``master_seed`` to ``presorted``
+    n_trees: int
+    block: int
+    capacity: int
+
+    @property
+    def n(self) -> int:
+        return self.Xt.shape[1]
+
+
 def grow_forest(
     X: np.ndarray,
     rule: GrowthRule,
@@ -166,40 +215,109 @@ def grow_forest(
     """Grow ``n_trees`` trees on ``X`` (float64, C order) with ``rule``.
 
     Tree ``b`` depends only on ``(seed, b)`` (and its group's ``(seed, b // ci_group_size)``),
-    never on the thread that grows it.
+    never on the thread, batch, chunk or machine that grows it. Within
+    ``joblib.parallel_backend("dask")`` the trees are grown in chunks on the Dask workers
+    (:func:`_grow_on_dask`), else on ``numba.get_num_threads()`` threads here. With
+    ``survhte.set_config(progress=True)`` the trees grown / total are reported on stderr.
     """
     n = X.shape[0]
     n_half, n_sub, n_split = subsample_sizes(n, params, ci_group_size)
     block = n_sub - n_split if params.honesty else n_sub
-    capacity = max(2 * n_split, 1)
+    presorted = presorted_orders(params.mtry, X.shape[1], n_split)
+    growth = _Growth(
+        np.ascontiguousarray(X.T),
+        feature_ranks(X),  # splits order rows by rank (forest_order.node_order)
+        np.ascontiguousarray(rule.responses, dtype=np.float64),
+        np.ascontiguousarray(rule.weights, dtype=np.float64),
+        (np.int64(seed), n_half, n_sub, n_split, ci_group_size, params.honesty, params.prune,
+         params.min_node_size, float(params.mtry), params.alpha, params.imbalance_penalty,
+         rule.relabel_kind, rule.split_kind, rule.treatment_col, presorted),
+        n_trees, block, max(2 * n_split, 1))
+    backend = _dask_backend()
+    with Progress(phase_label(_RULE_LABELS.get(rule.split_kind, "forest")),
+                  n_trees) as progress:
+        if backend is not None:
+            chunks = _grow_on_dask(growth, backend, progress)
+        else:
+            with chunk_callback(progress.chunk_callback()):
+                chunks = [_grow_trees(growth, 0, n_trees)]
+    n_nodes = np.concatenate([chunk[1] for chunk in chunks])
+    node_offset = np.concatenate([[0], np.cumsum(n_nodes)]).astype(np.int64)
+    columns = [np.concatenate([chunk[0][i] for chunk in chunks]) for i in range(5)]
+    leaf_samples, inbag = (chunks[0][k] if len(chunks) == 1
+                           else np.concatenate([chunk[k] for chunk in chunks])
+                           for k in (2, 3))
+    return Forest(*columns, node_offset, leaf_samples, inbag, ci_group_size, n)
+
+
+def _grow_trees(growth: _Growth, first: int, last: int) -> tuple:
+    """Grow trees ``first <= b < last`` in batches of bounded scratch memory on
+    ``numba.get_num_threads()`` threads: ``(node columns, node counts, leaf_samples rows,
+    inbag rows)`` of these trees, in order."""
+    n_trees, capacity = last - first, growth.capacity
     batch = int(min(n_trees, max(numba.get_num_threads(),
                                  _BATCH_BYTES // (capacity * _BYTES_PER_NODE))))
-    Xt = np.ascontiguousarray(X.T)
-    ranks = feature_ranks(X)  # splits order rows by rank (forest_order.node_order)
-    responses = np.ascontiguousarray(rule.responses, dtype=np.float64)
-    weights = np.ascontiguousarray(rule.weights, dtype=np.float64)
-    leaf_samples = np.empty((n_trees, block), dtype=np.int32)
-    inbag = np.zeros((n_trees, (n + 7) // 8), dtype=np.uint8)
+    # The kernel writes row ``b`` (the global tree index) of these two: rows before ``first``
+    # are never touched, so (allocated by mmap, as numpy does for large arrays) they take
+    # address space, not memory.
+    leaf_samples = np.empty((last, growth.block), dtype=np.int32)
+    inbag = np.zeros((last, (growth.n + 7) // 8), dtype=np.uint8)
     pieces: list[tuple[np.ndarray, ...]] = []
     n_nodes_all = []
-    for first in range(0, n_trees, batch):
-        trees = np.arange(first, min(first + batch, n_trees), dtype=np.int64)
+    for start in range(first, last, batch):
+        trees = np.arange(start, min(start + batch, last), dtype=np.int64)
         shape = (trees.size, capacity)
         out = (np.empty(shape, np.int32), np.empty(shape, np.float64), np.empty(shape, np.int32),
                np.empty(shape, np.int32), np.empty(shape, np.int32))
         n_nodes = np.empty(trees.size, dtype=np.int64)
-        grow_trees(Xt, ranks, responses, weights, trees, np.int64(seed), n_half, n_sub, n_split,
-                   ci_group_size, params.honesty, params.prune, params.min_node_size,
-                   float(params.mtry), params.alpha, params.imbalance_penalty,
-                   rule.relabel_kind, rule.split_kind, rule.treatment_col,
-                   presorted_orders(params.mtry, X.shape[1], n_split), *out, n_nodes,
-                   leaf_samples, inbag)
+        grow_trees(growth.Xt, growth.ranks, growth.responses, growth.weights, trees,
+                   *growth.settings, *out, n_nodes, leaf_samples, inbag)
         for j, count in enumerate(n_nodes):
             pieces.append(tuple(array[j, :count] for array in out))
         n_nodes_all.append(n_nodes)
-    node_offset = np.concatenate([[0], np.cumsum(np.concatenate(n_nodes_all))]).astype(np.int64)
-    feature, threshold, left, leaf_start, leaf_size = (
-        np.concatenate(column) for column in zip(*pieces, strict=True)
-    )
-    return Forest(feature, threshold, left, leaf_start, leaf_size, node_offset, leaf_samples,
-                  inbag, ci_group_size, n)
+    columns = tuple(np.concatenate(column) for column in zip(*pieces, strict=True))
+    if first:
+        leaf_samples, inbag = leaf_samples[first:].copy(), inbag[first:].copy()
+    return columns, np.concatenate(n_nodes_all), leaf_samples, inbag
+
+
+def _dask_backend() -> tuple[Any, int] | None:
+    """The active joblib backend and its ``n_jobs`` if it is Dask's
+    (``joblib.parallel_backend("dask")``), else None (the default: grow here)."""
+    backend, n_jobs = get_active_backend()
+    if type(backend).__name__ != "DaskDistributedBackend":
+        return None
+    return backend, n_jobs
+
+
+def _grow_chunk(Xt: np.ndarray, ranks: np.ndarray, responses: np.ndarray, weights: np.ndarray,
+                settings: tuple, sizes: tuple[int, int, int], first: int, last: int) -> tuple:
+    """A Dask task: trees ``first <= b < last`` on one thread of the worker (the worker's
+    threads run tasks side by side; the kernels release the GIL)."""
+    n_trees, block, capacity = sizes
+    growth = _Growth(Xt, ranks, responses, weights, settings, n_trees, block, capacity)
+    with numba_threads(1):
+        return _grow_trees(growth, first, last)
+
+
+def _grow_on_dask(growth: _Growth, backend: tuple[Any, int], progress: Progress) -> list:
+    """Grow the trees in chunks on the Dask workers, as scikit-learn's forests do through
+    joblib: the four data arrays are scattered once (joblib's Dask backend sends every argument
+    over 1 kB once per call, and workers fetch it from each other), each task grows a
+    contiguous chunk of trees and returns its node arrays; the chunks come back in order."""
+    dask_backend, n_jobs = backend
+    threads = max(1, dask_backend.effective_n_jobs(n_jobs))
+    n_chunks = min(growth.n_trees, _DASK_CHUNKS_PER_THREAD * threads)
+    bounds = [(growth.n_trees * c // n_chunks, growth.n_trees * (c + 1) // n_chunks)
+              for c in range(n_chunks)]
+    sizes = (growth.n_trees, growth.block, growth.capacity)
+    tasks = (delayed(_grow_chunk)(growth.Xt, growth.ranks, growth.responses, growth.weights,
+                                  growth.settings, sizes, first, last)
+             for first, last in bounds)
+    chunks = []
+    for (first, last), chunk in zip(bounds, Parallel(n_jobs=n_jobs, prefer="threads",
+                                                     return_as="generator")(tasks),
+                                    strict=True):
+        chunks.append(chunk)
+        progress.update(last - first)
+    return chunks

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._config import progress_phase
 from .._nuisance import (
     NUISANCE_CONSTRAINTS,
     check_level_probabilities,
@@ -88,10 +89,11 @@ def forest_propensities(spec: Any, X: np.ndarray, codes: np.ndarray, classes: np
     """
     n, levels = X.shape[0], classes.size
     if spec is None:
-        if levels > 2:
-            return indicator_propensities(X, codes, weight, seed, make_forest)
-        e = make_forest(seed).fit(X, codes.astype(np.float64),
-                                  sample_weight=weight).oob_prediction_
+        with progress_phase("propensity forest"):
+            if levels > 2:
+                return indicator_propensities(X, codes, weight, seed, make_forest)
+            e = make_forest(seed).fit(X, codes.astype(np.float64),
+                                      sample_weight=weight).oob_prediction_
         return np.column_stack([1 - e, e])
     known = _per_row(spec, n, levels)
     if known is not None:
@@ -193,7 +195,7 @@ def fit_survival_nuisance(spec: Any, name: str, X: np.ndarray, treated: np.ndarr
     unweighted; ``classes`` name an arm too small for the folds)."""
     Xw = np.column_stack([X, treated])
     if spec is None:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), progress_phase(f"{name.split('_')[0]} survival forest"):
             # An unsplit censoring forest is the pooled censoring curve, as an analysis of a
             # trial assumes; the event forest's is reported by the estimator's ``fit``.
             warnings.simplefilter("ignore", UnsplitForestWarning)

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._config import Progress, phase_label
+from .._kernels._jit import chunk_callback
 from .._kernels.causal_survival_levels import curve_scores_levels as _curve_levels_kernel
 from .._kernels.causal_survival_levels import forest_scores_levels as _forest_levels_kernel
 from .._kernels.causal_survival_score import curve_scores as _curve_kernel
@@ -110,14 +112,16 @@ def causal_survival_scores(X: np.ndarray, treated: np.ndarray, time: np.ndarray,
     (:func:`forest_scores`) or plug-in curves on the grid (:func:`curve_scores`).
     """
     known, eval_times, rounding = score_times(time, event, horizon, grid)
-    if event_nuisance.fold_of is None and (censoring_nuisance is None
-                                           or censoring_nuisance.fold_of is None):
-        return forest_scores(
-            X, treated, event_nuisance.fitted,
-            None if censoring_nuisance is None else censoring_nuisance.fitted,
-            eval_times, rounding, known, f_value, w_hat, target, style)
-    return curve_scores(X, treated, event_nuisance, censoring_nuisance, eval_times, rounding,
-                        known, f_value, w_hat, target, style, n_jobs)
+    with Progress(phase_label("causal survival scores"), X.shape[0], "rows") as progress:
+        if event_nuisance.fold_of is None and (censoring_nuisance is None
+                                               or censoring_nuisance.fold_of is None):
+            with chunk_callback(progress.chunk_callback(share=True)):
+                return forest_scores(
+                    X, treated, event_nuisance.fitted,
+                    None if censoring_nuisance is None else censoring_nuisance.fitted,
+                    eval_times, rounding, known, f_value, w_hat, target, style)
+        return curve_scores(X, treated, event_nuisance, censoring_nuisance, eval_times,
+                            rounding, known, f_value, w_hat, target, style, n_jobs, progress)
 
 
 def forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: Any,
@@ -148,10 +152,12 @@ def forest_scores(X: np.ndarray, treated: np.ndarray, event_forest: Any,
 def curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: SurvivalNuisance,
                  censoring_nuisance: SurvivalNuisance | None, eval_times: np.ndarray,
                  rounding: tuple[np.ndarray, ...], known: np.ndarray, f_value: np.ndarray,
-                 w_hat: np.ndarray, target: str, style: str, n_jobs: int | None
+                 w_hat: np.ndarray, target: str, style: str, n_jobs: int | None,
+                 progress: Progress | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`forest_scores` for plug-in nuisances: their held-out curves on the grid, block
-    of rows by block (O(block x grid) memory), reduced by ``curve_scores``."""
+    of rows by block (O(block x grid) memory), reduced by ``curve_scores``; each block's rows
+    counted in ``progress``."""
     n = X.shape[0]
     grid = eval_times[:-1]
     y_hat, bracket, c_at_y = np.empty(n), np.empty(n), np.empty(n)
@@ -167,6 +173,8 @@ def curve_scores(X: np.ndarray, treated: np.ndarray, event_nuisance: SurvivalNui
             y_hat[block], bracket[block], c_at_y[block] = _curve_kernel(
                 s0, s1, c_obs, treated[block], eval_times, *(r[block] for r in rounding),
                 known[block], f_value[block], w_hat[block], target == "rmst", style == "grf")
+        if progress is not None:
+            progress.update(size)
     return y_hat, bracket, c_at_y
 
 
@@ -186,9 +194,24 @@ def causal_survival_level_scores(
     equal :func:`causal_survival_scores`' bit for bit
     (``survhte._kernels.causal_survival_levels``).
     """
-    n, k = design.shape
+    n = design.shape[0]
     known, eval_times, rounding = score_times(time, event, horizon, grid)
     codes = codes.astype(np.int64)
+    with Progress(phase_label("causal survival scores"), n, "rows") as progress:
+        return _level_scores(X, design, codes, known, eval_times, rounding, f_value,
+                             propensities, event_nuisance, censoring_nuisance, target, style,
+                             n_jobs, progress)
+
+
+def _level_scores(X: np.ndarray, design: np.ndarray, codes: np.ndarray, known: np.ndarray,
+                  eval_times: np.ndarray, rounding: tuple[np.ndarray, ...],
+                  f_value: np.ndarray, propensities: np.ndarray,
+                  event_nuisance: SurvivalNuisance, censoring_nuisance: SurvivalNuisance | None,
+                  target: str, style: str, n_jobs: int | None, progress: Progress
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`causal_survival_level_scores` once the times are set, rows counted in
+    ``progress``."""
+    n, k = design.shape
     rows_of = np.vstack([np.zeros(k), np.eye(k)])  # the design row of each level
     if event_nuisance.fold_of is None and (censoring_nuisance is None
                                            or censoring_nuisance.fold_of is None):
@@ -200,7 +223,8 @@ def causal_survival_level_scores(
         nuisances = [part for forest in (event_forest, c_forest)
                      for part in forest._curve_inputs(eval_times)]
         c_limit = np.searchsorted(c_forest.failure_times_, rounding[0], side="right")
-        with numba_threads(event_forest.n_jobs):
+        with numba_threads(event_forest.n_jobs), \
+                chunk_callback(progress.chunk_callback(share=True)):
             return _forest_levels_kernel(
                 X_levels, np.column_stack([X, design]), codes, np.arange(n, dtype=np.int64),
                 *nuisances, censored, c_limit.astype(np.int64), eval_times, *rounding, known,
@@ -222,6 +246,7 @@ def causal_survival_level_scores(
                 s_levels, c_obs, codes[block], eval_times, *(r[block] for r in rounding),
                 known[block], f_value[block], np.ascontiguousarray(propensities[block]),
                 target == "rmst", style == "grf")
+        progress.update(size)
     return y_hat, bracket, c_at_y, means
 
 
