@@ -12,11 +12,17 @@ import numpy as np
 import pytest
 
 from survhte import CausalSurvivalForest, RegressionForest
-from survhte._kernels.forest_predict import block_leaves, forest_means, little_bag_sums
+from survhte._kernels.forest_predict import (
+    block_leaves,
+    forest_means,
+    forest_weights,
+    little_bag_sums,
+)
 from survhte._kernels.forest_predict_cuda import (
     cuda_available,
     forest_leaves_cuda,
     forest_means_cuda,
+    forest_weights_cuda,
     little_bag_sums_cuda,
 )
 from survhte.forest._prediction import _tree_arrays
@@ -88,6 +94,23 @@ def test_little_bag_sums_equal_the_cpu_kernel_bit_for_bit(regression, oob):
         np.testing.assert_array_equal(g, c)
     if oob:  # with 12 trees in 6 bags, out of bag some rows lack a complete one
         assert np.isnan(gpu[0]).any() and np.isfinite(gpu[0]).any()
+
+
+@pytest.mark.parametrize(("oob", "scratch_size"), [(False, 2**25), (True, 2**25),
+                                                   (False, 150 * 16)])
+def test_forest_weights_equal_the_cpu_kernel_bit_for_bit(regression, oob, scratch_size):
+    forest, X_train, X_new = regression
+    X = X_train if oob else X_new
+    arrays = forest.forest_.kernel_arrays()
+    n_train = forest.forest_.n_train
+    rows = np.arange(X.shape[0], dtype=np.int64) if oob else np.empty(0, dtype=np.int64)
+    cpu = forest_weights(X, *arrays, n_train, rows)
+    # scratch_size = 16 columns of 150 rows: the 70 target rows go in 5 chunks.
+    gpu = forest_weights_cuda(X, *arrays, n_train, rows, scratch_size=scratch_size)
+    # Same 1/|leaf| additions per training row in tree order, then the same division.
+    for g, c in zip(gpu, cpu, strict=True):
+        np.testing.assert_array_equal(g, c)
+    assert gpu[0][-1] > 0
 
 
 def test_the_causal_survival_forest_estimate_is_reproduced():

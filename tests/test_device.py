@@ -138,6 +138,10 @@ def test_regression_forest_on_the_gpu_equals_the_cpu(count_gpu_calls):
     _same(gpu.predict_variance(X_new), cpu.predict_variance(X_new))
     _same(gpu.oob_prediction_, cpu.oob_prediction_)
     _same(gpu.oob_variance_, cpu.oob_variance_)
+    for g, c in ((gpu.get_forest_weights(X_new), cpu.get_forest_weights(X_new)),
+                 (gpu.get_forest_weights(), cpu.get_forest_weights())):  # out of bag
+        for part in ("indptr", "indices", "data"):
+            _same(getattr(g, part), getattr(c, part))
     # The GPU kernels ran (estimates and little bags, in and out of bag); the CPU fit's
     # predictions did not launch them.
     assert count_gpu_calls["means"] == 4 and count_gpu_calls["little_bags"] == 2

@@ -142,6 +142,54 @@ def _little_bags_kernel(X, feature, threshold, left, leaf_size, node_offset, inb
     group_noise[t] = (total - between) / (ci_group_size - 1)
 
 
+@cuda.jit
+def _weights_accumulate(X, first, last, feature, threshold, left, leaf_start, leaf_size,
+                        node_offset, leaf_samples, inbag, oob_rows, scratch, n_trees, counts):
+    """Target row ``first + j`` into column ``j`` of ``scratch`` (n_train, chunk): the sums
+    of ``1 / |leaf|`` over the trees in order (as ``forest_predict._weights_of``), its tree
+    count and its support size."""
+    j = cuda.grid(1)
+    t = first + j
+    if t >= last:
+        return
+    n_train = scratch.shape[0]
+    for i in range(n_train):
+        scratch[i, j] = 0.0
+    count = 0
+    for b in range(node_offset.shape[0] - 1):
+        node = _leaf(X, t, b, feature, threshold, left, leaf_size, node_offset, inbag,
+                     oob_rows)
+        if node < 0:
+            continue
+        size = leaf_size[node]
+        count += 1
+        base = leaf_start[node]
+        for q in range(size):
+            scratch[leaf_samples[b, base + q], j] += 1.0 / size
+    support = 0
+    for i in range(n_train):
+        if scratch[i, j] != 0.0:
+            support += 1
+    n_trees[j] = count
+    counts[j] = support
+
+
+@cuda.jit
+def _weights_emit(scratch, first, last, n_trees, starts, indices, data):
+    """The support of column ``j`` of ``scratch`` in increasing order, its weights divided
+    by the tree count, at ``starts[j]`` of ``indices``/``data``."""
+    j = cuda.grid(1)
+    if first + j >= last:
+        return
+    position = starts[j]
+    for i in range(scratch.shape[0]):
+        value = scratch[i, j]
+        if value != 0.0:
+            indices[position] = i
+            data[position] = value / n_trees[j]
+            position += 1
+
+
 def _on_device(array: Any) -> Any:
     """``array`` as a numba device array: in place when it exports
     ``__cuda_array_interface__``, else a contiguous host copy sent to the device."""
@@ -212,3 +260,51 @@ def little_bag_sums_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_s
     if to_host:
         return var_between.copy_to_host(), group_noise.copy_to_host(), n_groups.copy_to_host()
     return var_between, group_noise, n_groups
+
+
+#: Most float64 entries of :func:`forest_weights_cuda`'s (n_train, rows) scratch (256 MiB).
+WEIGHTS_SCRATCH = 2**25
+
+
+def forest_weights_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_start: Any,
+                        leaf_size: Any, node_offset: Any, leaf_samples: Any, inbag: Any,
+                        n_train: int, oob_rows: Any, *, scratch_size: int = WEIGHTS_SCRATCH
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GPU twin of :func:`.forest_predict.forest_weights`: CSR arrays ``(indptr, indices,
+    data)`` on the host, each row's support in increasing order.
+
+    Target rows go in chunks of ``scratch_size // n_train``; each thread accumulates its
+    row's ``1 / |leaf|`` terms over the trees in order into a dense column of a device
+    scratch (as the CPU kernel into its dense row), counts its support, and after the
+    chunk's offsets are known writes it in increasing order. Equal to the CPU kernel bit
+    for bit (the same additions in the same order, then the same division).
+    """
+    m = X.shape[0]
+    counts = np.zeros(m, dtype=np.int64)
+    parts_indices, parts_data = [], []
+    if m > 0 and n_train > 0:
+        args = [_on_device(a) for a in (X, feature, threshold, left, leaf_start, leaf_size,
+                                        node_offset, leaf_samples, inbag, oob_rows)]
+        chunk = max(1, min(m, scratch_size // n_train))
+        scratch = cuda.device_array((n_train, chunk), dtype=np.float64)
+        n_trees = cuda.device_array(chunk, dtype=np.int64)
+        support = cuda.device_array(chunk, dtype=np.int64)
+        for first in range(0, m, chunk):
+            last = min(first + chunk, m)
+            _weights_accumulate[_grid(last - first), THREADS_PER_BLOCK](
+                args[0], first, last, *args[1:], scratch, n_trees, support)
+            counts[first:last] = support.copy_to_host()[: last - first]
+            starts = np.zeros(chunk, dtype=np.int64)
+            starts[1: last - first] = np.cumsum(counts[first:last - 1])
+            total = int(counts[first:last].sum())
+            indices = cuda.device_array(max(total, 1), dtype=np.int64)
+            data = cuda.device_array(max(total, 1), dtype=np.float64)
+            _weights_emit[_grid(last - first), THREADS_PER_BLOCK](
+                scratch, first, last, n_trees, cuda.to_device(starts), indices, data)
+            parts_indices.append(indices.copy_to_host()[:total])
+            parts_data.append(data.copy_to_host()[:total])
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(parts_indices) if parts_indices else np.empty(0, np.int64)
+    data = np.concatenate(parts_data) if parts_data else np.empty(0)
+    return indptr, indices, data

@@ -121,9 +121,10 @@ class BaseForest(BaseEstimator):
         CPU; ``"gpu"``: on the GPU, and without one on the CPU with a ``DeviceWarning``.
         The GPU kernels (:mod:`survhte._kernels.forest_predict_cuda`) add the trees in the
         CPU kernels' order, so estimates are the same bit for bit (variances too, up to a
-        GPU's fused multiply-adds in the last bits). Trees are grown on the CPU whatever the
-        device, and forest weights (:meth:`get_forest_weights`) and survival curves are
-        computed on the CPU; NumPy inputs are copied to the GPU at each prediction.
+        GPU's fused multiply-adds in the last bits), and so are the forest weights
+        (:meth:`get_forest_weights`). Trees are grown on the CPU whatever the device, and
+        survival curves (:class:`~survhte.forest.SurvivalForest`) are computed on the CPU;
+        the forest is copied to the GPU at each prediction.
     random_state : int, RandomState or None
         Seeds the forest; trees are seeded from it and their index only.
     """
@@ -315,5 +316,6 @@ class BaseForest(BaseEstimator):
             X, oob = self._X_train, True
         else:
             X, oob = self._check_X(X), False
+        device = self._device()
         with numba_threads(self.n_jobs):
-            return weights_matrix(self.forest_, X, oob=oob)
+            return weights_matrix(self.forest_, X, oob=oob, device=device)

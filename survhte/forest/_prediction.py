@@ -1,9 +1,9 @@
 """Predictions of a grown :class:`~._engine.Forest`: estimates, variances, forest weights.
 
 ``device="gpu"`` (a device resolved by :func:`survhte._device.resolve_device`) runs the
-estimates and the little-bag variance sums on the numba.cuda twins of the CPU kernels
-(:mod:`survhte._kernels.forest_predict_cuda`, imported only then), which add the trees in
-the same order; the forest weights stay on the CPU.
+estimates, the little-bag variance sums and the forest weights on the numba.cuda twins of
+the CPU kernels (:mod:`survhte._kernels.forest_predict_cuda`, imported only then), which
+add the trees in the same order.
 """
 
 from __future__ import annotations
@@ -84,8 +84,13 @@ def predict_variance(
     return debias(var_between, group_noise, n_groups)
 
 
-def weights_matrix(forest: Forest, X: np.ndarray, *, oob: bool = False) -> sparse.csr_matrix:
-    """Forest weights ``alpha_i(x)`` as a sparse (len(X), n_train) matrix, rows summing to 1."""
-    indptr, indices, data = forest_weights(X, *forest.kernel_arrays(), forest.n_train,
-                                            oob_rows(X, oob))
+def weights_matrix(forest: Forest, X: np.ndarray, *, oob: bool = False,
+                   device: str = "cpu") -> sparse.csr_matrix:
+    """Forest weights ``alpha_i(x)`` as a sparse (len(X), n_train) matrix, rows summing to 1;
+    ``device`` as :func:`predict_estimand` (the same weights bit for bit)."""
+    weights = forest_weights
+    if device == "gpu":
+        from .._kernels.forest_predict_cuda import forest_weights_cuda as weights
+    indptr, indices, data = weights(X, *forest.kernel_arrays(), forest.n_train,
+                                    oob_rows(X, oob))
     return sparse.csr_matrix((data, indices, indptr), shape=(X.shape[0], forest.n_train))
