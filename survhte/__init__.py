@@ -82,9 +82,9 @@ _EXPORTS = {
     "read_results": "survhte.study",
     "write_report": "survhte.study",
     "preset_names": "survhte.study",
-    "set_config": "survhte._config",
-    "get_config": "survhte._config",
-    "config_context": "survhte._config",
+    "set_config": "survhte.config",
+    "get_config": "survhte.config",
+    "config_context": "survhte.config",
 }
 
 __all__ = ["__version__", *_EXPORTS]

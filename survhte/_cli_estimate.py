@@ -26,7 +26,7 @@ from ._cli_report import (
     km_contrast,
     number_format,
 )
-from ._config import config_context
+from .config import config_context
 from ._device import DEVICES
 from ._validation import TARGETS, check_horizon, default_horizon
 from .forest import CausalSurvivalForest

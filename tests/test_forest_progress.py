@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import survhte
-from survhte import _config
+from survhte import config as _config
 from survhte._kernels._jit import chunk_callback, parallel_range
 from survhte.forest import CausalForest, CausalSurvivalForest
 from survhte.simulate import survhte_bench

@@ -21,7 +21,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from .._config import Progress, phase_label
+from ..config import Progress, phase_label
 from .._kernels._jit import chunk_callback
 from .._kernels.forest_multi import (
     SPLIT_MULTI_CAUSAL,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._config import progress_phase
+from ..config import progress_phase
 from .._nuisance import (
     NUISANCE_CONSTRAINTS,
     check_level_probabilities,

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._config import Progress, phase_label
+from ..config import Progress, phase_label
 from .._kernels._jit import chunk_callback
 from .._kernels.causal_survival_levels import curve_scores_levels as _curve_levels_kernel
 from .._kernels.causal_survival_levels import forest_scores_levels as _forest_levels_kernel

@@ -1,6 +1,9 @@
 """Package-wide settings, as scikit-learn's ``set_config`` / ``config_context``, and the
 progress line of long forest fits.
 
+A core module (every package may import it; it imports only the standard library). The three
+public functions are also importable from the top level: ``survhte.set_config``.
+
 One setting so far: ``progress`` (bool, default False): long forest fits (tree growth, the
 causal survival forest's score step) write their progress to stderr. Library use is silent by
 default; the ``survhte estimate`` command turns it on. The setting is per thread (a fit started
@@ -17,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+__all__ = ["config_context", "get_config", "set_config"]
+
 _DEFAULTS: dict[str, Any] = {"progress": False}
 _local = threading.local()
 
@@ -32,7 +37,14 @@ def _config() -> dict[str, Any]:
 
 
 def get_config() -> dict[str, Any]:
-    """The current settings (a copy): ``{"progress": bool}``."""
+    """The current settings (a copy): ``{"progress": bool}``.
+
+    Examples
+    --------
+    >>> import survhte
+    >>> survhte.get_config()
+    {'progress': False}
+    """
     return dict(_config())
 
 
