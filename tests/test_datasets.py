@@ -113,7 +113,8 @@ def test_actg175_all_arms_merges_the_three_files(censoring):
     time_col = "observed_time_month" if censoring == "low" else "t4"
     for k, name in enumerate(("HIV1", "HIV2", "HIV3"), start=1):
         raw = pd.read_csv(BENCH / "real" / f"ACTG_175_{name}.csv")
-        two_arm = load_actg175(name, censoring=censoring, version=4, data_home=BENCH)
+        two_arm = load_actg175(name, censoring=censoring, version=4, data_home=BENCH,
+                               censor_at_cap=True)  # the four-arm default
         # every row of the comparison file is in the four-arm set, with the same data
         for code, source in ((0, 0), (k, 1)):
             rows = raw["trt"] == source
@@ -126,6 +127,26 @@ def test_actg175_all_arms_merges_the_three_files(censoring):
     # no patient twice: the covariate rows are unique
     assert not data.X.duplicated().any()
     assert np.array_equal(data.ids, np.arange(1, 2140))
+
+
+@needs_bench
+def test_actg175_rows_followed_to_the_cap_are_censored_when_asked():
+    for kwargs in ({}, {"arms": "all", "censor_at_cap": False}):  # SurvHTE-Bench's coding
+        data = load_actg175(data_home=BENCH, **kwargs)
+        at_cap = data.time >= 30
+        assert at_cap.sum() > 600 and data.event[at_cap].all()
+        assert "censor_at_cap=True codes them" in data.description
+    coded = load_actg175(data_home=BENCH, censor_at_cap=True)
+    raw = load_actg175(data_home=BENCH)
+    at_cap = raw.time >= 30
+    assert not coded.event[at_cap].any()
+    np.testing.assert_array_equal(coded.event[~at_cap], raw.event[~at_cap])
+    np.testing.assert_array_equal(coded.time, raw.time)
+    four = load_actg175(arms="all", data_home=BENCH)  # default: censored at the cap
+    assert not four.event[four.time >= 30].any()
+    assert "is censored there" in four.description
+    with pytest.raises(TypeError, match="censor_at_cap"):
+        load_actg175(data_home=BENCH, censor_at_cap="yes")
 
 
 def test_actg175_arms_argument_is_checked(tmp_path):
