@@ -324,3 +324,45 @@ def test_array_api_strict_inputs_give_the_numpy_fit():
     np.testing.assert_array_equal(
         forest.fit(xp.asarray(d.X), outcome).predict_survival(d.X[:5], [0.5]),
         clone(forest).fit(d.X, d.y).predict_survival(d.X[:5], [0.5]))
+
+
+# ------------------------------------------------- the GPU code as compiled for a GPU (PTX)
+def test_the_gpu_kernels_compile_without_fused_multiply_adds(monkeypatch):
+    """On a GPU, NVVM contracts ``a * b + c`` into one fused multiply-add (one rounding, not
+    the CPU's two) unless told not to; the kernels round their products apart
+    (``forest_predict_cuda._mul``), so their PTX has no ``fma`` and their results are the
+    CPU's on hardware too, not only under the simulator. Compiled for an H100 (sm_90)
+    without a GPU (where there is one, the tests marked ``cuda`` compare on it instead);
+    skipped where no libNVVM (CUDA toolkit) is installed."""
+    import numba.cuda.dispatcher
+    from numba import config, cuda, typeof
+    from numba.cuda.cudadrv import nvvm
+
+    if config.ENABLE_CUDASIM or gpu_available() or not nvvm.is_available():
+        pytest.skip("a GPU or the simulator is here, or no libNVVM to compile PTX with")
+
+    class H100:
+        compute_capability = (9, 0)
+
+    # The kernels' device functions compile for "the current device": there is none here.
+    monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device", H100)
+    X, y, _ = _regression(n=60)
+    forest = RegressionForest(n_estimators=4, device="cpu", random_state=0).fit(X, y).forest_
+    tree = (forest.feature, forest.threshold, forest.left, forest.leaf_size,
+            forest.node_offset, forest.inbag)
+    rows, values = np.empty(0, dtype=np.int64), np.ones((forest.leaf_size.shape[0], 2))
+    vector, counts = np.empty(3), np.empty(3, dtype=np.int64)
+    kernels = {
+        "_means_kernel": (X, *tree, values, rows, values, counts),
+        "_little_bags_kernel": (X, *tree, values, values, 2, rows, vector, vector, vector),
+        "_weights_accumulate": (X, 0, 3, forest.feature, forest.threshold, forest.left,
+                                forest.leaf_start, forest.leaf_size, forest.node_offset,
+                                forest.leaf_samples, forest.inbag, rows, values, counts,
+                                counts),
+    }
+    for name, args in kernels.items():
+        kernel = getattr(cuda_kernels, name)
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), cc=(9, 0))
+        assert "fma" not in ptx, name
+        if name == "_little_bags_kernel":  # the products are there, rounded on their own
+            assert "mul.rn.f64" in ptx

@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda
 
 #: Threads per block of every launch (a multiple of the 32-thread warp).
 THREADS_PER_BLOCK = 128
@@ -34,6 +34,21 @@ def cuda_available() -> bool:
         return bool(cuda.is_available())
     except Exception:  # a broken driver install means "no GPU", not an error
         return False
+
+
+if config.ENABLE_CUDASIM:  # the simulator runs Python: no fused multiply-add to avoid
+    @cuda.jit(device=True)
+    def _mul(x, y):
+        return x * y
+else:
+    from numba.cuda import libdevice
+
+    @cuda.jit(device=True)
+    def _mul(x, y):
+        """``x * y`` rounded, never fused with a following addition: NVVM contracts
+        ``a * b + c`` into one fused multiply-add by default (one rounding instead of two,
+        so not the CPU's result); ``__nv_dmul_rn`` is never contracted."""
+        return libdevice.dmul_rn(x, y)
 
 
 @cuda.jit(device=True)
@@ -123,21 +138,21 @@ def _little_bags_kernel(X, feature, threshold, left, leaf_size, node_offset, inb
                          inbag, oob_rows)
             psi = 0.0
             for c in range(k):
-                psi += coef[t, c] * values[node, c]
+                psi += _mul(coef[t, c], values[node, c])
             mean += psi
-            m3 += psi * psi
+            m3 += _mul(psi, psi)
         mean /= ci_group_size
         m0 += 1.0
         m1 += mean
-        m2 += mean * mean
+        m2 += _mul(mean, mean)
     n_groups[t] = m0
     if m0 == 0.0:  # group_variances
         var_between[t] = math.nan
         group_noise[t] = math.nan
         return
     average = m1 / m0
-    between = m2 / m0 - average * average
-    total = m3 / (m0 * ci_group_size) - average * average
+    between = m2 / m0 - _mul(average, average)
+    total = m3 / _mul(m0, float(ci_group_size)) - _mul(average, average)
     var_between[t] = between
     group_noise[t] = (total - between) / (ci_group_size - 1)
 
@@ -243,9 +258,9 @@ def little_bag_sums_cuda(X: Any, feature: Any, threshold: Any, left: Any, leaf_s
     n_groups)``, each (m,), NaN variances for a row without a complete little bag.
 
     Each thread descends a group's trees twice (the completeness check, then the sums), so
-    no (m, n_trees) leaf array is stored. The additions follow the CPU kernel's order: equal
-    bit for bit under the simulator; on a GPU the compiler may fuse ``coef * value`` into
-    the running sum (a fused multiply-add), which changes last bits only.
+    no (m, n_trees) leaf array is stored. The products and additions follow the CPU
+    kernel's order, and the products are rounded apart from the additions (``_mul``: no
+    fused multiply-add, which NVVM would otherwise form): equal bit for bit.
     """
     m = X.shape[0]
     var_between = cuda.device_array(m, dtype=np.float64)
