@@ -120,9 +120,9 @@ class BaseForest(BaseEstimator):
         numba finds one (``numba.cuda.is_available()``), else on the CPU; ``"cpu"``: on the
         CPU; ``"gpu"``: on the GPU, and without one on the CPU with a ``DeviceWarning``.
         The GPU kernels (:mod:`survhte._kernels.forest_predict_cuda`) add the trees in the
-        CPU kernels' order, so estimates are the same bit for bit (variances too, up to a
-        GPU's fused multiply-adds in the last bits), and so are the forest weights
-        (:meth:`get_forest_weights`). Trees are grown on the CPU whatever the device, and
+        CPU kernels' order and round products apart from sums (no fused multiply-adds), so
+        estimates, variances and forest weights (:meth:`get_forest_weights`) are the
+        CPU's bit for bit. Trees are grown on the CPU whatever the device, and
         survival curves (:class:`~survhte.forest.SurvivalForest`) are computed on the CPU;
         the forest is copied to the GPU at each prediction.
     random_state : int, RandomState or None
