@@ -1,0 +1,86 @@
+"""Forest prediction on the GPU (``device="gpu"``) vs the numba CPU path on all cores.
+
+Run on a machine with a CUDA GPU: ``python benchmarks/gpu.py [--sizes 100000 1000000
+10000000] [--train 20000] [--trees 500]``. Without one the script stops, except under numba's
+CUDA simulator (``NUMBA_ENABLE_CUDASIM=1 python benchmarks/gpu.py --sizes 200 --trees 10``,
+a smoke test of the script: simulator timings mean nothing).
+
+What runs on the GPU today is prediction (issue 22): a causal forest is grown once on the CPU
+(``--train`` rows, p = 10, ``--trees`` trees in little bags of 2), then the estimates
+(``predict``: ``forest_means``) and their little-bag variances (``predict_variance``:
+``little_bag_sums``) of m new rows are timed with ``device="cpu"`` (numba, every core) and
+``device="gpu"`` (the numba.cuda twins, forest copied to the device at each call, inputs
+NumPy). Each kernel is launched once on small data first, so compilation is not timed.
+Reported: seconds per call, the speed-up, the GPU memory in use after the call (free memory
+lost, from the CUDA context), and whether the two devices' results are equal (they must be:
+same additions in the same order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import time as clock
+
+import numpy as np
+
+from survhte._device import gpu_available
+from survhte.forest import CausalForest
+
+
+def _design(n: int, p: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, p))
+    w = rng.integers(0, 2, n)
+    y = X[:, 0] + w * (X[:, 1] - 0.5) + rng.normal(scale=0.5, size=n)
+    return X, y, w
+
+
+def _gpu_bytes_in_use() -> int:
+    from numba import cuda
+
+    free, total = cuda.current_context().get_memory_info()
+    return int(total - free)
+
+
+def _timed(call, *args):
+    start = clock.perf_counter()
+    out = call(*args)
+    return clock.perf_counter() - start, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--train", type=int, default=20_000)
+    parser.add_argument("--trees", type=int, default=500)
+    args = parser.parse_args()
+    simulator = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+    if not gpu_available():
+        raise SystemExit("no CUDA device (numba.cuda.is_available() is False): nothing to "
+                         "compare; run on a GPU machine or under NUMBA_ENABLE_CUDASIM=1.")
+    X, y, w = _design(args.train, 10, 0)
+    start = clock.perf_counter()
+    cpu = CausalForest(args.trees, device="cpu", n_jobs=-1, random_state=0).fit(X, y, w)
+    print(f"grown on the CPU: n = {args.train}, {args.trees} trees, "
+          f"{clock.perf_counter() - start:.1f} s")
+    gpu = copy.copy(cpu).set_params(device="gpu")  # the same trees
+    for forest in (cpu, gpu):  # compile the kernels before timing
+        forest.predict_variance(X[:64])
+    used = _gpu_bytes_in_use() if not simulator else 0
+    print(f"{'m':>10} {'call':>10} {'cpu s':>8} {'gpu s':>8} {'speed-up':>9} "
+          f"{'gpu MB':>8} {'equal':>6}")
+    for m in args.sizes:
+        X_new = _design(m, 10, 1)[0]
+        for call, label in (("predict", "estimate"), ("predict_variance", "variance")):
+            t_cpu, out_cpu = _timed(getattr(cpu, call), X_new)
+            t_gpu, out_gpu = _timed(getattr(gpu, call), X_new)
+            memory = (_gpu_bytes_in_use() - used) / 2**20 if not simulator else float("nan")
+            equal = bool(np.array_equal(out_cpu, out_gpu, equal_nan=True))
+            print(f"{m:>10} {label:>10} {t_cpu:>8.3f} {t_gpu:>8.3f} "
+                  f"{t_cpu / t_gpu:>9.2f} {memory:>8.0f} {equal!s:>6}")
+
+
+if __name__ == "__main__":
+    main()
