@@ -120,3 +120,14 @@ def test_worker_processes_bitwise(data) -> None:
             remote = CausalForest(30, random_state=7).fit(d.X, y, d.w)
     _assert_same_forest(remote, local)
     np.testing.assert_array_equal(remote.predict(d.X), local.predict(d.X))
+
+
+def test_progress_counts_the_chunks(client, data, monkeypatch, capsys) -> None:
+    import survhte
+    from survhte import config
+
+    monkeypatch.setattr(config, "PROGRESS_DELAY", 0.0)
+    d, y, _ = data
+    with survhte.config_context(progress=True), joblib.parallel_backend("dask"):
+        RegressionForest(40, random_state=8).fit(d.X, y)
+    assert "regression forest: 40/40 trees (100%)" in capsys.readouterr().err
