@@ -91,6 +91,28 @@ def test_resolver_without_a_gpu(no_gpu):
         resolve_device("tpu")
 
 
+def test_a_failing_gpu_under_auto_falls_back_to_the_cpu(monkeypatch):
+    monkeypatch.setattr(_device, "gpu_available", lambda: True)
+    monkeypatch.setattr(_device, "_GPU_FAILED", [])
+
+    def run(device):
+        if device == "gpu":
+            raise RuntimeError("NVVM_ERROR_INVALID_OPTION")
+        return "cpu result"
+
+    with pytest.raises(RuntimeError, match="NVVM"):
+        _device.run_on_device("gpu", run)
+    assert resolve_device("auto") == "gpu"
+    with pytest.warns(DeviceWarning, match="GPU kernels failed .*NVVM_ERROR"):
+        assert _device.run_on_device("auto", run) == "cpu result"
+    # From then on "auto" is the CPU, silently; "gpu" still tries the GPU.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_device("auto") == "cpu"
+        assert _device.run_on_device("auto", run) == "cpu result"
+    assert resolve_device("gpu") == "gpu"
+
+
 def test_an_unknown_device_is_refused_at_fit():
     X, y, _ = _regression(n=60)
     with pytest.raises(InvalidParameterError, match="device"):
@@ -124,6 +146,24 @@ def _same(gpu, cpu):
 def test_auto_resolves_to_the_gpu():
     assert resolve_device("auto") == "gpu"
     assert resolve_device("gpu") == "gpu"
+
+
+@cuda
+@needs_gpu
+def test_a_kernel_failure_under_auto_gives_the_cpu_answers(monkeypatch):
+    X, y, _ = _regression()
+    monkeypatch.setattr(_device, "_GPU_FAILED", [])
+    cpu, auto = (RegressionForest(n_estimators=4, device=d, random_state=1).fit(X, y)
+                 for d in ("cpu", "auto"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no kernel image is available for execution on the device")
+
+    monkeypatch.setattr(cuda_kernels, "forest_means_cuda", broken)
+    with pytest.warns(DeviceWarning, match="no kernel image"):
+        _same(auto.predict(X[:20]), cpu.predict(X[:20]))
+    with pytest.raises(RuntimeError, match="no kernel image"):
+        auto.set_params(device="gpu").predict(X[:20])
 
 
 @cuda

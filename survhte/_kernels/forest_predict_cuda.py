@@ -29,9 +29,16 @@ THREADS_PER_BLOCK = 128
 
 
 def cuda_available() -> bool:
-    """Whether a CUDA device (or numba's CUDA simulator) can run the kernels."""
+    """Whether a CUDA device (or numba's CUDA simulator) can run the kernels: a device, and
+    libNVVM to compile them (a driver without the CUDA toolkit's NVVM cannot)."""
     try:
-        return bool(cuda.is_available())
+        if not cuda.is_available():
+            return False
+        if config.ENABLE_CUDASIM:
+            return True
+        from numba.cuda.cudadrv import nvvm
+
+        return bool(nvvm.is_available())
     except Exception:  # a broken driver install means "no GPU", not an error
         return False
 

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import check_alpha
-from .._device import DEVICE_CONSTRAINT, resolve_device
+from .._device import DEVICE_CONSTRAINT, run_on_device
 from .._params import Interval, Options, validate_params
 from .._validation import check_covariates
 from .._warnings import user_stacklevel
@@ -117,7 +117,8 @@ class BaseForest(BaseEstimator):
         numba threads (None: numba's current setting; -1: all). Results do not depend on it.
     device : {"auto", "cpu", "gpu"}, default "auto"
         Where predictions run (:mod:`survhte._device`). ``"auto"``: on a CUDA GPU when
-        numba finds one (``numba.cuda.is_available()``), else on the CPU; ``"cpu"``: on the
+        numba finds one (``numba.cuda.is_available()`` and libNVVM), else on the CPU (and on
+        the CPU, with a ``DeviceWarning``, once the GPU kernels fail); ``"cpu"``: on the
         CPU; ``"gpu"``: on the GPU, and without one on the CPU with a ``DeviceWarning``.
         The GPU kernels (:mod:`survhte._kernels.forest_predict_cuda`) add the trees in the
         CPU kernels' order and round products apart from sums (no fused multiply-adds), so
@@ -211,16 +212,20 @@ class BaseForest(BaseEstimator):
             self.estimand_ = estimand
             self._leaf_values = estimand_leaf_values(self.forest_, estimand)
 
-    def _device(self) -> str:
-        """``"cpu"`` or ``"gpu"``: where this forest's predictions run (``device`` resolved;
-        ``"gpu"`` without a GPU warns and gives ``"cpu"``)."""
-        return resolve_device(getattr(self, "device", "auto"))
+    def _on_device(self, run: Any) -> Any:
+        """``run(device)`` with ``device`` the resolved ``"cpu"`` or ``"gpu"``
+        (:func:`survhte._device.run_on_device`: ``"gpu"`` without a GPU warns and runs on
+        the CPU; a failing GPU under ``"auto"`` warns and runs on the CPU)."""
+        return run_on_device(getattr(self, "device", "auto"), run)
 
     def _predict(
         self, X: np.ndarray, *, oob: bool = False, variance: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Estimates at the rows of ``X`` and, with ``variance``, their little-bag variance."""
-        device = self._device()
+        return self._on_device(lambda device: self._predict_on(X, oob, variance, device))
+
+    def _predict_on(self, X: np.ndarray, oob: bool, variance: bool, device: str
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         with numba_threads(self.n_jobs):
             theta, means = predict_estimand(self.forest_, X, self.estimand_, self._leaf_values,
                                             oob=oob, device=device)
@@ -316,6 +321,8 @@ class BaseForest(BaseEstimator):
             X, oob = self._X_train, True
         else:
             X, oob = self._check_X(X), False
-        device = self._device()
-        with numba_threads(self.n_jobs):
-            return weights_matrix(self.forest_, X, oob=oob, device=device)
+        def weights(device: str) -> sparse.csr_matrix:
+            with numba_threads(self.n_jobs):
+                return weights_matrix(self.forest_, X, oob=oob, device=device)
+
+        return self._on_device(weights)

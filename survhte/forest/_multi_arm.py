@@ -102,7 +102,12 @@ class JointForestMixin:
 
     def _predict_all(self, X: np.ndarray, oob: bool, variance: bool,
                      contrasts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        device = self._device()
+        return self._on_device(
+            lambda device: self._predict_all_on(X, oob, variance, contrasts, device))
+
+    def _predict_all_on(self, X: np.ndarray, oob: bool, variance: bool,
+                        contrasts: np.ndarray | None, device: str
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
         with numba_threads(self.n_jobs):
             theta, means = predict_estimand(self.forest_, X, self.estimand_,
                                             self._leaf_values, oob=oob, device=device)
