@@ -101,7 +101,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             with joblib.parallel_backend("dask"):
                 fit(X[:500], time_[:500], event[:500], 4 * workers)  # kernels in the workers
             local_times, dask_times = [], []
@@ -130,7 +130,7 @@ def main() -> None:
     if args.bytes_n:
         Xb, tb, eb = make_data(args.bytes_n, args.p, seed=1)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             with ByteCount() as count, joblib.parallel_backend("dask"):
                 fit(Xb, tb, eb, 8)
             peer = peer_bytes(client)

@@ -26,9 +26,9 @@ from ._cli_report import (
     km_contrast,
     number_format,
 )
-from .config import config_context
 from ._device import DEVICES
 from ._validation import TARGETS, check_horizon, default_horizon
+from .config import config_context
 from .forest import CausalSurvivalForest
 from .heterogeneity import (
     RankAverageTreatmentEffect,

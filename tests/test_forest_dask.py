@@ -29,7 +29,7 @@ from survhte.simulate import survhte_bench  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -113,7 +113,7 @@ def test_worker_processes_bitwise(data) -> None:
     # Separate worker processes (the data pickled to them, numba kernels loaded there).
     d, y, _ = data
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         local = CausalForest(30, random_state=7).fit(d.X, y, d.w)
         with joblib.parallel_backend("dask"):

@@ -21,7 +21,6 @@ import numpy as np
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from ..config import Progress, phase_label
 from .._kernels._jit import chunk_callback
 from .._kernels.forest_multi import (
     SPLIT_MULTI_CAUSAL,
@@ -36,6 +35,7 @@ from .._kernels.forest_split import (
     SPLIT_VARIANCE,
 )
 from .._kernels.forest_tree import grow_trees
+from ..config import Progress, phase_label
 from ._strategies import GrowthRule
 
 # Scratch budget of one batch of trees (node arrays of trees being grown), in bytes.
@@ -257,11 +257,11 @@ def _grow_trees(growth: _Growth, first: int, last: int) -> tuple:
     n_trees, capacity = last - first, growth.capacity
     batch = int(min(n_trees, max(numba.get_num_threads(),
                                  _BATCH_BYTES // (capacity * _BYTES_PER_NODE))))
-    # The kernel writes row ``b`` (the global tree index) of these two: rows before ``first``
-    # are never touched, so (allocated by mmap, as numpy does for large arrays) they take
-    # address space, not memory.
-    leaf_samples = np.empty((last, growth.block), dtype=np.int32)
-    inbag = np.zeros((last, (growth.n + 7) // 8), dtype=np.uint8)
+    # The kernel writes row ``b`` (the global tree index) of these two, so they are indexed by
+    # tree; only rows ``first <= b < last`` exist (a chunk's, see ``_rows_from``).
+    leaf_rows = np.empty((n_trees, growth.block), dtype=np.int32)
+    inbag_rows = np.zeros((n_trees, (growth.n + 7) // 8), dtype=np.uint8)
+    leaf_samples, inbag = _rows_from(leaf_rows, first), _rows_from(inbag_rows, first)
     pieces: list[tuple[np.ndarray, ...]] = []
     n_nodes_all = []
     for start in range(first, last, batch):
@@ -276,9 +276,30 @@ def _grow_trees(growth: _Growth, first: int, last: int) -> tuple:
             pieces.append(tuple(array[j, :count] for array in out))
         n_nodes_all.append(n_nodes)
     columns = tuple(np.concatenate(column) for column in zip(*pieces, strict=True))
-    if first:
-        leaf_samples, inbag = leaf_samples[first:].copy(), inbag[first:].copy()
-    return columns, np.concatenate(n_nodes_all), leaf_samples, inbag
+    return columns, np.concatenate(n_nodes_all), leaf_rows, inbag_rows
+
+
+class _Shifted:
+    """``__array_interface__`` of ``rows`` seen as rows ``first, first + 1, ...`` of a taller
+    array (the rows before ``first`` are not there: never to be read or written)."""
+
+    def __init__(self, rows: np.ndarray, first: int) -> None:
+        self.rows = rows  # kept alive by the view's ``base``
+        interface = dict(rows.__array_interface__)
+        pointer = interface["data"][0] - first * rows.strides[0]
+        interface.update(data=(pointer, False), shape=(first + rows.shape[0], *rows.shape[1:]),
+                         strides=rows.strides)
+        self.__array_interface__ = interface
+
+
+def _rows_from(rows: np.ndarray, first: int) -> np.ndarray:
+    """``rows`` (C order, 2-d) addressed by global tree index: row ``first + j`` of the result
+    is row ``j`` of ``rows``. A Dask chunk of trees ``first..last - 1`` thus holds only its own
+    rows of ``leaf_samples`` and ``inbag`` (at n = 10^7 the whole of them would be 20 GB) and
+    the kernel, which writes row ``trees[j]``, stays as it is."""
+    if first == 0:
+        return rows
+    return np.asarray(_Shifted(rows, first))
 
 
 def _dask_backend() -> tuple[Any, int] | None:

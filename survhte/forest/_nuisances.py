@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ..config import progress_phase
 from .._nuisance import (
     NUISANCE_CONSTRAINTS,
     check_level_probabilities,
@@ -29,6 +28,7 @@ from .._nuisance import (
 )
 from .._params import InstanceOf
 from .._warnings import user_stacklevel
+from ..config import progress_phase
 from ..survival import check_survival_model
 from ._base import UnsplitForestWarning
 from ._regression import RegressionForest

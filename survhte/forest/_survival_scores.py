@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..config import Progress, phase_label
 from .._kernels._jit import chunk_callback
 from .._kernels.causal_survival_levels import curve_scores_levels as _curve_levels_kernel
 from .._kernels.causal_survival_levels import forest_scores_levels as _forest_levels_kernel
@@ -26,6 +25,7 @@ from .._kernels.causal_survival_score import curve_scores as _curve_kernel
 from .._kernels.causal_survival_score import forest_scores as _forest_kernel
 from .._validation import check_time
 from .._warnings import user_stacklevel
+from ..config import Progress, phase_label
 from ._engine import numba_threads
 from ._nuisances import SurvivalNuisance
 
