@@ -146,6 +146,23 @@ class CausalForest(CATEForest):
         self.n_folds = n_folds
 
 
+    def _fit_inputs(self, X: Any, y: Any, w: Any, sample_weight: Any
+                    ) -> tuple[np.ndarray, list[str] | None, np.ndarray, np.ndarray, np.ndarray,
+                               np.ndarray]:
+        """Checked parameters and ``(X, feature names, y, level codes, classes, weights)``
+        of a fit on an uncensored outcome (weights all 1 when none are given)."""
+        self._validate_params()
+        X_array, names = check_covariates(X)
+        n = X_array.shape[0]
+        y = _finite_float_vector(y, "y")
+        if y.shape[0] != n:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {n}.")
+        codes, classes = check_treatment(w, n_samples=n, control=self.control)
+        weight = check_sample_weight(sample_weight, n)
+        weight = np.ones(n) if weight is None else weight
+        self._tree_params(X_array.shape[1])
+        return X_array, names, y, codes, classes, weight
+
     def fit(
         self,
         X: Any,
@@ -181,16 +198,8 @@ class CausalForest(CATEForest):
         -------
         self
         """
-        self._validate_params()
-        X_array, names = check_covariates(X)
+        X_array, names, y, codes, classes, weight = self._fit_inputs(X, y, w, sample_weight)
         n = X_array.shape[0]
-        y = _finite_float_vector(y, "y")
-        if y.shape[0] != n:
-            raise ValueError(f"y has {y.shape[0]} rows but X has {n}.")
-        codes, classes = check_treatment(w, n_samples=n, control=self.control)
-        weight = check_sample_weight(sample_weight, n)
-        weight = np.ones(n) if weight is None else weight
-        self._tree_params(X_array.shape[1])
         if classes.size > 2 and y_hat is not None:
             raise ValueError(
                 f"y_hat is E[Y | X] of a two-level fit; with {classes.size} treatment levels "
@@ -208,11 +217,8 @@ class CausalForest(CATEForest):
             propensities = forest_propensities(
                 self.propensity_model, X, codes, classes, weight, seed_w, seed_w,
                 self.n_folds, self._nuisance_forest)
-        elif classes.size == 2:
-            e = _given(w_hat, "w_hat", n)
-            propensities = np.column_stack([1 - e, e])
         else:
-            propensities = check_level_probabilities(w_hat, n, classes.size, "w_hat")
+            propensities = _given_propensities(w_hat, n, classes.size)
         check_overlap(propensities, codes, classes, "CausalForest")
         if classes.size == 2:
             self._fit_binary(X, names, y, codes, classes, weight, y_hat, propensities[:, 1],
@@ -279,6 +285,15 @@ class CausalForest(CATEForest):
     def _residual(self, tau: np.ndarray) -> np.ndarray:
         """``Y_i - m_i - (W_i - e_i) tau_i``: observed minus fitted ``E[Y | X_i, W_i]``."""
         return self._y - self.y_hat_ - (self._treated - self.w_hat_) * tau
+
+
+def _given_propensities(w_hat: Any, n: int, n_levels: int) -> np.ndarray:
+    """Known propensities ``w_hat`` as (n, K + 1): for two levels (n,) values of
+    ``P(W = 1 | X)``; else (K + 1,) or (n, K + 1) level probabilities."""
+    if n_levels == 2 and np.ndim(w_hat) == 1 and np.shape(w_hat)[0] == n:
+        e = _given(w_hat, "w_hat", n)
+        return np.column_stack([1 - e, e])
+    return check_level_probabilities(w_hat, n, n_levels, "w_hat")
 
 
 def _given(values: Any, name: str, n: int) -> np.ndarray:

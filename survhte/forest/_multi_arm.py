@@ -21,18 +21,14 @@ from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import _squeeze, check_alpha, contrast_codes, population_rows, resolve_horizon
-from .._nuisance import check_level_probabilities
 from .._validation import (
-    _finite_float_vector,
-    check_covariates,
     check_sample_weight,
-    check_treatment,
     validate_fit_inputs,
 )
 from ..survival import check_survival_model
 from ._average import _on_population, fill_missing, weighted_mean_and_se
 from ._base import normal_interval, warn_if_unsplit
-from ._causal import CausalForest, _given
+from ._causal import CausalForest, _given, _given_propensities
 from ._causal_survival import CausalSurvivalForest
 from ._engine import numba_threads
 from ._nuisances import check_overlap, fit_survival_nuisance, forest_propensities
@@ -312,16 +308,8 @@ class MultiArmCausalForest(JointForestMixin, CausalForest):
         -------
         self
         """
-        self._validate_params()
-        X_array, names = check_covariates(X)
+        X_array, names, y, codes, classes, weight = self._fit_inputs(X, y, w, sample_weight)
         n = X_array.shape[0]
-        y = _finite_float_vector(y, "y")
-        if y.shape[0] != n:
-            raise ValueError(f"y has {y.shape[0]} rows but X has {n}.")
-        codes, classes = check_treatment(w, n_samples=n, control=self.control)
-        weight = check_sample_weight(sample_weight, n)
-        weight = np.ones(n) if weight is None else weight
-        self._tree_params(X_array.shape[1])
         self._clear_fit()
         self._set_fit_attributes(X, names, classes)
         seed, seed_y, seed_w = self._seeds(3)  # CausalForest's order: K = 1 is the same fit
@@ -329,11 +317,8 @@ class MultiArmCausalForest(JointForestMixin, CausalForest):
             propensities = forest_propensities(
                 self.propensity_model, X_array, codes, classes, weight, seed_w, seed_w,
                 self.n_folds, self._nuisance_forest)
-        elif classes.size == 2 and np.ndim(w_hat) == 1 and np.shape(w_hat)[0] == n:
-            e = _given(w_hat, "w_hat", n)
-            propensities = np.column_stack([1 - e, e])
         else:
-            propensities = check_level_probabilities(w_hat, n, classes.size, "w_hat")
+            propensities = _given_propensities(w_hat, n, classes.size)
         check_overlap(propensities, codes, classes, "MultiArmCausalForest")
         if y_hat is None:
             self.y_hat_ = self._nuisance_forest(seed_y).fit(
