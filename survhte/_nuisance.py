@@ -5,6 +5,8 @@ and :class:`survhte.inference.AIPCW` take their propensity specification
 (:func:`fit_propensity`, :func:`propensity_matrix`), cross-fitting folds (:func:`make_folds`),
 clipping rule (:func:`clip_propensity`) and censoring floor (:data:`CENSORING_FLOOR`) from
 here, so a change of default or of the overlap warning reaches every estimator at once.
+Fits over folds that are worth distributing go through :func:`map_folds` (joblib, so a Dask
+backend sends them to its workers).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -27,6 +30,7 @@ __all__ = [
     "CENSORING_FLOOR",
     "MIN_ARM_EVENTS",
     "NUISANCE_CONSTRAINTS",
+    "N_JOBS_CONSTRAINT",
     "PROPENSITY_CLIP",
     "check_arm_events",
     "check_clip",
@@ -36,6 +40,7 @@ __all__ = [
     "default_propensity_model",
     "fit_propensity",
     "make_folds",
+    "map_folds",
     "predict_propensity",
     "propensity_matrix",
     "seeded_clone",
@@ -57,6 +62,8 @@ NUISANCE_CONSTRAINTS = {
     "propensity_clip": [Interval(float, 0, 0.5, closed="left")],
     "n_folds": [Interval(int, 1, None)],
 }
+#: ``n_jobs`` of :func:`map_folds` (scikit-learn's: None, -1 or a positive count).
+N_JOBS_CONSTRAINT: list[Any] = [None, Options({-1}), Interval(int, 1, None)]
 #: Fewest events up to the horizon that a treatment arm should have for its outcome and
 #: censoring models (AIPCW refuses fewer; the imputed-outcome learners warn).
 MIN_ARM_EVENTS = 10
@@ -162,6 +169,20 @@ def make_folds(codes: np.ndarray, n_folds: int, seed: Any, classes: Any = None,
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     labels = codes if strata is None else strata
     return list(splitter.split(np.zeros((codes.size, 1)), labels))
+
+
+def map_folds(function: Any, tasks: Any, *data: Any, n_jobs: int | None = None) -> list:
+    """``[function(*data, *task) for task in tasks]`` through :class:`joblib.Parallel`.
+
+    ``n_jobs`` as scikit-learn's: ``None`` runs the tasks one after another in this process
+    unless a joblib backend is active; within ``joblib.parallel_backend("dask")`` (a
+    ``dask.distributed.Client`` open) they run on the Dask workers, the ``data`` arrays sent
+    once per call (joblib's Dask backend scatters every argument over 1 kB once). ``-1``: all
+    local cores. The results come back in task order and are the sequential ones: a task is a
+    function of its arguments (seeded estimators), wherever it runs. Put the large arrays in
+    ``data`` and the per-task pieces (a fold's indices, a template) in ``tasks``.
+    """
+    return Parallel(n_jobs=n_jobs)(delayed(function)(*data, *task) for task in tasks)
 
 
 def check_level_probabilities(values: Any, n: int, levels: int, name: str) -> np.ndarray:

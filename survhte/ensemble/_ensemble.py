@@ -13,7 +13,14 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._base import CATEEstimator, population_rows, resolve_horizon, subpopulation_scores
-from .._nuisance import MIN_ARM_EVENTS, NUISANCE_CONSTRAINTS, make_folds, seeded_clone
+from .._nuisance import (
+    MIN_ARM_EVENTS,
+    N_JOBS_CONSTRAINT,
+    NUISANCE_CONSTRAINTS,
+    make_folds,
+    map_folds,
+    seeded_clone,
+)
 from .._params import InstanceOf, Interval, Options
 from .._validation import TARGETS, validate_fit_inputs
 from ..forest import CausalSurvivalForest
@@ -42,6 +49,26 @@ def default_members() -> list[tuple[str, Any]]:
         ("survival_s_learner", SurvivalSLearner(calibrate=False)),
         ("survival_t_learner", SurvivalTLearner(calibrate=False)),
     ]
+
+
+_FOLD_ERRORS = (ValueError, np.linalg.LinAlgError, ArithmeticError)
+
+
+def _fold_fit(X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray,
+              n_levels: int, template: Any, train: np.ndarray, test: np.ndarray) -> Any:
+    """A member fitted on fold ``train`` and its CATEs on ``test`` (a joblib task,
+    :func:`survhte._nuisance.map_folds`); the error, returned, when the fit fails."""
+    try:
+        model = clone(template).fit(X[train], (time[train], event[train]), codes[train])
+        return model, _predict_matrix(model, X[test], n_levels)
+    except _FOLD_ERRORS as error:
+        return error
+
+
+def _full_fit(X: np.ndarray, time: np.ndarray, event: np.ndarray, codes: np.ndarray,
+              template: Any) -> Any:
+    """A member fitted on all rows (a joblib task)."""
+    return clone(template).fit(X, (time, event), codes)
 
 
 def _predict_matrix(model: Any, X: np.ndarray, n_levels: int) -> np.ndarray:
@@ -128,6 +155,11 @@ class EnsembleCATE(CATEEstimator):
     n_bootstrap : int, default 200
         Bootstrap draws of the combination step (weights, slope, ATE) for
         :meth:`predict_interval`; 0 leaves it out.
+    n_jobs : int, optional
+        Jobs of the members' fits on the cross-fitting folds and on all rows
+        (:class:`joblib.Parallel`, as scikit-learn's ``n_jobs``): ``None`` fits them one after
+        another, unless a joblib backend is active: within ``joblib.parallel_backend("dask")``
+        they go to the Dask workers; ``-1``: all local cores. The fit does not depend on it.
     random_state : int, RandomState or None, default None
     control : label, optional
         The reference treatment level; becomes ``classes_[0]``.
@@ -217,6 +249,7 @@ class EnsembleCATE(CATEEstimator):
         "n_folds": [Interval(int, 2, None)],
         "propensity_model": NUISANCE_CONSTRAINTS["propensity_model"],
         "n_bootstrap": [Interval(int, 0, None)],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "control": ["no_validation"],
     }
@@ -233,6 +266,7 @@ class EnsembleCATE(CATEEstimator):
         n_folds: int = 5,
         propensity_model: Any = None,
         n_bootstrap: int = 200,
+        n_jobs: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         control: Any = None,
     ) -> None:
@@ -245,6 +279,7 @@ class EnsembleCATE(CATEEstimator):
         self.n_folds = n_folds
         self.propensity_model = propensity_model
         self.n_bootstrap = n_bootstrap
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.control = control
 
@@ -330,23 +365,24 @@ class EnsembleCATE(CATEEstimator):
         # 2. Out-of-fold predictions of each member.
         templates = self._member_templates(rng)
         folds, fold_of = self._folds(time, event, codes, _seed(rng))
+        with warnings.catch_warnings():  # every (member, fold) fit: one joblib task
+            warnings.simplefilter("ignore")
+            fits = map_folds(_fold_fit, [(template, train, test) for _, template in templates
+                                         for train, test in folds],
+                             X_array, time, event, codes, n_levels, n_jobs=self.n_jobs)
         oof, fold_models, kept = [], [], []
-        for name, template in templates:
+        for j, (name, template) in enumerate(templates):
             predictions = np.full((n, n_levels), np.nan)
-            models = []
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    for train, test in folds:
-                        model = clone(template).fit(X_array[train], (time[train], event[train]),
-                                                    codes[train])
-                        predictions[test] = _predict_matrix(model, X_array[test], n_levels)
-                        models.append(model)
-            except (ValueError, np.linalg.LinAlgError, ArithmeticError) as error:
+            mine = fits[j * len(folds):(j + 1) * len(folds)]
+            error = next((fit for fit in mine if isinstance(fit, Exception)), None)
+            if error is not None:
                 warnings.warn(f"ensemble member {name!r} failed on a cross-fitting fold and is "
                               f"left out: {type(error).__name__}: {error}", UserWarning,
                               stacklevel=2)
                 continue
+            models = [model for model, _ in mine]
+            for (_, test), (_, predicted) in zip(folds, mine, strict=True):
+                predictions[test] = predicted
             held = predictions[fold_of >= 0]
             if not np.all(np.isfinite(held)):
                 bad = int(np.sum(~np.isfinite(held)))
@@ -378,9 +414,9 @@ class EnsembleCATE(CATEEstimator):
         self.ate_ = _level_values(psi.mean(axis=0))
 
         # 5. Members refitted on all rows; their training means centre the predictions.
-        self.members_ = {}
-        for name, template in kept:
-            self.members_[name] = clone(template).fit(X_array, (time, event), codes)
+        self.members_ = dict(zip(member_names, map_folds(
+            _full_fit, [(template,) for _, template in kept], X_array, time, event, codes,
+            n_jobs=self.n_jobs), strict=True))
         full = np.stack([_predict_matrix(m, X_array, n_levels) for m in self.members_.values()])
         self._centres = full.mean(axis=1)  # (J, K)
         self._fold_models = fold_models

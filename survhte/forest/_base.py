@@ -19,7 +19,7 @@ from .._device import DEVICE_CONSTRAINT, run_on_device
 from .._params import Interval, Options, validate_params
 from .._validation import check_covariates
 from .._warnings import user_stacklevel
-from ._engine import TreeParams, grow_forest, numba_threads
+from ._engine import TreeParams, grow_forest, numba_threads, scatter_once
 from ._prediction import (
     estimand_leaf_values,
     predict_estimand,
@@ -226,7 +226,7 @@ class BaseForest(BaseEstimator):
 
     def _predict_on(self, X: np.ndarray, oob: bool, variance: bool, device: str
                     ) -> tuple[np.ndarray, np.ndarray | None]:
-        with numba_threads(self.n_jobs):
+        with numba_threads(self.n_jobs), scatter_once():
             theta, means = predict_estimand(self.forest_, X, self.estimand_, self._leaf_values,
                                             oob=oob, device=device)
             if not variance:

@@ -3,7 +3,9 @@
 ``device="gpu"`` (a device resolved by :func:`survhte._device.resolve_device`) runs the
 estimates, the little-bag variance sums and the forest weights on the numba.cuda twins of
 the CPU kernels (:mod:`survhte._kernels.forest_predict_cuda`, imported only then), which
-add the trees in the same order.
+add the trees in the same order. On the CPU, within ``joblib.parallel_backend("dask")``, X of at
+least ``_engine.DASK_PREDICT_MIN_ROWS`` rows is predicted in row blocks on the Dask workers
+(:func:`~._engine.by_row_blocks`), the same bit for bit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from .._kernels.forest_predict import forest_means, forest_weights, leaf_values, little_bag_sums
-from ._engine import Forest
+from ._engine import Forest, by_row_blocks
 from ._strategies import Estimand
 from ._variance import debias
 
@@ -28,9 +30,13 @@ def estimand_leaf_values(forest: Forest, estimand: Estimand) -> np.ndarray:
                        forest.leaf_samples, np.ascontiguousarray(estimand.statistics))
 
 
-def _tree_arrays(forest: Forest) -> tuple[np.ndarray, ...]:
+def _tree_arrays(forest: Forest, oob: bool = True) -> tuple[np.ndarray, ...]:
+    """The prediction kernels' tree arrays; without ``oob`` the in-bag bits, which only
+    out-of-bag predictions read, are left out (an empty array: nothing to send to Dask
+    workers)."""
+    inbag = forest.inbag if oob else np.empty((forest.n_trees, 0), dtype=np.uint8)
     return (forest.feature, forest.threshold, forest.left, forest.leaf_size,
-            forest.node_offset, forest.inbag)
+            forest.node_offset, inbag)
 
 
 def predict_estimand(
@@ -47,8 +53,9 @@ def predict_estimand(
         from .._kernels.forest_predict_cuda import forest_means_cuda
 
         means, _ = forest_means_cuda(X, *_tree_arrays(forest), values, oob_rows(X, oob))
-    else:
-        means, _ = forest_means(X, *_tree_arrays(forest), values, oob_rows(X, oob))
+    else:  # within a Dask backend, large X in row blocks on the workers
+        means, _ = by_row_blocks(forest_means, X, *_tree_arrays(forest, oob), values,
+                                 oob_rows(X, oob), rows=(0, 8))
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = estimand.estimate(means)
     return theta, means
@@ -75,12 +82,15 @@ def predict_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.ascontiguousarray(estimand.influence(means, theta))
     coef = np.where(np.isfinite(coef), coef, 0.0)
-    sums = little_bag_sums
     if device == "gpu":
-        from .._kernels.forest_predict_cuda import little_bag_sums_cuda as sums
-    var_between, group_noise, n_groups = sums(
-        X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob_rows(X, oob)
-    )
+        from .._kernels.forest_predict_cuda import little_bag_sums_cuda
+
+        var_between, group_noise, n_groups = little_bag_sums_cuda(
+            X, *_tree_arrays(forest), values, coef, forest.ci_group_size, oob_rows(X, oob))
+    else:  # within a Dask backend, large X in row blocks on the workers
+        var_between, group_noise, n_groups = by_row_blocks(
+            little_bag_sums, X, *_tree_arrays(forest, oob), values, coef,
+            forest.ci_group_size, oob_rows(X, oob), rows=(0, 8, 10))
     return debias(var_between, group_noise, n_groups)
 
 

@@ -25,7 +25,7 @@ from .._validation import (
     check_time_event,
 )
 from ._base import FOREST_CONSTRAINTS, BaseForest, warn_if_unsplit
-from ._engine import grow_forest, numba_threads
+from ._engine import by_row_blocks, grow_forest, numba_threads, scatter_once
 from ._strategies import survival_strategy
 from ._variance import debias
 
@@ -257,8 +257,11 @@ class SurvivalForest(BaseForest):
 
     def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None) -> tuple[Any, ...]:
         """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag)."""
+        forest = self._forest_arrays()
+        if rows is None:  # the in-bag bits are read out of bag only: none to send to Dask
+            forest = (*forest[:5], np.empty((self.forest_.n_trees, 0), dtype=np.uint8))
         oob_rows = np.empty(0, dtype=np.int64) if rows is None else rows
-        return X, self._forest_arrays(), self._histograms(), oob_rows, self.failure_times_
+        return X, forest, self._histograms(), oob_rows, self.failure_times_
 
     def _histograms(self) -> tuple[np.ndarray, ...]:
         """The leaf histograms and, for the kernels' fast path, the dense rows of the
@@ -331,9 +334,9 @@ class SurvivalForest(BaseForest):
 
     def _survival(self, X: np.ndarray, rows: np.ndarray | None, times: Any) -> np.ndarray:
         _, query = self._query(times)
-        with numba_threads(self.n_jobs):
-            survival, _ = forest_survival(*self._kernel_args(X, rows), query, np.empty(0),
-                                          self._nelson_aalen)
+        with numba_threads(self.n_jobs):  # Dask: large X in row blocks on the workers
+            survival, _ = by_row_blocks(forest_survival, *self._kernel_args(X, rows), query,
+                                        np.empty(0), self._nelson_aalen, rows=(0, 3))
         return survival
 
     def predict_survival_oob(self, X: Any, rows: Any, times: Any = None) -> np.ndarray:
@@ -385,8 +388,9 @@ class SurvivalForest(BaseForest):
         value = _check_horizon(horizon)
         X, rows = self._rows(X)
         with numba_threads(self.n_jobs):
-            _, rmst = forest_survival(*self._kernel_args(X, rows), np.empty(0, np.int64),
-                                      np.array([value]), self._nelson_aalen)
+            _, rmst = by_row_blocks(forest_survival, *self._kernel_args(X, rows),
+                                    np.empty(0, np.int64), np.array([value]),
+                                    self._nelson_aalen, rows=(0, 3))
         return rmst[:, 0]
 
     def restricted_mean(self, X: Any, horizon: float) -> np.ndarray:
@@ -410,11 +414,12 @@ class SurvivalForest(BaseForest):
         else:
             targets = [(int(q), 0.0, False) for q in self._query(times)[1]]
         estimates, variances = [], []
-        with numba_threads(self.n_jobs):
+        args = self._kernel_args(X, rows)
+        with numba_threads(self.n_jobs), scatter_once():  # the forest sent to Dask once
             for query, value, rmst in targets:
-                theta, between, noise, groups = survival_little_bags(
-                    *self._kernel_args(X, rows), query, value, rmst, self._nelson_aalen,
-                    self.ci_group_size)
+                theta, between, noise, groups = by_row_blocks(
+                    survival_little_bags, *args, query, value, rmst, self._nelson_aalen,
+                    self.ci_group_size, rows=(0, 3))
                 estimates.append(theta)
                 variances.append(debias(between, noise, groups))
         if horizon is not None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._nuisance import check_n_folds, make_folds
+from .._nuisance import check_n_folds, make_folds, map_folds
 from .._validation import validate_fit_inputs
 
 
@@ -21,6 +21,7 @@ def cross_fitted_cate(
     n_folds: int = 5,
     random_state: int | None = None,
     oob: bool = True,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     """Out-of-sample CATE prediction of every row, for honest heterogeneity tests.
 
@@ -48,6 +49,11 @@ def cross_fitted_cate(
         Seeds the folds (the clones keep the estimator's own ``random_state``).
     oob : bool, default True
         Forests: out-of-bag predictions of one fit instead of ``n_folds`` refits.
+    n_jobs : int, optional
+        Jobs of the fold refits (:class:`joblib.Parallel`, as scikit-learn's
+        ``cross_val_predict``): ``None`` fits the folds one after another, unless a joblib
+        backend is active: within ``joblib.parallel_backend("dask")`` they go to the Dask
+        workers; ``-1``: all local cores. The predictions do not depend on it.
 
     Returns
     -------
@@ -72,17 +78,23 @@ def cross_fitted_cate(
         raise ValueError(f"n_folds must be >= 2 to hold rows out; got {n_folds}.")
     X_array, names, time, event, codes, classes = validate_fit_inputs(
         X, y, w, control=estimator.get_params(deep=False).get("control"))
-    frame = isinstance(X, pd.DataFrame)
-    labels = classes[codes]
-    out: np.ndarray | None = None
-    for train, test in make_folds(codes, n_folds, random_state, classes,
-                                  strata=2 * codes + event):
-        def rows(index: np.ndarray) -> Any:
-            return pd.DataFrame(X_array[index], columns=names) if frame else X_array[index]
-
-        model = clone(estimator).fit(rows(train), (time[train], event[train]), labels[train])
-        predicted = np.asarray(model.predict(rows(test)), dtype=np.float64)
-        if out is None:
-            out = np.empty((codes.size, *predicted.shape[1:]))
-        out[test] = predicted
+    folds = make_folds(codes, n_folds, random_state, classes, strata=2 * codes + event)
+    columns = names if isinstance(X, pd.DataFrame) else None
+    predicted = map_folds(_fold_predictions, [(estimator, *fold) for fold in folds], X_array,
+                          columns, time, event, classes[codes], n_jobs=n_jobs)
+    out = np.empty((codes.size, *predicted[0].shape[1:]))
+    for (_, test), values in zip(folds, predicted, strict=True):
+        out[test] = values
     return out
+
+
+def _fold_predictions(X: np.ndarray, columns: list[str] | None, time: np.ndarray,
+                      event: np.ndarray, labels: np.ndarray, estimator: Any,
+                      train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """A clone fitted on fold ``train`` predicts ``test`` (a joblib task,
+    :func:`survhte._nuisance.map_folds`); ``columns``: the DataFrame's, if ``X`` was one."""
+    def rows(index: np.ndarray) -> Any:
+        return X[index] if columns is None else pd.DataFrame(X[index], columns=columns)
+
+    model = clone(estimator).fit(rows(train), (time[train], event[train]), labels[train])
+    return np.asarray(model.predict(rows(test)), dtype=np.float64)
