@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from array_api_compat import array_namespace
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -33,6 +34,8 @@ from ._validation import (
     check_covariates,
     check_horizon,
     default_horizon,
+    to_namespace,
+    to_numpy,
     validate_fit_inputs,
 )
 
@@ -65,7 +68,11 @@ def contrast_codes(classes: np.ndarray, t0: Any, t1: Any) -> tuple[int, int]:
 def contrast(effects: np.ndarray, first: int, second: int) -> np.ndarray:
     """Effect of level code ``second`` vs ``first`` from the effects of each treated level vs
     control, ``effects`` of shape (n, K) (or (n,) for one treated level)."""
-    effects = np.column_stack([np.zeros(effects.shape[0]), effects])
+    xp = array_namespace(effects)
+    if effects.ndim == 1:
+        effects = xp.expand_dims(effects, axis=1)
+    zeros = xp.zeros_like(effects[:, :1])
+    effects = xp.concat((zeros, effects), axis=1)
     return effects[:, second] - effects[:, first]
 
 
@@ -154,6 +161,9 @@ class CATEEstimator(BaseEstimator):
 
     #: Parameter name -> accepted forms (:mod:`survhte._params`); checked at ``fit``.
     _parameter_constraints: ClassVar[dict] = {}
+    #: Whether ``fit``/``predict`` keep array-API inputs in their namespace and on their device
+    #: (``survhte._validation``'s ``keep_namespace``); ``False``: they become NumPy arrays.
+    _keeps_namespace: ClassVar[bool] = False
 
     # scikit-learn metadata routing: the treatment ``w`` is requested by ``fit`` and ``score``
     # by default, so that ``GridSearchCV(...).fit(X, y, w=w)`` and ``cross_val_score(...,
@@ -179,7 +189,8 @@ class CATEEstimator(BaseEstimator):
         a DataFrame here, the same column names in the same order."""
         self._check_fitted()
         fitted = self.feature_names_in_ if vars(self).get("_fitted_frame", False) else None
-        return check_covariates(X, n_features=self.n_features_in_, fitted_names=fitted)[0]
+        return check_covariates(X, n_features=self.n_features_in_, fitted_names=fitted,
+                                keep_namespace=self._keeps_namespace)[0]
 
     def predict(self, X: Any) -> np.ndarray:
         """Conditional average treatment effect of each treated level vs control.
@@ -360,7 +371,7 @@ class SurvivalCATEEstimator(CATEEstimator):
         """
         self._validate_params()
         X_array, names, time, event, codes, classes = validate_fit_inputs(
-            X, y, w, control=self.control)
+            X, y, w, control=self.control, keep_namespace=self._keeps_namespace)
         self._set_fit_attributes(X, names, classes)
         self.horizon_ = self._resolve_horizon(time, codes)
         self._fit_core(X_array, time, event, codes)
@@ -431,9 +442,11 @@ class SurvivalCATEEstimator(CATEEstimator):
     def _plugin_ate(self, population: str) -> np.ndarray:
         """Mean CATE over the population's training rows, shape (K,)."""
         X, _, _, codes = self._train
-        rows = population_rows(codes, population)
         tau = self._predict_core(X)
-        return np.sum(tau * rows, axis=0) / rows.sum(axis=0)
+        xp = array_namespace(tau)
+        rows = xp.astype(to_namespace(population_rows(to_numpy(codes), population), tau),
+                         tau.dtype)
+        return xp.sum(tau * rows, axis=0) / xp.sum(rows, axis=0)
 
     def _ate_core(self, population: str, alpha: float | None = None
                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
@@ -456,7 +469,7 @@ def resolve_horizon(horizon: Any, time: np.ndarray, codes: np.ndarray,
         return fallback
     horizon = check_horizon(horizon, time)
     for code, label in enumerate(classes.tolist()):
-        last = float(time[codes == code].max())
+        last = float(array_namespace(time).max(time[codes == code]))
         if horizon > last:
             raise ValueError(
                 f"horizon={horizon:g} is beyond the last observed time {last:g} in treatment "

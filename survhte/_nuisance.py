@@ -16,6 +16,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -287,8 +288,9 @@ def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
     and events. ``model`` says what rests on the arm's events (in the warning)."""
     for code, label in enumerate(np.asarray(classes).tolist()):
         rows = codes == code
-        n_rows, n_events = int(rows.sum()), int(event[rows].sum())
-        early = int(np.sum(event[rows] & (time[rows] <= horizon)))
+        xp = array_namespace(event)
+        n_rows, n_events = int(xp.count_nonzero(rows)), int(xp.count_nonzero(event[rows]))
+        early = int(xp.count_nonzero(event[rows] & (time[rows] <= horizon)))
         if n_rows < min_rows:
             raise ValueError(
                 f"treatment arm {label!r} has {n_rows} row(s) ({early} event(s) up to "
@@ -296,7 +298,8 @@ def check_arm_events(event: np.ndarray, time: np.ndarray, codes: np.ndarray,
                 "collect more rows of that arm or leave the level out."
             )
         if early == 0:
-            after = f", all after it (first at {time[rows & event].min():g})" if n_events else ""
+            after = (f", all after it (first at {float(xp.min(time[rows & event])):g})"
+                     if n_events else "")
             raise ValueError(
                 f"treatment arm {label!r} has no event up to horizon={horizon:g} "
                 f"({n_rows} row(s), {n_events} event(s){after}): its survival curve before the "

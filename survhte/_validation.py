@@ -12,12 +12,25 @@ following the contract in ``spec/api.md``:
 
 Every failure is a ``ValueError`` or ``TypeError`` whose message names the argument.
 
-Arrays of other libraries are accepted wherever a NumPy array is. Array-API arrays
-(``array_api_strict``, ...) and anything NumPy can read convert as usual. GPU arrays (CuPy,
-numba device arrays: anything exporting ``__cuda_array_interface__``) are copied to host
-memory once, here (:func:`host_array`): the fits run on the CPU (a forest's ``device=`` moves
-only its predictions to the GPU), and CuPy refuses NumPy's implicit conversion, which would
-otherwise fail with a TypeError that does not say which argument was the problem.
+Arrays of other libraries are accepted wherever a NumPy array is. By default they become
+NumPy arrays: array-API arrays (``array_api_strict``, ...) and anything NumPy can read convert as
+usual, and GPU arrays (CuPy, numba device arrays: anything exporting
+``__cuda_array_interface__``) are copied to host memory once, here (:func:`host_array`), for
+the estimators that run only on the CPU (forests, Cox and Weibull models, propensity
+classifiers): CuPy refuses NumPy's implicit conversion, which would otherwise fail with a
+TypeError that does not say which argument was the problem.
+
+Namespace-preserving mode. The functions and estimators whose computation is written against
+the array API standard (Kaplan-Meier, Nelson-Aalen, pseudo-observations, IPCW weights, the
+imputed T- and S-learners, the AIPCW score arithmetic) pass ``keep_namespace=True``: an input
+that is an array of a non-NumPy array-API library (CuPy, ``array_api_strict``, torch, ...;
+:func:`foreign_namespace`, decided by ``array_api_compat``) is then validated in its own
+namespace and returned there, on its device, and the other inputs of the same call are moved
+to that namespace and device (:func:`to_namespace`). The checks are written once, with the
+namespace's functions (``array_api_compat``'s NumPy namespace for NumPy), so NumPy inputs give
+the same arrays, bit for bit, in either mode. Treatment labels are the one exception: they are
+encoded on the host (labels of any type, sorted by NumPy), and only their integer codes move
+to the input's namespace.
 """
 
 from __future__ import annotations
@@ -26,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from array_api_compat import array_namespace, is_array_api_obj, is_numpy_array
+from array_api_compat import device as array_device
 
 TARGETS = ("rmst", "survival")
 #: Largest covariate magnitude accepted: products of two covariates stay finite (sqrt of the
@@ -59,9 +74,77 @@ def host_array(values: Any, name: str) -> Any:
         ) from None
 
 
-def _as_float64(values: Any, name: str) -> np.ndarray:
+def _foreign(values: Any) -> bool:
+    """Whether ``values`` is an array of an array-API library other than NumPy."""
+    return (values is not None and not isinstance(values, (pd.Series, pd.DataFrame))
+            and not is_numpy_array(values) and is_array_api_obj(values))
+
+
+def foreign_namespace(*values: Any) -> Any:
+    """The array-API namespace of the first of ``values`` that is an array of a library other
+    than NumPy (CuPy, ``array_api_strict``, torch, ...), or ``None`` when there is none
+    (NumPy arrays, lists, scalars, pandas objects, ``None``)."""
+    for value in values:
+        if _foreign(value):
+            return array_namespace(value)
+    return None
+
+
+def to_namespace(values: Any, like: Any) -> Any:
+    """``values`` as an array of the namespace and on the device of array ``like``.
+
+    A NumPy ``like`` gives a NumPy array (GPU arrays copied by :func:`host_array`); an array
+    already in ``like``'s namespace is returned unchanged; anything else is read by NumPy and
+    copied to ``like``'s device by that namespace's ``asarray``.
+    """
+    if values is None:
+        return None
+    if not _foreign(like):
+        return np.asarray(host_array(values, "values"))
+    xp = array_namespace(like)
+    if _foreign(values) and array_namespace(values) is xp:
+        return values
+    return xp.asarray(np.asarray(host_array(values, "values")), device=array_device(like))
+
+
+def to_numpy(values: Any, name: str = "values") -> Any:
+    """A host NumPy copy of an array of any namespace (``None`` and non-arrays unchanged):
+    the documented boundary where namespace-preserving code hands data to CPU-only models."""
+    if values is None or not (_foreign(values) or is_numpy_array(values)):
+        return values
+    return np.asarray(host_array(values, name))
+
+
+def _common_namespace(*values: Any) -> list[Any]:
+    """``values`` moved to the namespace and device of the first foreign array among them
+    (unchanged when there is none); ``None`` entries stay ``None``."""
+    like = next((value for value in values if _foreign(value)), None)
+    if like is None:
+        return list(values)
+    return [to_namespace(value, like) for value in values]
+
+
+def _as_array(values: Any, name: str, keep_namespace: bool) -> Any:
+    """``values`` itself when it is a foreign array and ``keep_namespace``, else NumPy."""
+    if keep_namespace and _foreign(values):
+        return values
+    return np.asarray(host_array(values, name))
+
+
+def _head(array: Any, count: int = 5) -> list[Any]:
+    """The first ``count`` entries of a 1-D array of any namespace as Python numbers."""
+    return [array[i].item() if hasattr(array[i], "item") else float(array[i])
+            for i in range(min(count, array.shape[0]))]
+
+
+def _as_float64(values: Any, name: str, keep_namespace: bool = False) -> Any:
     """Return ``values`` as a float64 array; a ``TypeError`` naming ``name`` if not numeric."""
-    array = np.asarray(host_array(values, name))
+    array = _as_array(values, name, keep_namespace)
+    if not is_numpy_array(array):
+        xp = array_namespace(array)
+        if not xp.isdtype(array.dtype, ("bool", "integral", "real floating")):
+            raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.")
+        return xp.astype(array, xp.float64, copy=False)
     if array.dtype == object or array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
@@ -70,13 +153,15 @@ def _as_float64(values: Any, name: str) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
-def _finite_float_vector(values: Any, name: str) -> np.ndarray:
+def _finite_float_vector(values: Any, name: str, keep_namespace: bool = False) -> Any:
     """Return ``values`` as a 1-D float64 array, rejecting non-numeric and non-finite entries."""
-    array = _as_float64(values, name)
+    array = _as_float64(values, name, keep_namespace)
+    xp = array_namespace(array)
     if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        bad = int(np.sum(~np.isfinite(array)))
+        raise ValueError(f"{name} must be one-dimensional; got shape {tuple(array.shape)}.")
+    finite = xp.isfinite(array)
+    if not bool(xp.all(finite)):
+        bad = int(xp.count_nonzero(~finite))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s).")
     return array
 
@@ -88,52 +173,70 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def check_time(time: Any, *, name: str = "time") -> np.ndarray:
-    """Validate observed times: one-dimensional, finite and non-negative (zero is valid)."""
-    time = _finite_float_vector(time, name)
-    if time.size == 0:
+def check_time(time: Any, *, name: str = "time", keep_namespace: bool = False) -> Any:
+    """Validate observed times: one-dimensional, finite and non-negative (zero is valid).
+
+    ``keep_namespace``: a non-NumPy array-API array is checked and returned in its own
+    namespace (float64, on its device); see the module notes.
+    """
+    time = _finite_float_vector(time, name, keep_namespace)
+    xp = array_namespace(time)
+    if time.shape[0] == 0:
         raise ValueError(f"{name} is empty.")
-    if np.any(time < 0):
-        raise ValueError(f"{name} contains {int(np.sum(time < 0))} negative value(s).")
+    negative = time < 0
+    if bool(xp.any(negative)):
+        raise ValueError(f"{name} contains {int(xp.count_nonzero(negative))} negative value(s).")
     return time
 
 
-def check_event(event: Any, *, name: str = "event", require_event: bool = True) -> np.ndarray:
-    """Validate event indicators: bool, or numbers in {0, 1}; at least one event by default."""
-    array = np.asarray(host_array(event, name))
-    if array.dtype != bool:
-        numeric = _finite_float_vector(array, name)
-        if not np.all((numeric == 0) | (numeric == 1)):
-            bad = np.unique(numeric[(numeric != 0) & (numeric != 1)])[:5]
-            raise ValueError(f"{name} must be 0/1 or boolean; found values {bad.tolist()}.")
+def check_event(event: Any, *, name: str = "event", require_event: bool = True,
+                keep_namespace: bool = False) -> Any:
+    """Validate event indicators: bool, or numbers in {0, 1}; at least one event by default.
+
+    ``keep_namespace``: a non-NumPy array-API array is checked and returned (bool) in its own
+    namespace.
+    """
+    array = _as_array(event, name, keep_namespace)
+    xp = array_namespace(array)
+    if array.dtype != xp.bool:
+        numeric = _finite_float_vector(array, name, keep_namespace)
+        binary = (numeric == 0) | (numeric == 1)
+        if not bool(xp.all(binary)):
+            bad = _head(xp.unique_values(numeric[~binary]))
+            raise ValueError(f"{name} must be 0/1 or boolean; found values {bad}.")
         array = numeric == 1
     if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.")
-    if require_event and not array.any():
+        raise ValueError(f"{name} must be one-dimensional; got shape {tuple(array.shape)}.")
+    if require_event and not bool(xp.any(array)):
         raise ValueError(f"{name} has no events: every row is censored.")
     return array
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+def check_sample_weight(sample_weight: Any, n_samples: int, *,
+                        keep_namespace: bool = False) -> Any:
     """Validate case weights: finite, non-negative, positive total; ``None`` passes through."""
     if sample_weight is None:
         return None
-    weight = _finite_float_vector(sample_weight, "sample_weight")
+    weight = _finite_float_vector(sample_weight, "sample_weight", keep_namespace)
+    xp = array_namespace(weight)
     if weight.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight has {weight.shape[0]} rows but the data have {n_samples}."
         )
-    if np.any(weight < 0):
+    if bool(xp.any(weight < 0)):
         raise ValueError("sample_weight contains negative values.")
-    if not weight.sum() > 0:
+    if not float(xp.sum(weight)) > 0:
         raise ValueError("sample_weight sums to zero.")
     return weight
 
 
 def check_time_event(
-    time: Any, event: Any, sample_weight: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    time: Any, event: Any, sample_weight: Any = None, *, keep_namespace: bool = False
+) -> tuple[Any, Any, Any]:
     """Validate a survival outcome given as separate ``time`` and ``event`` vectors.
+
+    ``keep_namespace``: when one of the three is an array of a non-NumPy array-API library,
+    all three are checked and returned in its namespace, on its device (module notes).
 
     Returns
     -------
@@ -141,17 +244,20 @@ def check_time_event(
     event : ndarray of bool
     sample_weight : ndarray of float64 or None
     """
-    time = check_time(time)
-    event = check_event(event)
+    if keep_namespace:
+        time, event, sample_weight = _common_namespace(time, event, sample_weight)
+    time = check_time(time, keep_namespace=keep_namespace)
+    event = check_event(event, keep_namespace=keep_namespace)
     if event.shape[0] != time.shape[0]:
         raise ValueError(f"event has {event.shape[0]} rows but time has {time.shape[0]}.")
-    weight = check_sample_weight(sample_weight, time.shape[0])
-    if weight is not None and not np.any(weight[event] > 0):
+    weight = check_sample_weight(sample_weight, time.shape[0], keep_namespace=keep_namespace)
+    if weight is not None and not bool(array_namespace(weight).any(event & (weight > 0))):
         raise ValueError("sample_weight is zero on every event row: no events carry weight.")
     return time, event, weight
 
 
-def _split_outcome(y: Any, time_col: str, event_col: str) -> tuple[Any, Any]:
+def _split_outcome(y: Any, time_col: str, event_col: str,
+                   keep_namespace: bool = False) -> tuple[Any, Any]:
     """Pull the time and event columns out of any accepted form of ``y``."""
     if isinstance(y, pd.DataFrame):
         missing = [col for col in (time_col, event_col) if col not in y.columns]
@@ -167,6 +273,13 @@ def _split_outcome(y: Any, time_col: str, event_col: str) -> tuple[Any, Any]:
         if len(y) != 2:
             raise ValueError(f"y as a tuple must be (time, event); got {len(y)} elements.")
         return y
+    if keep_namespace and _foreign(y):
+        if y.ndim == 2 and y.shape[1] == 2:
+            return y[:, 0], y[:, 1]
+        raise TypeError(
+            "y as an array must have two columns [time, event]; got shape "
+            f"{tuple(y.shape)}; or pass y as a tuple (time, event)."
+        )
     array = np.asarray(host_array(y, "y"))
     if array.dtype.names is not None:
         names = array.dtype.names
@@ -192,7 +305,8 @@ def check_survival_outcome(
     time_col: str = "time",
     event_col: str = "event",
     require_event: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
+    keep_namespace: bool = False,
+) -> tuple[Any, Any]:
     """Turn any accepted survival outcome into float64 ``time`` and bool ``event``.
 
     Parameters
@@ -208,15 +322,21 @@ def check_survival_outcome(
     require_event : bool, default True
         Reject an outcome without any event (what fitting needs); ``False`` for rows that are
         only transformed or scored, which may all be censored.
+    keep_namespace : bool, default False
+        When ``y`` is (or holds) an array of a non-NumPy array-API library, return ``time``
+        and ``event`` in its namespace, on its device (module notes).
 
     Returns
     -------
     time : ndarray of float64, finite and non-negative
     event : ndarray of bool
     """
-    raw_time, raw_event = _split_outcome(y, time_col, event_col)
-    time = check_time(raw_time, name="y (time)")
-    event = check_event(raw_event, name="y (event)", require_event=require_event)
+    raw_time, raw_event = _split_outcome(y, time_col, event_col, keep_namespace)
+    if keep_namespace:
+        raw_time, raw_event = _common_namespace(raw_time, raw_event)
+    time = check_time(raw_time, name="y (time)", keep_namespace=keep_namespace)
+    event = check_event(raw_event, name="y (event)", require_event=require_event,
+                        keep_namespace=keep_namespace)
     if time.shape[0] != event.shape[0]:
         raise ValueError(
             f"y has {time.shape[0]} times but {event.shape[0]} event indicators."
@@ -227,14 +347,16 @@ def check_survival_outcome(
 
 
 def check_covariates(
-    X: Any, *, name: str = "X", n_features: int | None = None, fitted_names: Any = None
-) -> tuple[np.ndarray, list[str]]:
+    X: Any, *, name: str = "X", n_features: int | None = None, fitted_names: Any = None,
+    keep_namespace: bool = False,
+) -> tuple[Any, list[str]]:
     """Validate covariates: a 2-D array or DataFrame of finite numbers.
 
     ``n_features`` and ``fitted_names`` (the column names seen at fit, or ``None`` when the
     estimator was fitted on an array) check ``X`` at ``predict``, as scikit-learn does: a
     DataFrame whose columns are missing, unseen or reordered is an error, never silently read
-    by position. An array is read by position.
+    by position. An array is read by position. ``keep_namespace``: an array of a non-NumPy
+    array-API library is checked and returned (float64) in its namespace, on its device.
 
     Returns
     -------
@@ -255,26 +377,29 @@ def check_covariates(
         feature_names = [str(col) for col in X.columns]
         array = X.to_numpy(dtype=np.float64)
     else:
-        array = _as_float64(X, name)
+        array = _as_float64(X, name, keep_namespace)
         if array.ndim == 1:
             raise ValueError(
                 f"{name} must be 2-D (n_samples, n_features); got a 1-D array. "
                 "Reshape with X.reshape(-1, 1) for a single feature."
             )
         if array.ndim != 2:
-            raise ValueError(f"{name} must be 2-D; got shape {array.shape}.")
+            raise ValueError(f"{name} must be 2-D; got shape {tuple(array.shape)}.")
         feature_names = [f"x{j}" for j in range(array.shape[1])]
+    xp = array_namespace(array)
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} is empty: shape {tuple(array.shape)}.")
+    finite = xp.isfinite(array)
+    if not bool(xp.all(finite)):
         raise ValueError(
-            f"{name} contains {int(np.sum(~np.isfinite(array)))} NaN or infinite value(s)."
+            f"{name} contains {int(xp.count_nonzero(~finite))} NaN or infinite value(s)."
         )
-    largest = np.abs(array).max(axis=0)
-    if np.any(largest > MAX_COVARIATE):
-        column = int(np.argmax(largest))
+    largest = xp.max(xp.abs(array), axis=0)
+    if bool(xp.any(largest > MAX_COVARIATE)):
+        column = int(xp.argmax(largest))
         raise ValueError(
-            f"{name} column {feature_names[column]!r} holds values up to {largest[column]:.3g} "
+            f"{name} column {feature_names[column]!r} holds values up to "
+            f"{float(largest[column]):.3g} "
             f"in magnitude; survhte's models square and multiply covariates, which overflows "
             f"above {MAX_COVARIATE:g}: rescale it (e.g. to standard units)."
         )
@@ -298,8 +423,9 @@ def check_covariates(
 
 
 def check_treatment(
-    w: Any, *, n_samples: int, name: str = "w", control: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
+    w: Any, *, n_samples: int, name: str = "w", control: Any = None,
+    keep_namespace: bool = False,
+) -> tuple[Any, np.ndarray]:
     """Encode a treatment vector as integer codes ``0..K`` with 0 the control level.
 
     ``control`` names the reference level (a label of ``w``); it gets code 0 and the other
@@ -310,12 +436,23 @@ def check_treatment(
     need ``control`` (sorting them would pick the control by spelling: "active" before
     "placebo").
 
+    ``keep_namespace``: a ``w`` of a non-NumPy array-API library is encoded on the host (the
+    labels are metadata; ``classes`` is a NumPy array) and its codes are returned in ``w``'s
+    namespace, on its device.
+
     Returns
     -------
     codes : ndarray of int64, shape (n,)
     classes : ndarray
         ``classes[k]`` is the original label of code ``k``; ``classes[0]`` is the control.
     """
+    codes, classes = _encode_treatment(w, n_samples=n_samples, name=name, control=control)
+    return _treatment_in_namespace(w, codes, classes, keep_namespace)
+
+
+def _encode_treatment(w: Any, *, n_samples: int, name: str,
+                      control: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`check_treatment` on the host."""
     if isinstance(w, pd.DataFrame):
         raise TypeError(f"{name} must be one-dimensional; got a DataFrame.")
     ordered = False
@@ -378,6 +515,14 @@ def check_treatment(
     return recode[codes], classes[order]
 
 
+def _treatment_in_namespace(w: Any, codes: np.ndarray, classes: np.ndarray,
+                            keep_namespace: bool) -> tuple[Any, np.ndarray]:
+    """Codes moved to ``w``'s namespace and device when kept (:func:`check_treatment`)."""
+    if keep_namespace and _foreign(w):
+        return to_namespace(codes, w), classes
+    return codes, classes
+
+
 def check_target(target: Any) -> str:
     """Validate the estimand name: ``"rmst"`` or ``"survival"``."""
     if target not in TARGETS:
@@ -396,7 +541,7 @@ def check_horizon(horizon: Any, time: np.ndarray, *, name: str = "horizon") -> f
     horizon = float(horizon)
     if not np.isfinite(horizon) or horizon <= 0:
         raise ValueError(f"{name} must be a positive finite number; got {horizon}.")
-    last = float(np.max(time))
+    last = float(array_namespace(time).max(time))
     if horizon > last:
         raise ValueError(
             f"{name}={horizon:g} is beyond the last observed time {last:g}; "
@@ -413,7 +558,9 @@ def default_horizon(time: np.ndarray, w: np.ndarray) -> float:
     survRM2; Tian, Zhao & Wei 2014, "Predicting the restricted mean event time with the
     subject's baseline covariates in survival analysis", Biostatistics).
     """
-    return float(min(np.max(time[w == level]) for level in np.unique(w)))
+    xp = array_namespace(time, w)
+    levels = xp.unique_values(w)
+    return float(min(float(xp.max(time[w == levels[i]])) for i in range(levels.shape[0])))
 
 
 def validate_fit_inputs(
@@ -424,18 +571,27 @@ def validate_fit_inputs(
     time_col: str = "time",
     event_col: str = "event",
     control: Any = None,
-) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    keep_namespace: bool = False,
+) -> tuple[Any, list[str], Any, Any, Any, np.ndarray]:
     """Validate ``(X, y, w)`` together, as every estimator's ``fit`` does; ``control`` is
     the reference level of ``w`` (:func:`check_treatment`).
+
+    ``keep_namespace``: when ``X``, ``y``'s arrays or ``w`` are arrays of a non-NumPy
+    array-API library, ``X``, ``time``, ``event`` and the codes are returned in that namespace,
+    on that device (``X``'s when it is one of them); ``classes`` stays NumPy.
 
     Returns
     -------
     X, feature_names, time, event, w_codes, classes
     """
-    X_array, feature_names = check_covariates(X)
+    X_array, feature_names = check_covariates(X, keep_namespace=keep_namespace)
     n_samples = X_array.shape[0]
     time, event = check_survival_outcome(
-        y, n_samples=n_samples, time_col=time_col, event_col=event_col
+        y, n_samples=n_samples, time_col=time_col, event_col=event_col,
+        keep_namespace=keep_namespace,
     )
-    codes, classes = check_treatment(w, n_samples=n_samples, control=control)
+    codes, classes = check_treatment(w, n_samples=n_samples, control=control,
+                                     keep_namespace=keep_namespace)
+    if keep_namespace:
+        X_array, time, event, codes = _common_namespace(X_array, time, event, codes)
     return X_array, feature_names, time, event, codes, classes

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_horizon, check_survival_outcome, check_target
+from .._validation import (
+    check_horizon,
+    check_survival_outcome,
+    check_target,
+    foreign_namespace,
+    to_namespace,
+)
 
 
 def resolve_horizon(target: str, horizon: Any, time: np.ndarray, *,
@@ -24,7 +31,15 @@ def resolve_horizon(target: str, horizon: Any, time: np.ndarray, *,
         return check_horizon(horizon, time)
     if target == "survival":
         raise ValueError("target='survival' needs a horizon: the time t0 of P(T > t0).")
-    return None if untruncated else float(np.max(time))
+    return None if untruncated else float(array_namespace(time).max(time))
+
+
+def like_outcome(values: Any, y: Any) -> Any:
+    """``values`` moved to the namespace and device of ``y``'s arrays (unchanged for NumPy
+    outcomes): the boundary where a CPU-only censoring model's result returns."""
+    parts = y if isinstance(y, tuple) else (y,)
+    like = next((part for part in parts if foreign_namespace(part) is not None), None)
+    return values if like is None else to_namespace(values, like)
 
 
 def to_target_scale(imputed: np.ndarray, time: np.ndarray, event: np.ndarray, target: str,
@@ -33,10 +48,13 @@ def to_target_scale(imputed: np.ndarray, time: np.ndarray, event: np.ndarray, ta
 
     For ``"survival"``, a row censored at or after ``h`` is known to survive past ``h``: 1.
     """
+    xp = array_namespace(imputed)
     if target == "rmst":
-        return imputed.copy() if horizon is None else np.minimum(imputed, horizon)
+        if horizon is None:
+            return xp.asarray(imputed, copy=True)
+        return xp.minimum(imputed, xp.full_like(imputed, horizon))
     survived = (imputed > horizon) | (~event & (time >= horizon))
-    return survived.astype(np.float64)
+    return xp.astype(survived, xp.float64)
 
 
 class TimeImputer(BaseEstimator):

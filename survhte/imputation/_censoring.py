@@ -20,12 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _kernels as kernels
 from .._kernels import RiskTable
-from .._validation import check_time, check_time_event
+from .._validation import check_time, check_time_event, foreign_namespace, to_namespace
 from ..survival import CoxPH, SurvivalModel
 
 
@@ -41,7 +42,8 @@ def censoring_curve(table: RiskTable) -> np.ndarray:
     -------
     ndarray of shape (m,)
     """
-    next_at_risk = np.append(table.n_at_risk[1:], 0.0)
+    xp = array_namespace(table.n_at_risk)
+    next_at_risk = xp.concat((table.n_at_risk[1:], xp.zeros_like(table.n_at_risk[:1])))
     reversed_table = RiskTable(
         timeline=table.timeline,
         n_at_risk=table.n_survivors,
@@ -59,7 +61,9 @@ def left_limit(timeline: np.ndarray, values: np.ndarray, times: np.ndarray,
     It is the value at the largest float below ``t``: every jump strictly before ``t`` is at
     or before ``nextafter(t, -inf)``, and a jump at ``t`` itself is not.
     """
-    return kernels.step_values(timeline, values, np.nextafter(times, -np.inf), initial)
+    xp = array_namespace(times)
+    below = xp.nextafter(times, xp.full_like(times, -xp.inf))
+    return kernels.step_values(timeline, values, below, initial)
 
 
 class CensoringKaplanMeier(BaseEstimator):
@@ -69,6 +73,10 @@ class CensoringKaplanMeier(BaseEstimator):
     ``unique_times_``) whose curve ignores the covariates. Unlike a model fitted on
     ``1 - event``, :meth:`fit` takes the *event* indicator of the outcome, so that tied event
     rows leave the censoring risk set first (see the module notes).
+
+    Array-API inputs keep their namespace: fitted on ``time``/``event`` arrays of a non-NumPy
+    array-API library (CuPy, ``array_api_strict``, ...), the curve and the predictions are
+    arrays of that namespace, on that device.
 
     Attributes
     ----------
@@ -93,7 +101,7 @@ class CensoringKaplanMeier(BaseEstimator):
 
     def fit(self, X: Any, time: Any, event: Any) -> CensoringKaplanMeier:
         """Fit ``G`` from observed times and the outcome's event indicators (``X`` unused)."""
-        time, event, _ = check_time_event(time, event)
+        time, event, _ = check_time_event(time, event, keep_namespace=True)
         table = kernels.risk_table(time, event)
         self.timeline_ = table.timeline
         self.survival_ = censoring_curve(table)
@@ -103,7 +111,12 @@ class CensoringKaplanMeier(BaseEstimator):
     def predict(self, times: Any, *, left: bool = False) -> np.ndarray:
         """``G(t)`` (or ``G(t-)`` with ``left=True``) at each of ``times``, shape of ``times``."""
         check_is_fitted(self)
-        times = check_time(np.atleast_1d(times), name="times")
+        if foreign_namespace(times) is None:
+            times = np.atleast_1d(times)
+        elif times.ndim == 0:
+            times = array_namespace(times).reshape(times, (1,))
+        times = to_namespace(check_time(times, name="times", keep_namespace=True),
+                             self.timeline_)
         if left:
             return left_limit(self.timeline_, self.survival_, times, 1.0)
         return kernels.step_values(self.timeline_, self.survival_, times, 1.0)
@@ -111,7 +124,10 @@ class CensoringKaplanMeier(BaseEstimator):
     def predict_survival(self, X: Any, times: Any) -> np.ndarray:
         """``G(t)`` at ``times`` for each row of ``X`` (the same curve), shape (n, len(times))."""
         curve = self.predict(times)
-        return np.broadcast_to(curve, (np.shape(X)[0], curve.shape[0])).copy()
+        xp = array_namespace(curve)
+        n_rows = X.shape[0] if hasattr(X, "shape") else np.shape(X)[0]
+        return xp.asarray(xp.broadcast_to(curve, (n_rows, curve.shape[0])), copy=True,
+                          device=device(curve))
 
 
 def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,

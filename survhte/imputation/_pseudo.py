@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _kernels as kernels
 from .._nuisance import CENSORING_FLOOR
 from .._params import HasMethods, Interval, Options, validate_params
-from .._validation import check_covariates, check_survival_outcome
+from .._validation import check_covariates, check_survival_outcome, to_namespace, to_numpy
 from ..survival import MAX_CHUNK_VALUES, survival_at_rows
-from ._base import resolve_horizon, to_target_scale
+from ._base import like_outcome, resolve_horizon, to_target_scale
 from ._censoring import fit_censoring_model
 
 
@@ -103,6 +103,14 @@ class PseudoObservations(BaseEstimator):
     IPCW version every row's value already depends only on the training fit (:math:`\hat G`,
     :math:`\hat Q`) and its own ``(y, delta, x)``, so ``transform`` applies the same formula
     and ``fit(y, X).transform(y, X)`` equals ``fit_transform(y, X)``.
+
+    Array-API inputs keep their namespace. When ``y`` holds arrays of a non-NumPy array-API
+    library (CuPy on a GPU, ``array_api_strict``, ...; a tuple ``(time, event)`` or an
+    ``(n, 2)`` array), :meth:`fit_transform` and :meth:`transform` return arrays of that
+    namespace, on that device. With ``censoring="km"`` the whole computation runs there (the
+    O(n log n) kernels of :mod:`survhte._kernels.pseudo_observations` are written against the
+    array API standard); the IPCW version fits its censoring model (Cox, or any base survival
+    model) and evaluates its curves on host NumPy copies, and only its result is moved back.
 
     Parameters
     ----------
@@ -192,7 +200,8 @@ class PseudoObservations(BaseEstimator):
     def _fit(self, y: Any, X: Any) -> np.ndarray | None:
         """Fit; return the training pseudo-values of the IPCW version (None for ``"km"``)."""
         validate_params(self)
-        time, event = check_survival_outcome(y, require_event=True)
+        time, event = check_survival_outcome(y, require_event=True,
+                                             keep_namespace=self._is_km())
         if time.shape[0] < 2:
             raise ValueError("y has a single row: pseudo-observations need at least two.")
         self.horizon_ = resolve_horizon(self.target, self.horizon, time, untruncated=False)
@@ -220,7 +229,8 @@ class PseudoObservations(BaseEstimator):
             raise ValueError(
                 f"censoring={self.censoring!r} models G(t | x): pass the covariates X."
             )
-        X, _ = check_covariates(X, n_features=None if fitting else self.n_features_in_)
+        X, _ = check_covariates(to_numpy(X, "X"),
+                                n_features=None if fitting else self.n_features_in_)
         if X.shape[0] != n:
             raise ValueError(f"X has {X.shape[0]} rows but y has {n}.")
         if fitting:
@@ -282,11 +292,11 @@ class PseudoObservations(BaseEstimator):
         """Pseudo-observations of the training rows, shape (n,).
 
         ``"km"``: leave-one-out jackknife values; IPCW version: the formula above, equal to
-        ``fit(y, X).transform(y, X)``.
+        ``fit(y, X).transform(y, X)``. In the namespace of ``y``'s arrays.
         """
         values = self._fit(y, X)
         if values is not None:
-            return values
+            return like_outcome(values, y)
         time, event = self._train
         return kernels.jackknife_pseudo_values(time, event, self.horizon_, self.target)
 
@@ -297,9 +307,11 @@ class PseudoObservations(BaseEstimator):
         the formula above with the training :math:`\\hat G` and :math:`\\hat Q`.
         """
         check_is_fitted(self)
-        time, event = check_survival_outcome(y, require_event=False)
         if self.censoring_model_ is None:
-            return kernels.added_pseudo_values(*self._train, time, event, self.horizon_,
-                                               self.target)
+            time, event = check_survival_outcome(y, require_event=False, keep_namespace=True)
+            train_time, train_event = (to_namespace(part, time) for part in self._train)
+            return kernels.added_pseudo_values(train_time, train_event, time, event,
+                                               self.horizon_, self.target)
+        time, event = check_survival_outcome(y, require_event=False)
         X = self._covariates(X, time.shape[0], fitting=False)
-        return self._ipcw_values(time, event, X)
+        return like_outcome(self._ipcw_values(time, event, X), y)

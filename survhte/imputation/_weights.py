@@ -6,13 +6,22 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._nuisance import CENSORING_FLOOR
 from .._params import Interval, Options, validate_params
-from .._validation import check_covariates, check_horizon, check_survival_outcome, check_treatment
+from .._validation import (
+    check_covariates,
+    check_horizon,
+    check_survival_outcome,
+    check_treatment,
+    to_namespace,
+    to_numpy,
+)
 from ..survival import survival_at_rows
+from ._base import like_outcome
 from ._censoring import fit_censoring_model
 
 CENSORING = ("km", "cox")
@@ -37,6 +46,13 @@ class IPCWeights(BaseEstimator):
     ties: an event at the same time as a censoring happens first, so the censoring at ``t``
     does not lower an event's weight at ``t``. With ``censoring="km"`` and no covariates, the
     weighted mean of :math:`\min(Y, h)` is the Kaplan-Meier RMST exactly.
+
+    Array-API inputs keep their namespace with ``censoring="km"``: when ``y`` holds arrays of a
+    non-NumPy array-API library (CuPy on a GPU, ``array_api_strict``, ...), the Kaplan-Meier
+    censoring curves are fitted and evaluated there and the weights are an array of that
+    namespace, on that device (treatment labels are encoded on the host; only their codes
+    move). With ``censoring="cox"`` the Cox model is fitted and evaluated on host NumPy copies
+    (``y`` and ``X`` converted at validation) and only the weights are moved back.
 
     Parameters
     ----------
@@ -90,7 +106,8 @@ class IPCWeights(BaseEstimator):
         codes = None
         if w is not None:
             if fitting:
-                codes, self.classes_ = check_treatment(w, n_samples=n)
+                codes, self.classes_ = check_treatment(w, n_samples=n,
+                                                       keep_namespace=self.censoring == "km")
             else:
                 codes = self._encode(w, n)
         if self.censoring == "km":
@@ -109,7 +126,7 @@ class IPCWeights(BaseEstimator):
     def _encode(self, w: Any, n: int) -> np.ndarray:
         if self.classes_ is None:
             raise ValueError("w was not given to fit; pass w=None to transform.")
-        labels = np.asarray(w)
+        labels = np.asarray(to_numpy(w, "w"))  # labels are host metadata
         if labels.shape != (n,):
             raise ValueError(f"w must have shape ({n},); got {labels.shape}.")
         codes = np.searchsorted(self.classes_, labels)
@@ -134,17 +151,20 @@ class IPCWeights(BaseEstimator):
         self
         """
         validate_params(self)
-        time, event = check_survival_outcome(y, require_event=True)
+        time, event = check_survival_outcome(y, require_event=True,
+                                             keep_namespace=self.censoring == "km")
         self.classes_ = None
         self.horizon_ = None if self.horizon is None else check_horizon(self.horizon, time)
         design, codes = self._design(X, w, time.shape[0], fitting=True)
+        if codes is not None:
+            codes = to_namespace(codes, time)
         if codes is None:
             self.models_ = {None: fit_censoring_model(self.censoring, design, time, event)}
         else:
             self.models_ = {}
             for code, label in enumerate(self.classes_.tolist()):
                 rows = codes == code
-                if not event[rows].any():
+                if not bool(array_namespace(event).any(event[rows])):
                     raise ValueError(f"treatment arm {label!r} has no events.")
                 self.models_[code] = fit_censoring_model("km", None, time[rows], event[rows])
         return self
@@ -158,33 +178,40 @@ class IPCWeights(BaseEstimator):
             ``1 / max(G(min(Y, h)-), floor)`` where ``min(T, h)`` is observed, else 0.
         """
         check_is_fitted(self)
-        time, event = check_survival_outcome(y, require_event=False)
+        time, event = check_survival_outcome(y, require_event=False,
+                                             keep_namespace=self.censoring == "km")
+        xp = array_namespace(time)
         n = time.shape[0]
         design, codes = self._design(X, w, n, fitting=False)
         horizon = np.inf if self.horizon_ is None else self.horizon_
         known = event | (time >= horizon)
-        cutoff = np.minimum(time, horizon)
-        survival = np.ones(n)
+        cutoff = xp.minimum(time, xp.full_like(time, horizon))
+        survival = xp.ones_like(time)
         if None in self.models_ and design is None:
-            survival = self.models_[None].predict(cutoff, left=True)
+            survival = to_namespace(self.models_[None].predict(cutoff, left=True), time)
         elif None in self.models_:
             survival = survival_at_rows(self.models_[None], design, cutoff, left=True)
         else:
             if codes is None:
                 raise ValueError("the weights were fitted per treatment arm: pass w.")
+            codes = to_namespace(codes, time)
             for code, model in self.models_.items():
-                rows = codes == code
-                survival[rows] = model.predict(cutoff[rows], left=True)
+                arm = to_namespace(model.predict(cutoff, left=True), time)
+                survival = xp.where(codes == code, arm, survival)
         low = known & (survival < self.floor)
-        if low.any():
+        n_low = int(xp.count_nonzero(low))
+        if n_low:
             warnings.warn(
-                f"censoring survival G below floor={self.floor:g} for {low.sum() / known.sum():.1%}"
-                f" of the rows with a known outcome ({int(low.sum())} rows); their weights are "
+                f"censoring survival G below floor={self.floor:g} for "
+                f"{n_low / int(xp.count_nonzero(known)):.1%}"
+                f" of the rows with a known outcome ({n_low} rows); their weights are "
                 f"capped at {1 / self.floor:g}.",
                 UserWarning,
                 stacklevel=2,
             )
-        return np.where(known, 1.0 / np.maximum(survival, self.floor), 0.0)
+        floor = xp.full_like(survival, self.floor)
+        weight = xp.where(known, 1.0 / xp.maximum(survival, floor), xp.zeros_like(survival))
+        return like_outcome(weight, y)
 
     def fit_transform(self, y: Any, X: Any = None, w: Any = None) -> np.ndarray:
         """``fit(y, X, w).transform(y, X, w)``."""

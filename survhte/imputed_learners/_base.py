@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace, device
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
@@ -21,13 +22,17 @@ REGRESSOR = [None, HasMethods(("fit", "predict"))]
 
 
 def predict_columns(models: list[Any], X: np.ndarray) -> np.ndarray:
-    """Each fitted regressor's prediction on ``X`` as a column, shape (n, len(models))."""
-    return np.column_stack([model.predict(X) for model in models])
+    """Each fitted regressor's prediction on ``X`` as a column, shape (n, len(models)), in
+    ``X``'s namespace."""
+    xp = array_namespace(X)
+    return xp.stack([model.predict(X) for model in models], axis=1)
 
 
 def one_hot(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """Indicator matrix ``1{W_i = k}``, shape (n, K + 1)."""
-    return (codes[:, None] == np.arange(n_levels)).astype(np.float64)
+    """Indicator matrix ``1{W_i = k}``, shape (n, K + 1), in the namespace of ``codes``."""
+    xp = array_namespace(codes)
+    levels = xp.arange(n_levels, dtype=codes.dtype, device=device(codes))
+    return xp.astype(xp.expand_dims(codes, axis=1) == levels, xp.float64)
 
 
 def honest(model: Any) -> bool:
@@ -104,13 +109,14 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
         weights are needed; where they are, such a regressor is a ``TypeError`` naming ``name``.
         """
         model = self._regressor(spec, name)
+        xp = array_namespace(weight)
         rows = weight > 0
-        if not rows.any():
+        if not bool(xp.any(rows)):
             raise ValueError(
                 f"no training row carries weight for {name}: every outcome is censored before "
                 f"horizon={self.horizon_:g}; choose an earlier horizon."
             )
-        if np.all(weight[rows] == 1):
+        if bool(xp.all(weight[rows] == 1)):
             return model.fit(X[rows], y[rows])
         if not has_fit_parameter(model, "sample_weight"):
             raise TypeError(
@@ -192,7 +198,7 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
         models = []
         for code in range(len(self.classes_)):
             rows = codes == code
-            n_rows = int(np.sum(weight[rows] > 0))
+            n_rows = int(array_namespace(weight).count_nonzero(weight[rows] > 0))
             if n_rows < 2:
                 where, remedy = (
                     (f"a cross-fitting training fold (n_folds={self.n_folds})",

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from sklearn.base import clone
 
+from .._validation import to_namespace
 from ..imputation import IPCWT, IPCWeights, Margin, PseudoObservations, to_target_scale
 
 #: Names accepted by the ``imputation`` parameter.
@@ -57,19 +59,26 @@ def training_outcome(spec: Any, X: np.ndarray, time: np.ndarray, event: np.ndarr
     weight 1. :class:`IPCWeights` gives the observed
     ``f(min(Y, h))`` with weight ``1 / G(min(Y, h)- | x, w)`` where it is known, 0 elsewhere.
 
+    Arrays of a non-NumPy array-API namespace stay there: ``"pseudo"`` (Kaplan-Meier) and
+    ``"ipcw"`` (Kaplan-Meier censoring) compute in it; the other imputers run on host copies
+    and their outcomes are moved to the namespace and device of ``time``.
+
     Returns
     -------
     outcome, weight : ndarrays of shape (n,)
     """
     imputer = make_imputer(spec, target, horizon)
     if isinstance(imputer, IPCWeights):
-        weight = imputer.fit_transform((time, event), X, codes)
+        weight = to_namespace(imputer.fit_transform((time, event), X, codes), time)
         return to_target_scale(time, time, event, target, horizon), weight
-    outcome = np.empty(time.shape[0])
-    for code in np.unique(codes):
-        rows = codes == code
+    xp = array_namespace(time)
+    outcome = xp.empty_like(time)
+    levels = xp.unique_values(codes)
+    for i in range(levels.shape[0]):
+        rows = codes == levels[i]
         if isinstance(imputer, PseudoObservations):  # its censoring model may use X
-            outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]), X[rows])
+            values = clone(imputer).fit_transform((time[rows], event[rows]), X[rows])
         else:
-            outcome[rows] = clone(imputer).fit_transform((time[rows], event[rows]))
-    return outcome, np.ones(time.shape[0])
+            values = clone(imputer).fit_transform((time[rows], event[rows]))
+        outcome[rows] = to_namespace(values, time)
+    return outcome, xp.ones_like(time)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from ._base import OneStageLearner, honest, honest_predictions, one_hot
 from ._defaults import default_s_regressor
@@ -52,6 +53,19 @@ class SLearner(OneStageLearner):
         See :class:`TLearner`.
     classes_, horizon_, n_features_in_, feature_names_in_
 
+    Notes
+    -----
+    Array-API inputs keep their namespace (as scikit-learn's Array API support does): with
+    ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
+    ``array_api_strict``, ...), a ``base_learner`` that supports scikit-learn's array API
+    dispatch (e.g. ``Ridge(solver="svd")``) and ``imputation="pseudo"`` or ``"ipcw"``, the fit
+    (validation, the imputation, the regressions) and :meth:`predict` / :meth:`effect` run in
+    that namespace, on that device, and return arrays of it. Call them inside
+    ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
+    ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). Treatment
+    labels are encoded on the host. The default ``base_learner`` (splines and gradient
+    boosting) has no array API support; the other imputations run on host copies.
+
     References
     ----------
     Kuenzel, S. R., Sekhon, J. S., Bickel, P. J. & Yu, B. (2019). Metalearners for estimating
@@ -69,12 +83,14 @@ class SLearner(OneStageLearner):
     (3,)
     """
 
+    _keeps_namespace: ClassVar[bool] = True
     _default_regressors: ClassVar[dict] = {"base_learner": default_s_regressor}
 
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
         n_levels = len(self.classes_)
-        design = np.column_stack([X, one_hot(codes, n_levels)[:, 1:]])
+        xp = array_namespace(X)
+        design = xp.concat((X, xp.astype(one_hot(codes, n_levels)[:, 1:], X.dtype)), axis=1)
         spec = self.base_learner
         if spec is None:  # the spline ridge's treatment interactions: the last K columns
             spec = default_s_regressor()
@@ -91,15 +107,17 @@ class SLearner(OneStageLearner):
         self._calibrate(means[:, 1:] - means[:, [0]], means, outcome, weight, codes, fitted)
 
     def _indicators(self, X: np.ndarray, code: int) -> np.ndarray:
-        """Treatment indicator columns of level ``code`` for every row of ``X``."""
-        indicators = np.zeros((X.shape[0], len(self.classes_) - 1))
-        if code:
-            indicators[:, code - 1] = 1.0
-        return indicators
+        """Treatment indicator columns of level ``code`` for every row of ``X``, in ``X``'s
+        namespace."""
+        xp = array_namespace(X)
+        columns = xp.arange(len(self.classes_) - 1, device=device(X))
+        row = xp.astype(columns == code - 1, X.dtype)
+        return xp.broadcast_to(row, (X.shape[0], row.shape[0]))
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
-        control = self.model_.predict(np.column_stack([X, self._indicators(X, 0)]))
-        effects = np.column_stack([
-            self.model_.predict(np.column_stack([X, self._indicators(X, k)])) - control
-            for k in range(1, len(self.classes_))])
+        xp = array_namespace(X)
+        control = self.model_.predict(xp.concat((X, self._indicators(X, 0)), axis=1))
+        effects = xp.stack([
+            self.model_.predict(xp.concat((X, self._indicators(X, k)), axis=1)) - control
+            for k in range(1, len(self.classes_))], axis=1)
         return self._calibrated(effects)

@@ -76,6 +76,19 @@ class TLearner(OneStageLearner):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
+    Notes
+    -----
+    Array-API inputs keep their namespace (as scikit-learn's Array API support does): with
+    ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
+    ``array_api_strict``, ...), a ``base_learner`` that supports scikit-learn's array API
+    dispatch (e.g. ``Ridge(solver="svd")``) and ``imputation="pseudo"`` or ``"ipcw"``, the fit
+    (validation, the imputation, the regressions) and :meth:`predict` / :meth:`effect` run in
+    that namespace, on that device, and return arrays of it. Call them inside
+    ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
+    ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). Treatment
+    labels are encoded on the host. The default ``base_learner`` (splines and gradient
+    boosting) has no array API support; the other imputations run on host copies.
+
     References
     ----------
     Kuenzel, S. R., Sekhon, J. S., Bickel, P. J. & Yu, B. (2019). Metalearners for estimating
@@ -96,15 +109,16 @@ class TLearner(OneStageLearner):
     """
 
     _default_regressors: ClassVar[dict] = {"base_learner": default_outcome_regressor}
+    _keeps_namespace: ClassVar[bool] = True
 
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
         means = self._honest_arm_means(self.models_, X, weight, codes)
         fitted = predict_columns(self.models_, X)
-        self._calibrate(None if means is None else means[:, 1:] - means[:, [0]], means,
-                        outcome, weight, codes, fitted[:, 1:] - fitted[:, [0]])
+        self._calibrate(None if means is None else means[:, 1:] - means[:, :1], means,
+                        outcome, weight, codes, fitted[:, 1:] - fitted[:, :1])
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         means = predict_columns(self.models_, X)
-        return self._calibrated(means[:, 1:] - means[:, [0]])
+        return self._calibrated(means[:, 1:] - means[:, :1])

@@ -3,11 +3,13 @@ outcome."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace, device
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -23,7 +25,7 @@ from .._nuisance import (
     propensity_matrix,
 )
 from .._params import HasMethods, Interval, Options, validate_params
-from .._validation import TARGETS, validate_fit_inputs
+from .._validation import TARGETS, to_namespace, to_numpy, validate_fit_inputs
 from ..imputation import fit_censoring_model
 from ..survival import wald_interval
 from ._nuisance import outcome_model
@@ -70,6 +72,16 @@ class AIPCW(BaseEstimator):
     errors shrink fast enough (product rates ``o(n^{-1/2})``, Chernozhukov et al. 2018). Needs
     unconfoundedness, positivity of every level and of follow-up to ``h``, and censoring
     independent of ``T`` given ``(X, W)``.
+
+    Array-API inputs keep their namespace: with ``X``, ``y``'s arrays or ``w`` of a non-NumPy
+    array-API library (CuPy on a GPU, ``array_api_strict``, ...), the inputs are validated in
+    that namespace, the score and ATE arithmetic (:math:`A_{ki}`, :math:`\psi_{ki}`, their
+    means and standard errors) runs there, and ``scores_``, ``arm_means_``,
+    ``arm_outcome_means_``, ``transformed_outcome_`` and ``propensity_`` are arrays of it, on
+    that device (``ate_`` and ``std_error_`` too for more than two levels; floats otherwise).
+    The nuisances (outcome, censoring and propensity models, and :math:`U_i` from their curves)
+    are fitted and evaluated on host NumPy copies, the documented boundary; their
+    predictions are moved to the input's namespace and device before the arithmetic.
 
     Parameters
     ----------
@@ -251,7 +263,10 @@ class AIPCW(BaseEstimator):
         self
         """
         validate_params(self)
-        X, _, time, event, codes, classes = validate_fit_inputs(X, y, w, control=self.control)
+        X_kept, _, time, event, codes, classes = validate_fit_inputs(
+            X, y, w, control=self.control, keep_namespace=True)
+        # The nuisances run on the CPU: host copies (the documented boundary).
+        X, time, event, codes = (to_numpy(part) for part in (X_kept, time, event, codes))
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
         n_levels = len(classes)
@@ -290,16 +305,19 @@ class AIPCW(BaseEstimator):
         else:
             r = known
         self._warn_floor(floored)
-        indicators = codes[:, None] == np.arange(n_levels)
-        arm_scores = np.empty((n, n_levels))
-        for code in range(n_levels):
-            arm_scores[:, code] = means[:, code] + indicators[:, code] / r[:, code] * (
-                transformed - means[:, code])
-        self.arm_means_ = arm_scores.mean(axis=0)
+        # Score arithmetic in the input's namespace, on its device.
+        xp = array_namespace(X_kept)
+        means, transformed, r = (to_namespace(part, X_kept) for part in (means, transformed, r))
+        codes = to_namespace(codes, X_kept)
+        levels = xp.arange(n_levels, dtype=codes.dtype, device=device(codes))
+        indicators = xp.astype(xp.expand_dims(codes, axis=1) == levels, means.dtype)
+        arm_scores = means + indicators / r * (xp.expand_dims(transformed, axis=1) - means)
+        self.arm_means_ = xp.mean(arm_scores, axis=0)
         scores = [arm_scores[:, k] - arm_scores[:, 0] for k in range(1, n_levels)]
         self.scores_ = _squeeze_columns(scores)
-        self.ate_ = _squeeze(np.array([score.mean() for score in scores]))
-        self.std_error_ = _squeeze(np.array([score.std(ddof=1) / np.sqrt(n) for score in scores]))
+        self.ate_ = _squeeze(xp.stack([xp.mean(score) for score in scores]))
+        self.std_error_ = _squeeze(xp.stack([xp.std(score, correction=1) / math.sqrt(n)
+                                             for score in scores]))
         self.propensity_ = r[:, 1] if n_levels == 2 else r
         self.arm_outcome_means_ = means
         self.transformed_outcome_ = transformed
@@ -342,4 +360,4 @@ class AIPCW(BaseEstimator):
 
 def _squeeze_columns(columns: list[np.ndarray]) -> np.ndarray:
     """One column: itself (n,); several: stacked (n, K)."""
-    return columns[0] if len(columns) == 1 else np.column_stack(columns)
+    return columns[0] if len(columns) == 1 else array_namespace(*columns).stack(columns, axis=1)

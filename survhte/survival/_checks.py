@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from .._validation import check_time
+from .._validation import check_time, foreign_namespace, to_namespace, to_numpy
 
 
-def check_query_times(times: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+def check_query_times(times: Any, like: Any = None) -> tuple[Any, tuple[int, ...]]:
     """Flatten query times (a scalar or an array of any shape) after checking them.
+
+    ``like``: an array (a fitted curve) whose namespace and device the times are moved to, so
+    a curve fitted on array-API arrays is queried in its own namespace.
 
     Returns
     -------
@@ -20,8 +23,14 @@ def check_query_times(times: Any) -> tuple[np.ndarray, tuple[int, ...]]:
     shape : tuple
         The shape of ``times``, to restore on the result.
     """
-    shape = np.shape(times)
-    return check_time(np.reshape(np.asarray(times), -1), name="times"), shape
+    if foreign_namespace(times) is not None:
+        xp = foreign_namespace(times)
+        shape = tuple(times.shape)
+        flat = check_time(xp.reshape(times, (-1,)), name="times", keep_namespace=True)
+    else:
+        shape = np.shape(times)
+        flat = check_time(np.reshape(np.asarray(times), -1), name="times")
+    return (flat if like is None else to_namespace(flat, like)), shape
 
 
 def check_alpha(alpha: Any) -> float:
@@ -35,7 +44,7 @@ def check_alpha(alpha: Any) -> float:
 
 def check_groups(groups: Any, n_samples: int) -> np.ndarray:
     """Group labels: one-dimensional, one per row, no missing values."""
-    labels = np.asarray(groups)
+    labels = np.asarray(to_numpy(groups, "groups"))  # labels are host metadata
     if labels.ndim != 1:
         raise ValueError(f"groups must be one-dimensional; got shape {labels.shape}.")
     if labels.shape[0] != n_samples:

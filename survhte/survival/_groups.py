@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_time_event
+from .._validation import check_time_event, to_namespace
 from ._checks import check_groups, wald_interval
 from ._nonparametric import KaplanMeier
 
@@ -36,6 +36,13 @@ def kaplan_meier_by_group(
     dict
         Label -> fitted :class:`KaplanMeier`, in sorted label order.
 
+    Notes
+    -----
+    Array-API inputs keep their namespace: when ``time``, ``event`` or ``sample_weight`` is an
+    array of a non-NumPy array-API library (CuPy, ``array_api_strict``, ...), every curve is
+    fitted and stored in that namespace, on that device. The group labels are read on the host
+    (they are labels, of any type); only the row masks move to the device.
+
     Raises
     ------
     ValueError
@@ -52,11 +59,11 @@ def kaplan_meier_by_group(
     >>> bool(curves[1].rmst(52.0) > curves[0].rmst(52.0))   # financial aid: later re-arrests
     True
     """
-    time, event, weight = check_time_event(time, event, sample_weight)
+    time, event, weight = check_time_event(time, event, sample_weight, keep_namespace=True)
     labels = check_groups(groups, time.shape[0])
     curves: dict[Hashable, KaplanMeier] = {}
     for label in np.unique(labels).tolist():
-        rows = labels == label
+        rows = to_namespace(labels == label, time)
         group_weight = None if weight is None else weight[rows]
         try:
             curves[label] = KaplanMeier().fit(time[rows], event[rows], group_weight)
@@ -129,6 +136,11 @@ def rmst_difference(
     Returns
     -------
     RMSTDifference
+
+    Notes
+    -----
+    Array-API inputs keep their namespace through the curves
+    (:func:`kaplan_meier_by_group`); the summaries are Python floats.
 
     Examples
     --------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -14,11 +15,12 @@ from .._validation import check_horizon, check_time_event
 from ._checks import check_alpha, check_query_times
 
 
-def _at(timeline: np.ndarray, values: np.ndarray, times: Any, initial: float) -> np.ndarray | float:
-    """Step-function values at validated query times, in the shape of ``times``."""
-    flat, shape = check_query_times(times)
+def _at(timeline: Any, values: Any, times: Any, initial: float) -> Any:
+    """Step-function values at validated query times, in the shape of ``times`` and the
+    namespace of the fitted curve."""
+    flat, shape = check_query_times(times, like=timeline)
     out = kernels.step_values(timeline, values, flat, initial)
-    return float(out[0]) if shape == () else out.reshape(shape)
+    return float(out[0]) if shape == () else array_namespace(out).reshape(out, shape)
 
 
 class KaplanMeier(BaseEstimator):
@@ -41,6 +43,11 @@ class KaplanMeier(BaseEstimator):
 
     Computed in O(n log n) by the array-API kernels of :mod:`survhte._kernels`; results agree
     with lifelines' ``KaplanMeierFitter`` on the shared timeline.
+
+    Array-API inputs keep their namespace: fitted on arrays of a non-NumPy array-API library
+    (CuPy on a GPU, ``array_api_strict``, ...), the validation, the computation and every
+    fitted attribute stay in that namespace and on that device, and :meth:`predict` and
+    :meth:`confidence_interval` return arrays of it (:meth:`rmst` returns Python floats).
 
     Attributes
     ----------
@@ -88,7 +95,9 @@ class KaplanMeier(BaseEstimator):
         Parameters
         ----------
         time : array-like of shape (n,)
-            Observed times ``min(T, C)``: finite, ``>= 0``.
+            Observed times ``min(T, C)``: finite, ``>= 0``. An array of a non-NumPy
+            array-API library (CuPy, ...) keeps its namespace and device: the other two
+            arguments are moved there and the fitted attributes are arrays of it.
         event : array-like of shape (n,)
             1/``True`` for an observed event, 0/``False`` for a censored row; at least one event.
         sample_weight : array-like of shape (n,), optional
@@ -98,7 +107,7 @@ class KaplanMeier(BaseEstimator):
         -------
         self
         """
-        time, event, weight = check_time_event(time, event, sample_weight)
+        time, event, weight = check_time_event(time, event, sample_weight, keep_namespace=True)
         table = kernels.risk_table(time, event, weight)
         terms = kernels.greenwood_terms(table)
         self.timeline_ = table.timeline
@@ -160,7 +169,9 @@ class KaplanMeier(BaseEstimator):
         """
         check_is_fitted(self, "survival_")
         horizon = check_horizon(horizon, self.timeline_)
-        horizons = np.array([horizon])
+        xp = array_namespace(self.timeline_)
+        horizons = xp.asarray([horizon], dtype=self.timeline_.dtype,
+                              device=device(self.timeline_))
         area = float(kernels.restricted_mean(self.timeline_, self.survival_, horizons)[0])
         if not return_variance:
             return area
@@ -205,6 +216,10 @@ class NelsonAalen(BaseEstimator):
     ``sum_{k=0}^{d_j - 1} 1 / (n_j - k)``, and so differs at tied event times. Weighted totals
     are used with ``sample_weight``.
 
+    Array-API inputs keep their namespace, as for :class:`KaplanMeier`: fitted on arrays of a
+    non-NumPy array-API library (CuPy, ``array_api_strict``, ...), the fitted attributes and
+    :meth:`predict` are arrays of that namespace, on that device.
+
     Attributes
     ----------
     timeline_ : ndarray of shape (m,)
@@ -243,7 +258,7 @@ class NelsonAalen(BaseEstimator):
         -------
         self
         """
-        time, event, weight = check_time_event(time, event, sample_weight)
+        time, event, weight = check_time_event(time, event, sample_weight, keep_namespace=True)
         table = kernels.risk_table(time, event, weight)
         self.timeline_ = table.timeline
         self.cumulative_hazard_ = kernels.cumulative_hazard(table)
