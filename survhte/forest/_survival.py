@@ -99,10 +99,13 @@ class SurvivalForest(BaseForest):
     n_jobs : int, optional
         numba threads; results do not depend on it.
     device : {"auto", "cpu", "gpu"}, default "auto"
-        As :class:`~survhte.forest._base.BaseForest`. The survival forest's curves and
-        variances are computed on the CPU for now whatever the device (no GPU twin of the
-        curve kernels yet), so it changes nothing here; a causal survival forest passes its
-        own ``device`` to its nuisance survival forests.
+        As :class:`~survhte.forest._base.BaseForest`. On a GPU, :meth:`predict_survival`,
+        :meth:`predict_survival_oob` and :meth:`predict_rmst` run the numba.cuda twin of the
+        curve kernel (:mod:`survhte._kernels.forest_survival_cuda`: one thread per target
+        row, the CPU kernel's additions in its order, so the same curves bit for bit; a
+        Nelson-Aalen curve up to the last bit of ``exp``); the variances, and the curves a
+        causal survival forest reads for its scores, are computed on the CPU. A causal
+        survival forest passes its own ``device`` to its nuisance survival forests.
     random_state : int, RandomState or None
 
     Attributes
@@ -334,10 +337,24 @@ class SurvivalForest(BaseForest):
 
     def _survival(self, X: np.ndarray, rows: np.ndarray | None, times: Any) -> np.ndarray:
         _, query = self._query(times)
-        with numba_threads(self.n_jobs):  # Dask: large X in row blocks on the workers
-            survival, _ = by_row_blocks(forest_survival, *self._kernel_args(X, rows), query,
-                                        np.empty(0), self._nelson_aalen, rows=(0, 3))
+        survival, _ = self._curves(X, rows, query, np.empty(0))
         return survival
+
+    def _curves(self, X: np.ndarray, rows: np.ndarray | None, query: np.ndarray,
+                horizons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``forest_survival``'s (survival at ``query``, RMST at ``horizons``), on the
+        estimator's device (the CUDA twin on a GPU: the same numbers)."""
+        args = (*self._kernel_args(X, rows), query, horizons, self._nelson_aalen)
+
+        def run(device: str) -> tuple[np.ndarray, np.ndarray]:
+            if device == "gpu":
+                from .._kernels.forest_survival_cuda import forest_survival_cuda
+
+                return forest_survival_cuda(*args)
+            with numba_threads(self.n_jobs):  # Dask: large X in row blocks on the workers
+                return by_row_blocks(forest_survival, *args, rows=(0, 3))
+
+        return self._on_device(run)
 
     def predict_survival_oob(self, X: Any, rows: Any, times: Any = None) -> np.ndarray:
         """Out-of-bag survival curves of training rows ``rows`` at covariates ``X``.
@@ -387,10 +404,7 @@ class SurvivalForest(BaseForest):
         """
         value = _check_horizon(horizon)
         X, rows = self._rows(X)
-        with numba_threads(self.n_jobs):
-            _, rmst = by_row_blocks(forest_survival, *self._kernel_args(X, rows),
-                                    np.empty(0, np.int64), np.array([value]),
-                                    self._nelson_aalen, rows=(0, 3))
+        _, rmst = self._curves(X, rows, np.empty(0, np.int64), np.array([value]))
         return rmst[:, 0]
 
     def restricted_mean(self, X: Any, horizon: float) -> np.ndarray:
