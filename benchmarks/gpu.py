@@ -11,9 +11,12 @@ What runs on the GPU today is prediction (issue 22): a causal forest is grown on
 ``little_bag_sums``) of m new rows are timed with ``device="cpu"`` (numba, every core) and
 ``device="gpu"`` (the numba.cuda twins, forest copied to the device at each call, inputs
 NumPy). Each kernel is launched once on small data first, so compilation is not timed.
-Reported: seconds per call, the speed-up, the GPU memory in use after the call (free memory
-lost, from the CUDA context), and whether the two devices' results are equal (they must be:
-same additions in the same order).
+Then a survival forest grown on the same rows (Weibull-Cox times, ~30% censored): its curves
+at the 200 default prediction times (``predict_survival``: ``forest_survival``, the CUDA twin
+``forest_survival_cuda``) and RMSTs at the median time (``predict_rmst``) of
+``--survival-sizes`` new rows. Reported: seconds per call, the speed-up, the GPU memory in use
+after the call (free memory lost, from the CUDA context), and whether the two devices' results
+are equal (they must be: same additions in the same order).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import time as clock
 import numpy as np
 
 from survhte._device import gpu_available
-from survhte.forest import CausalForest
+from survhte.forest import CausalForest, SurvivalForest
 
 
 def _design(n: int, p: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,9 +53,28 @@ def _timed(call, *args):
     return clock.perf_counter() - start, out
 
 
+def _compare(cpu, gpu, sizes: list[int], calls: tuple, simulator: bool) -> None:
+    """Time each call of ``calls`` (``(method, label, extra args)``) on m new rows for each m
+    of ``sizes``, device="cpu" then device="gpu", and check the results are equal."""
+    used = _gpu_bytes_in_use() if not simulator else 0
+    print(f"{'m':>10} {'call':>10} {'cpu s':>8} {'gpu s':>8} {'speed-up':>9} "
+          f"{'gpu MB':>8} {'equal':>6}")
+    for m in sizes:
+        X_new = _design(m, 10, 1)[0]
+        for call, label, extra in calls:
+            t_cpu, out_cpu = _timed(getattr(cpu, call), X_new, *extra)
+            t_gpu, out_gpu = _timed(getattr(gpu, call), X_new, *extra)
+            memory = (_gpu_bytes_in_use() - used) / 2**20 if not simulator else float("nan")
+            equal = bool(np.array_equal(out_cpu, out_gpu, equal_nan=True))
+            print(f"{m:>10} {label:>10} {t_cpu:>8.3f} {t_gpu:>8.3f} "
+                  f"{t_cpu / t_gpu:>9.2f} {memory:>8.0f} {equal!s:>6}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--survival-sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="rows of the survival forest's curves (m x 200 floats each)")
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--trees", type=int, default=500)
     args = parser.parse_args()
@@ -63,23 +85,35 @@ def main() -> None:
     X, y, w = _design(args.train, 10, 0)
     start = clock.perf_counter()
     cpu = CausalForest(args.trees, device="cpu", n_jobs=-1, random_state=0).fit(X, y, w)
-    print(f"grown on the CPU: n = {args.train}, {args.trees} trees, "
+    print(f"causal forest grown on the CPU: n = {args.train}, {args.trees} trees, "
           f"{clock.perf_counter() - start:.1f} s")
     gpu = copy.copy(cpu).set_params(device="gpu")  # the same trees
     for forest in (cpu, gpu):  # compile the kernels before timing
         forest.predict_variance(X[:64])
-    used = _gpu_bytes_in_use() if not simulator else 0
-    print(f"{'m':>10} {'call':>10} {'cpu s':>8} {'gpu s':>8} {'speed-up':>9} "
-          f"{'gpu MB':>8} {'equal':>6}")
-    for m in args.sizes:
-        X_new = _design(m, 10, 1)[0]
-        for call, label in (("predict", "estimate"), ("predict_variance", "variance")):
-            t_cpu, out_cpu = _timed(getattr(cpu, call), X_new)
-            t_gpu, out_gpu = _timed(getattr(gpu, call), X_new)
-            memory = (_gpu_bytes_in_use() - used) / 2**20 if not simulator else float("nan")
-            equal = bool(np.array_equal(out_cpu, out_gpu, equal_nan=True))
-            print(f"{m:>10} {label:>10} {t_cpu:>8.3f} {t_gpu:>8.3f} "
-                  f"{t_cpu / t_gpu:>9.2f} {memory:>8.0f} {equal!s:>6}")
+    _compare(cpu, gpu, args.sizes, (("predict", "estimate", ()),
+                                    ("predict_variance", "variance", ())), simulator)
+
+    time, event = _survival_outcome(X, 0)
+    start = clock.perf_counter()
+    cpu = SurvivalForest(args.trees, device="cpu", n_jobs=-1, random_state=0).fit(
+        X, (time, event))
+    print(f"\nsurvival forest grown on the CPU: n = {args.train}, {args.trees} trees, "
+          f"{event.sum()} events, {clock.perf_counter() - start:.1f} s")
+    gpu = copy.copy(cpu).set_params(device="gpu")
+    horizon = float(np.median(time))
+    for forest in (cpu, gpu):
+        forest.predict_survival(X[:64])
+        forest.predict_rmst(X[:64], horizon)
+    _compare(cpu, gpu, args.survival_sizes, (("predict_survival", "curves", ()),
+                                             ("predict_rmst", "rmst", (horizon,))), simulator)
+
+
+def _survival_outcome(X: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weibull-Cox event times with risk on two covariates, exponential censoring (~30%)."""
+    rng = np.random.default_rng(seed)
+    event_time = (rng.exponential(size=X.shape[0]) / np.exp(X[:, 0] - X[:, 1])) ** 0.7
+    censor = rng.exponential(2.5, size=X.shape[0])
+    return np.minimum(event_time, censor), event_time <= censor
 
 
 if __name__ == "__main__":
