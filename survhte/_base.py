@@ -161,8 +161,9 @@ class CATEEstimator(BaseEstimator):
 
     #: Parameter name -> accepted forms (:mod:`survhte._params`); checked at ``fit``.
     _parameter_constraints: ClassVar[dict] = {}
-    #: Whether ``fit``/``predict`` keep array-API inputs in their namespace and on their device
-    #: (``survhte._validation``'s ``keep_namespace``); ``False``: they become NumPy arrays.
+    #: Whether ``fit``/``predict`` can keep array-API inputs in their namespace and on their
+    #: device (``survhte._validation``'s ``keep_namespace``); ``False``: they become NumPy
+    #: arrays. :meth:`_keep_namespace` decides per call.
     _keeps_namespace: ClassVar[bool] = False
 
     # scikit-learn metadata routing: the treatment ``w`` is requested by ``fit`` and ``score``
@@ -190,7 +191,11 @@ class CATEEstimator(BaseEstimator):
         self._check_fitted()
         fitted = self.feature_names_in_ if vars(self).get("_fitted_frame", False) else None
         return check_covariates(X, n_features=self.n_features_in_, fitted_names=fitted,
-                                keep_namespace=self._keeps_namespace)[0]
+                                keep_namespace=self._keep_namespace())[0]
+
+    def _keep_namespace(self) -> bool:
+        """Whether this call keeps array-API inputs in their namespace (``_keeps_namespace``)."""
+        return self._keeps_namespace
 
     def predict(self, X: Any) -> np.ndarray:
         """Conditional average treatment effect of each treated level vs control.
@@ -371,7 +376,7 @@ class SurvivalCATEEstimator(CATEEstimator):
         """
         self._validate_params()
         X_array, names, time, event, codes, classes = validate_fit_inputs(
-            X, y, w, control=self.control, keep_namespace=self._keeps_namespace)
+            X, y, w, control=self.control, keep_namespace=self._keep_namespace())
         self._set_fit_attributes(X, names, classes)
         self.horizon_ = self._resolve_horizon(time, codes)
         self._fit_core(X_array, time, event, codes)

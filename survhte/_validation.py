@@ -107,6 +107,13 @@ def to_namespace(values: Any, like: Any) -> Any:
     return xp.asarray(np.asarray(host_array(values, "values")), device=array_device(like))
 
 
+def take_rows(array: Any, rows: Any) -> Any:
+    """Rows ``rows`` (host integer indices, e.g. a fold) of ``array``, in its namespace and on
+    its device."""
+    xp = array_namespace(array)
+    return xp.take(array, to_namespace(rows, array), axis=0)
+
+
 def to_numpy(values: Any, name: str = "values") -> Any:
     """A host NumPy copy of an array of any namespace (``None`` and non-arrays unchanged):
     the documented boundary where namespace-preserving code hands data to CPU-only models."""

@@ -26,9 +26,10 @@ import pytest
 xp_strict = pytest.importorskip("array_api_strict")
 
 from survhte.imputation import CensoringKaplanMeier, IPCWeights, PseudoObservations  # noqa: E402
-from survhte.inference import AIPCW  # noqa: E402
+from survhte.inference import AIPCW, _aipcw, _scores  # noqa: E402
 from survhte.survival import (  # noqa: E402
     KaplanMeier,
+    KaplanMeierSurvival,
     NelsonAalen,
     kaplan_meier_by_group,
     rmst_difference,
@@ -172,6 +173,41 @@ def test_aipcw_scores_and_ate_keep_the_namespace(namespace, n_levels):
         _check(est.std_error_, ref.std_error_, namespace)
 
 
+def test_aipcw_with_kaplan_meier_nuisances_never_copies_X_to_the_host(monkeypatch):
+    """Kaplan-Meier outcome and censoring models and known propensities: the nuisances and the
+    scores stay in the input's namespace end to end (only the 1-D time, event and codes are
+    read on the host, for the folds and the horizon)."""
+    copied = []
+    for module in (_aipcw, _scores):
+        real = module.to_numpy
+
+        def spy(values, name="values", real=real):
+            copied.append(name)
+            return real(values, name)
+
+        monkeypatch.setattr(module, "to_numpy", spy)
+    d = _data(n=200, seed=4)
+    a = _in("array_api_strict", d)
+    est = AIPCW(horizon=1.0, outcome_model="km", propensity_model="constant", n_folds=2,
+                random_state=0).fit(a["X"], (a["time"], a["event"]), a["w"])
+    assert "X" not in copied and "times" not in copied, copied
+    _check(est.scores_, AIPCW(horizon=1.0, outcome_model="km", propensity_model="constant",
+                              n_folds=2, random_state=0).fit(
+        d["X"], (d["time"], d["event"]), d["w"]).scores_, "array_api_strict")
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_kaplan_meier_survival_model_keeps_the_namespace(namespace):
+    d = _data()
+    a = _in(namespace, d)
+    model = KaplanMeierSurvival().fit(a["X"], a["time"], a["event"])
+    ref = KaplanMeierSurvival().fit(d["X"], d["time"], d["event"])
+    times = np.array([0.2, 0.7, 1.5])
+    _check(model.unique_times_, ref.unique_times_, namespace)
+    _check(model.predict_survival(a["X"], _in(namespace, {"t": times})["t"]),
+           ref.predict_survival(d["X"], times), namespace)
+
+
 def test_aipcw_numpy_scores_are_unchanged_with_a_cox_outcome_model():
     """NumPy in, NumPy out, with the default Cox outcome model (the host boundary)."""
     d = _data(n=300, seed=3)
@@ -188,52 +224,88 @@ def test_aipcw_numpy_scores_are_unchanged_with_a_cox_outcome_model():
 _LEARNER_SCRIPT = r"""
 import json, warnings
 import numpy as np, sklearn, array_api_strict as xp
-from sklearn.linear_model import Ridge
-from survhte.imputed_learners import SLearner, TLearner
+from sklearn.linear_model import LogisticRegression, Ridge
+from survhte.imputed_learners import DRLearner, RLearner, SLearner, TLearner, XLearner
 
 warnings.simplefilter("ignore")
 rng = np.random.default_rng(0)
 n = 200
 X = rng.normal(size=(n, 3))
-w = rng.integers(0, 3, n)
-t = rng.exponential(size=n) * np.exp(0.3 * X[:, 0] * (w > 0))
+t = rng.exponential(size=n) * np.exp(0.3 * X[:, 0])
 c = rng.exponential(2.0, size=n)
 time, event = np.minimum(t, c).round(3), t <= c
+ridge = Ridge(solver="svd")
+two_stage = dict(base_learner=ridge, effect_learner=ridge, propensity_model=LogisticRegression(),
+                 n_bootstrap=0)
+cases = [(TLearner, dict(base_learner=ridge), 3), (SLearner, dict(base_learner=ridge), 3),
+         (DRLearner, two_stage, 3), (XLearner, two_stage, 2), (XLearner, two_stage, 3),
+         (XLearner, dict(two_stage, multi_arm="naive"), 3), (RLearner, two_stage, 2),
+         (RLearner, dict(two_stage, multi_arm="pairwise"), 3)]
 out = []
-for cls in (TLearner, SLearner):
-    for imputation in ("pseudo", "ipcw", "margin"):
-        params = dict(base_learner=Ridge(solver="svd"), imputation=imputation, horizon=1.0,
-                      random_state=0)
-        ref = cls(**params).fit(X, (time, event), w)
+for cls, params, n_levels in cases:
+    w = rng.integers(0, n_levels, n)
+    for imputation in ("pseudo", "ipcw"):
+        full = dict(params, imputation=imputation, horizon=1.0, random_state=0)
+        ref = cls(**full).fit(X, (time, event), w)
         with sklearn.config_context(array_api_dispatch=True):
-            est = cls(**params).fit(xp.asarray(X), (xp.asarray(time), xp.asarray(event)),
-                                    xp.asarray(w))
+            est = cls(**full).fit(xp.asarray(X), (xp.asarray(time), xp.asarray(event)),
+                                  xp.asarray(w))
             tau = est.predict(xp.asarray(X))
-            effect = est.effect(xp.asarray(X), 1, 2)
+            effect = est.effect(xp.asarray(X), 0, 1)
             ate = est.ate()
         out.append({
-            "learner": cls.__name__, "imputation": imputation,
-            "types": [type(tau).__module__, type(effect).__module__, type(ate).__module__],
+            "case": f"{cls.__name__}({params.get('multi_arm', '')}) K={n_levels} {imputation}",
+            "types": [type(tau).__module__, type(effect).__module__],
             "predict": float(np.max(np.abs(np.asarray(tau) - ref.predict(X)))),
-            "effect": float(np.max(np.abs(np.asarray(effect) - ref.effect(X, 1, 2)))),
+            "effect": float(np.max(np.abs(np.asarray(effect) - ref.effect(X, 0, 1)))),
             "ate": float(np.max(np.abs(np.asarray(ate) - ref.ate()))),
         })
-print(json.dumps(out))
+w = rng.integers(0, 3, n)
+try:
+    with sklearn.config_context(array_api_dispatch=True):
+        RLearner(**two_stage, horizon=1.0).fit(xp.asarray(X), (xp.asarray(time),
+                                               xp.asarray(event)), xp.asarray(w))
+    joint = "no error"
+except TypeError as error:
+    joint = str(error)
+print(json.dumps({"cases": out, "joint": joint}))
 """
 
 
-def test_imputed_t_and_s_learners_under_array_api_dispatch():
-    """T- and S-learners with ``Ridge(solver="svd")`` fitted on array_api_strict arrays inside
-    ``array_api_dispatch`` return array_api_strict predictions equal to the NumPy fit: the
-    same SVD solve on the same float64 data (``solver="svd"`` is what Ridge uses for a
-    non-NumPy namespace; naming it makes the NumPy fit use it too)."""
+def test_imputed_learners_under_array_api_dispatch():
+    """T-, S-, DR-, X- and (binary, pairwise) R-learners with ``Ridge(solver="svd")`` fitted on
+    array_api_strict arrays inside ``array_api_dispatch`` return array_api_strict predictions
+    equal to the NumPy fit: the same SVD solve on the same float64 data (``solver="svd"`` is
+    what Ridge uses for a non-NumPy namespace; naming it makes the NumPy fit use it too). The
+    propensity model (LogisticRegression) runs on the host in both. The joint multi-arm
+    R-learner refuses non-NumPy arrays by name."""
     env = dict(os.environ, SCIPY_ARRAY_API="1", OMP_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-c", _LEARNER_SCRIPT], env=env, capture_output=True,
                          text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    results = json.loads(run.stdout.strip().splitlines()[-1])
-    assert len(results) == 6
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    results = report["cases"]
+    assert len(results) == 16
+    assert "multi_arm='pairwise'" in report["joint"], report["joint"]
     for row in results:
         assert row["types"][0].startswith("array_api_strict"), row
         assert row["types"][1].startswith("array_api_strict"), row
         assert row["predict"] <= TOL and row["effect"] <= TOL and row["ate"] <= TOL, row
+
+
+def test_imputed_learners_without_array_api_dispatch_convert_to_numpy():
+    """Outside ``array_api_dispatch`` scikit-learn's regressors take NumPy only, so the learners
+    convert array-API inputs to NumPy as before (any regressor works) and return NumPy."""
+    from sklearn.linear_model import Ridge
+
+    from survhte.imputed_learners import TLearner
+
+    d = _data()
+    a = _in("array_api_strict", d)
+    est = TLearner(Ridge(), horizon=1.0, n_bootstrap=0).fit(a["X"], (a["time"], a["event"]),
+                                                             a["w"])
+    ref = TLearner(Ridge(), horizon=1.0, n_bootstrap=0).fit(d["X"], (d["time"], d["event"]),
+                                                             d["w"])
+    tau = est.predict(a["X"])
+    assert isinstance(tau, np.ndarray)
+    np.testing.assert_array_equal(tau, ref.predict(d["X"]))

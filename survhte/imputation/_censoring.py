@@ -17,7 +17,7 @@ censoring weighted average. *The American Statistician*, 55(3), 207-210.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from array_api_compat import array_namespace, device
@@ -99,6 +99,9 @@ class CensoringKaplanMeier(BaseEstimator):
     [[1.0, 0.5]]
     """
 
+    #: Fits and predicts in the namespace of array-API inputs (:mod:`survhte._validation`).
+    _keeps_namespace: ClassVar[bool] = True
+
     def fit(self, X: Any, time: Any, event: Any) -> CensoringKaplanMeier:
         """Fit ``G`` from observed times and the outcome's event indicators (``X`` unused)."""
         time, event, _ = check_time_event(time, event, keep_namespace=True)
@@ -126,8 +129,9 @@ class CensoringKaplanMeier(BaseEstimator):
         curve = self.predict(times)
         xp = array_namespace(curve)
         n_rows = X.shape[0] if hasattr(X, "shape") else np.shape(X)[0]
-        return xp.asarray(xp.broadcast_to(curve, (n_rows, curve.shape[0])), copy=True,
-                          device=device(curve))
+        # A C-ordered (rows, times) array, as np.tile gives: the same BLAS path downstream.
+        ones = xp.ones((n_rows, 1), dtype=curve.dtype, device=device(curve))
+        return ones * xp.expand_dims(curve, axis=0)
 
 
 def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,
@@ -144,7 +148,7 @@ def fit_censoring_model(model: Any, X: np.ndarray | None, time: np.ndarray,
         return CensoringKaplanMeier().fit(X, time, event)
     if isinstance(model, CensoringKaplanMeier):  # takes the outcome's event indicator
         return clone(model).fit(X, time, event)
-    if not (~event).any():
+    if not bool(array_namespace(event).any(~event)):
         return CensoringKaplanMeier().fit(X, time, event)  # no censoring: G = 1
     if isinstance(model, str) and model == "cox":
         return CoxPH().fit(X, time, ~event)

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from array_api_compat import array_namespace, device
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
@@ -88,6 +89,12 @@ class ImputedMetaLearner(SurvivalCATEEstimator):
                                            self.target, self.horizon_)
         self._fit_learner(X, outcome, weight, codes)
         del self._rng
+
+    def _keep_namespace(self) -> bool:
+        """Array-API inputs keep their namespace only under scikit-learn's
+        ``array_api_dispatch``, as scikit-learn's own estimators do: only then do its
+        regressors accept them (otherwise they are NumPy arrays, as before)."""
+        return self._keeps_namespace and bool(get_config().get("array_api_dispatch", False))
 
     def _seed(self) -> int:
         return int(self._rng.randint(np.iinfo(np.int32).max))

@@ -3,12 +3,15 @@ and ATC."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from .._base import _squeeze, population_rows, subpopulation_scores
 from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
+from .._validation import take_rows, to_namespace, to_numpy
 from ..survival import wald_interval
 from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
 from ._defaults import default_effect_regressor, default_regressor
@@ -113,6 +116,22 @@ class DRLearner(ImputedMetaLearner):
         Its influence-function standard error.
     classes_, horizon_, n_features_in_, feature_names_in_
 
+    Notes
+    -----
+    Array-API inputs keep their namespace (as scikit-learn's Array API support does): with
+    ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
+    ``array_api_strict``, ...), regressors that support scikit-learn's array API dispatch (e.g.
+    ``Ridge(solver="svd")`` for ``base_learner`` and ``effect_learner``) and
+    ``imputation="pseudo"`` or ``"ipcw"``, the fit (validation, imputation, regressions, the
+    pseudo-outcome and its mean and standard error) and :meth:`predict` / :meth:`effect` /
+    :meth:`ate` run in that namespace, on that device, and return arrays of it. Call them inside
+    ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
+    ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). The
+    propensity model is fitted and evaluated on host NumPy copies (the package's default is a
+    spline basis, which has no array API support) and its probabilities are moved to the input's
+    device; treatment labels are encoded on the host. The default regressors (splines and
+    gradient boosting) have no array API support.
+
     References
     ----------
     Kennedy, E. H. (2023). Towards optimal doubly robust estimation of heterogeneous causal
@@ -171,28 +190,40 @@ class DRLearner(ImputedMetaLearner):
         self.random_state = random_state
         self.control = control
 
+    _keeps_namespace: ClassVar[bool] = True
+
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
+        xp = array_namespace(X)
         n_levels = len(self.classes_)
-        folds = self._folds(codes)
-        r = self._propensity(X, codes, folds)
-        means = np.empty((codes.size, n_levels))
+        host_codes = to_numpy(codes, "w")
+        folds = self._folds(host_codes)
+        # The propensity model runs on the host (the documented boundary).
+        r = to_namespace(self._propensity(to_numpy(X, "X"), host_codes, folds), X)
+        parts = []
         for train, test in folds:
-            models = self._arm_means(self.base_learner, X[train], outcome[train],
-                                     weight[train], codes[train], fold=True)
-            means[test] = predict_columns(models, X[test])
-        augmented = means + one_hot(codes, n_levels) / r * (outcome[:, None] - means)
-        phi = augmented[:, 1:] - augmented[:, [0]]
+            models = self._arm_means(self.base_learner, take_rows(X, train),
+                                     take_rows(outcome, train), take_rows(weight, train),
+                                     take_rows(codes, train), fold=True)
+            parts.append(predict_columns(models, take_rows(X, test)))
+        # Back to row order: every row is in one test fold.
+        order = np.argsort(np.concatenate([test for _, test in folds]))
+        means = take_rows(xp.concat(parts, axis=0), order)
+        augmented = means + one_hot(codes, n_levels) / r * (
+            xp.expand_dims(outcome, axis=1) - means)
+        phi = augmented[:, 1:] - augmented[:, :1]
         rows = weight > 0
         self.effect_models_ = [
-            self._fit_weighted(self.effect_learner, "effect_learner", X[rows], phi[rows, k],
+            self._fit_weighted(self.effect_learner, "effect_learner", X[rows], phi[:, k][rows],
                                weight[rows])
             for k in range(n_levels - 1)
         ]
-        self.pseudo_outcomes_ = np.where(rows[:, None], weight[:, None] * phi, 0.0)
-        self.ate_ = _squeeze(self.pseudo_outcomes_.mean(axis=0))
-        self.std_error_ = _squeeze(self.pseudo_outcomes_.std(axis=0, ddof=1)
-                                   / np.sqrt(codes.size))
+        self.pseudo_outcomes_ = xp.where(xp.expand_dims(rows, axis=1),
+                                         xp.expand_dims(weight, axis=1) * phi,
+                                         xp.zeros_like(phi))
+        self.ate_ = _squeeze(xp.mean(self.pseudo_outcomes_, axis=0))
+        self.std_error_ = _squeeze(xp.std(self.pseudo_outcomes_, axis=0, correction=1)
+                                   / math.sqrt(codes.shape[0]))
         self._nuisances = (outcome, weight, means, r)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
@@ -205,21 +236,25 @@ class DRLearner(ImputedMetaLearner):
         if population == "all":
             return self.pseudo_outcomes_
         outcome, weight, means, r = self._nuisances
-        return subpopulation_scores(outcome, means, r, self._train[3], population, weight)
+        host = [to_numpy(part) for part in (outcome, means, r, self._train[3], weight)]
+        scores = subpopulation_scores(*host[:4], population, host[4])
+        return to_namespace(scores, means)
 
     def _ate_core(self, population: str, alpha: float | None = None
                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Doubly robust average effect over ``population`` (see the class docstring); Wald
         interval with the influence-function standard error."""
         scores = self._population_scores(population)
-        estimate = scores.mean(axis=0)
+        xp = array_namespace(scores)
+        estimate = xp.mean(scores, axis=0)
         if alpha is None:
             return estimate, None
         if population == "all":
-            std_error = scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+            std_error = xp.std(scores, axis=0, correction=1) / math.sqrt(scores.shape[0])
         else:  # influence function: the scores minus the estimate on the population's rows
-            members = population_rows(self._train[3], population)
-            share = members.mean(axis=0)
+            members = xp.astype(to_namespace(
+                population_rows(to_numpy(self._train[3]), population), scores), scores.dtype)
+            share = xp.mean(members, axis=0)
             centred = scores - members / share * estimate
-            std_error = centred.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+            std_error = xp.std(centred, axis=0, correction=1) / math.sqrt(scores.shape[0])
         return estimate, wald_interval(estimate, std_error, alpha)

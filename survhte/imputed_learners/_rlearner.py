@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from .._nuisance import NUISANCE_CONSTRAINTS, PROPENSITY_CLIP
 from .._params import Options
 from .._rloss import backfit, fit_stacked, linear_parts
+from .._validation import foreign_namespace, take_rows, to_namespace, to_numpy
 from ._base import REGRESSOR, ImputedMetaLearner, one_hot, predict_columns
 from ._defaults import default_effect_regressor, default_weighted_regressor
 
@@ -116,6 +118,26 @@ class RLearner(ImputedMetaLearner):
         Set by the joint linear solve (``K > 1``, linear ``effect_learner``).
     classes_, horizon_, n_features_in_, feature_names_in_
 
+    Notes
+    -----
+    Array-API inputs keep their namespace (as scikit-learn's Array API support does): with
+    ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
+    ``array_api_strict``, ...), regressors that support scikit-learn's array API dispatch (e.g.
+    ``Ridge(solver="svd")`` for ``base_learner`` and ``effect_learner``) and
+    ``imputation="pseudo"`` or ``"ipcw"``, the fit (validation, imputation, regressions, the
+    residuals and the weighted effect regression) and :meth:`predict` / :meth:`effect` /
+    :meth:`ate` run in that namespace, on that device, and return arrays of it. Call them inside
+    ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
+    ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). The
+    propensity model is fitted and evaluated on host NumPy copies (the package's default is a
+    spline basis, which has no array API support) and its probabilities are moved to the input's
+    device; treatment labels are encoded on the host. The default regressors (splines and
+    gradient boosting) have no array API support.
+
+    The joint multi-arm R-loss (``multi_arm="joint"`` with more than two levels) is solved with
+    NumPy only and refuses other arrays with a ``TypeError``; ``multi_arm="pairwise"`` keeps
+    them.
+
     References
     ----------
     Nie, X. & Wager, S. (2021). Quasi-oracle estimation of heterogeneous treatment effects.
@@ -176,22 +198,37 @@ class RLearner(ImputedMetaLearner):
         self.random_state = random_state
         self.control = control
 
+    _keeps_namespace: ClassVar[bool] = True
+
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
+        xp = array_namespace(X)
         n_levels = len(self.classes_)
-        folds = self._folds(codes)
-        r = self._propensity(X, codes, folds)
+        host_codes = to_numpy(codes, "w")
+        folds = self._folds(host_codes)
+        # The propensity model runs on the host (the documented boundary).
+        r = to_namespace(self._propensity(to_numpy(X, "X"), host_codes, folds), X)
         self.joint_model_ = None
         if n_levels > 2 and self.multi_arm == "pairwise":
             self._fit_pairwise(X, outcome, weight, codes, folds, r)
             return
-        m = np.empty(codes.size)
+        if n_levels > 2 and foreign_namespace(X) is not None:
+            raise TypeError(
+                f"RLearner(multi_arm='joint') with {n_levels} treatment levels solves the joint "
+                "R-loss (survhte._rloss) with NumPy only; pass NumPy arrays, or "
+                "multi_arm='pairwise' to keep the arrays of "
+                f"{xp.__name__} (one binary R-learner per level, in that namespace)."
+            )
+        predictions = []
         self.outcome_models_ = []
         for train, test in folds:
-            model = self._fit_weighted(self.base_learner, "base_learner", X[train],
-                                       outcome[train], weight[train])
-            m[test] = model.predict(X[test])
+            model = self._fit_weighted(self.base_learner, "base_learner", take_rows(X, train),
+                                       take_rows(outcome, train), take_rows(weight, train))
+            predictions.append(model.predict(take_rows(X, test)))
             self.outcome_models_.append(model)
+        # Back to row order: every row is in one test fold.
+        order = np.argsort(np.concatenate([test for _, test in folds]))
+        m = take_rows(xp.concat(predictions), order)
         residual = outcome - m
         exposure = (one_hot(codes, n_levels) - r)[:, 1:]
         parts = None if self.effect_learner is None else linear_parts(self.effect_learner)
@@ -201,7 +238,7 @@ class RLearner(ImputedMetaLearner):
             return
         if n_levels == 2:
             a = exposure[:, 0]
-            safe = np.where(a != 0, a, 1.0)
+            safe = xp.where(a != 0, a, xp.ones_like(a))
             self.effect_models_ = [self._fit_weighted(self.effect_learner, "effect_learner", X,
                                                       residual / safe, weight * a**2)]
             return
@@ -214,23 +251,29 @@ class RLearner(ImputedMetaLearner):
                       codes: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
                       r: np.ndarray) -> None:
         """``K`` binary R-learners, level ``k``'s on the rows of levels 0 and ``k``."""
+        xp = array_namespace(X)
         self.outcome_models_, self.effect_models_ = [], []
         for k in range(1, len(self.classes_)):
             pair = (codes == 0) | (codes == k)
-            m = np.zeros(codes.size)
+            host_pair = to_numpy(pair, "w")
+            predictions, tests = [], []
             models = []
             for train, test in folds:
-                train, test = train[pair[train]], test[pair[test]]
-                model = self._fit_weighted(self.base_learner, "base_learner", X[train],
-                                           outcome[train], weight[train])
-                m[test] = model.predict(X[test])
+                train, test = train[host_pair[train]], test[host_pair[test]]
+                model = self._fit_weighted(self.base_learner, "base_learner",
+                                           take_rows(X, train), take_rows(outcome, train),
+                                           take_rows(weight, train))
+                predictions.append(model.predict(take_rows(X, test)))
+                tests.append(test)
                 models.append(model)
             self.outcome_models_.append(models)
-            a = (codes == k) - r[:, k] / (r[:, 0] + r[:, k])
-            safe = np.where(a != 0, a, 1.0)
+            m = xp.zeros_like(outcome)  # the pair's rows in row order (the mask's order)
+            m[pair] = take_rows(xp.concat(predictions), np.argsort(np.concatenate(tests)))
+            a = xp.astype(codes == k, r.dtype) - r[:, k] / (r[:, 0] + r[:, k])
+            safe = xp.where(a != 0, a, xp.ones_like(a))
             self.effect_models_.append(self._fit_weighted(
                 self.effect_learner, "effect_learner", X, (outcome - m) / safe,
-                np.where(pair, weight * a**2, 0.0)))
+                xp.where(pair, weight * a**2, xp.zeros_like(a))))
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         return predict_columns(self.effect_models_, X)

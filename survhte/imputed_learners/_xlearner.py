@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from .._nuisance import (
     NUISANCE_CONSTRAINTS,
@@ -15,6 +16,7 @@ from .._nuisance import (
     predict_propensity,
 )
 from .._params import Options
+from .._validation import to_namespace, to_numpy
 from ._base import REGRESSOR, ImputedMetaLearner, predict_columns
 from ._defaults import default_outcome_regressor
 
@@ -106,6 +108,22 @@ class XLearner(ImputedMetaLearner):
         See ``base_learner``.
     classes_, horizon_, n_features_in_, feature_names_in_
 
+    Notes
+    -----
+    Array-API inputs keep their namespace (as scikit-learn's Array API support does): with
+    ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
+    ``array_api_strict``, ...), regressors that support scikit-learn's array API dispatch (e.g.
+    ``Ridge(solver="svd")`` for ``base_learner`` and ``effect_learner``) and
+    ``imputation="pseudo"`` or ``"ipcw"``, the fit (validation, imputation, regressions, both
+    stages and the propensity blend) and :meth:`predict` / :meth:`effect` / :meth:`ate` run in
+    that namespace, on that device, and return arrays of it. Call them inside
+    ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
+    ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). The
+    propensity model is fitted and evaluated on host NumPy copies (the package's default is a
+    spline basis, which has no array API support) and its probabilities are moved to the input's
+    device; treatment labels are encoded on the host. The default regressors (splines and
+    gradient boosting) have no array API support.
+
     References
     ----------
     Kuenzel, S. R., Sekhon, J. S., Bickel, P. J. & Yu, B. (2019). Metalearners for estimating
@@ -161,6 +179,8 @@ class XLearner(ImputedMetaLearner):
     _default_regressors: ClassVar[dict] = {"base_learner": default_outcome_regressor,
                                            "effect_learner": default_outcome_regressor}
 
+    _keeps_namespace: ClassVar[bool] = True
+
     def _fit_learner(self, X: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                      codes: np.ndarray) -> None:
         self._fit_stages(X, outcome, weight, codes)
@@ -179,25 +199,27 @@ class XLearner(ImputedMetaLearner):
         """Stage 1 and stage 2 on the given rows (no calibration)."""
         self.models_ = self._arm_means(self.base_learner, X, outcome, weight, codes)
         means = predict_columns(self.models_, X)
+        xp = array_namespace(means)
         n_levels = len(self.classes_)
         if self._pairwise():
             pairs = []
             for k in range(1, n_levels):
                 treated, pair = codes == k, (codes == 0) | (codes == k)
-                imputed = np.where(treated, outcome - means[:, 0], means[:, k] - outcome)
+                imputed = xp.where(treated, outcome - means[:, 0], means[:, k] - outcome)
                 pairs.append([
                     self._fit_weighted(self.effect_learner, "effect_learner", X[rows],
                                        imputed[rows], weight[rows])
                     for rows in (pair & ~treated, treated)
                 ])
             self.effect_models_ = pairs[0] if n_levels == 2 else pairs
-            self.propensity_ = fit_propensity(self.propensity_model, X, codes, n_levels,
-                                              self._seed())
+            # The propensity model runs on the host (the documented boundary).
+            self.propensity_ = fit_propensity(self.propensity_model, to_numpy(X, "X"),
+                                              to_numpy(codes, "w"), n_levels, self._seed())
         else:
-            own = means[np.arange(codes.size), codes]
+            own = xp.take_along_axis(means, xp.expand_dims(codes, axis=1), axis=1)[:, 0]
             self.effect_models_ = []
             for k in range(1, n_levels):
-                imputed = np.where(codes == k, outcome - means[:, 0],
+                imputed = xp.where(codes == k, outcome - means[:, 0],
                                    means[:, k] - outcome + own - means[:, 0])
                 self.effect_models_.append(
                     self._fit_weighted(self.effect_learner, "effect_learner", X, imputed, weight)
@@ -213,17 +235,19 @@ class XLearner(ImputedMetaLearner):
         n_levels = len(self.classes_)
         if not self._pairwise():
             return predict_columns(self.effect_models_, X)
-        r = clip_propensity(predict_propensity(self.propensity_, X, n_levels),
+        r = clip_propensity(predict_propensity(self.propensity_, to_numpy(X, "X"), n_levels),
                             self.propensity_clip)
+        r = to_namespace(r, X)
+        xp = array_namespace(X)
         if n_levels == 2:
             tau0, tau1 = self.effect_models_
             e = r[:, 1]
-            return (e * tau0.predict(X) + (1 - e) * tau1.predict(X))[:, None]
+            return xp.expand_dims(e * tau0.predict(X) + (1 - e) * tau1.predict(X), axis=1)
         columns = []
         for k, (tau0, tau1) in enumerate(self.effect_models_, start=1):
             g = r[:, k] / (r[:, 0] + r[:, k])
             columns.append(g * tau0.predict(X) + (1 - g) * tau1.predict(X))
-        return np.column_stack(columns)
+        return xp.stack(columns, axis=1)
 
     def _predict_core(self, X: np.ndarray) -> np.ndarray:
         return self._calibrated(self._blend(X))

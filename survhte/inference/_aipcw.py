@@ -25,7 +25,7 @@ from .._nuisance import (
     propensity_matrix,
 )
 from .._params import HasMethods, Interval, Options, validate_params
-from .._validation import TARGETS, to_namespace, to_numpy, validate_fit_inputs
+from .._validation import TARGETS, take_rows, to_namespace, to_numpy, validate_fit_inputs
 from ..imputation import fit_censoring_model
 from ..survival import wald_interval
 from ._nuisance import outcome_model
@@ -263,23 +263,26 @@ class AIPCW(BaseEstimator):
         self
         """
         validate_params(self)
-        X_kept, _, time, event, codes, classes = validate_fit_inputs(
+        X_kept, _, time_kept, event_kept, codes_kept, classes = validate_fit_inputs(
             X, y, w, control=self.control, keep_namespace=True)
-        # The nuisances run on the CPU: host copies (the documented boundary).
-        X, time, event, codes = (to_numpy(part) for part in (X_kept, time, event, codes))
+        # Host copies of the 1-D arrays for the folds and the horizon (labels and summaries);
+        # of X only where a CPU-only nuisance needs it (the documented boundary).
+        time, event, codes = (to_numpy(part) for part in (time_kept, event_kept, codes_kept))
+        host_X = _Lazy(lambda: to_numpy(X_kept, "X"))
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = X_kept.shape[1]
         n_levels = len(classes)
         self.horizon_ = self._resolve_horizon(time, event, codes)
-        n = X.shape[0]
+        n = X_kept.shape[0]
         known = self._known_propensity(propensity, n)
         rng = check_random_state(self.random_state)
         folds = self._folds(codes, event, rng)
 
-        means = np.empty((n, n_levels))
-        transformed = np.empty(n)
-        floored = np.zeros(n, dtype=bool)
+        xp = array_namespace(X_kept)
+        mean_parts, score_parts, tests, arm_rows = [], [], [], []
         for train, test in folds:
+            X_test = take_rows(X_kept, test)
+            fold_means = []
             for code in range(n_levels):
                 arm = train[codes[train] == code]
                 if not event[arm].any():
@@ -287,18 +290,33 @@ class AIPCW(BaseEstimator):
                         f"treatment arm {self.classes_[code]!r} has no events in a training "
                         f"fold ({arm.size} rows); use fewer folds."
                     )
-                model = outcome_model(self.outcome_model).fit(X[arm], time[arm], event[arm])
-                censoring = fit_censoring_model(self.censoring_model, X[arm], time[arm],
-                                                event[arm])
-                means[test, code] = outcome_mean(model, X[test], self.horizon_, self.target)
+                model = outcome_model(self.outcome_model)
+                model = model.fit(*self._nuisance_rows(model, arm, X_kept, time_kept,
+                                                       event_kept, host_X))
+                censoring = fit_censoring_model(
+                    self.censoring_model,
+                    *self._nuisance_rows(self.censoring_model, arm, X_kept, time_kept,
+                                         event_kept, host_X))
+                fold_means.append(outcome_mean(model, X_test, self.horizon_, self.target))
                 rows = test[codes[test] == code]
-                transformed[rows], floored[rows] = transformed_outcome(
-                    model, censoring, X[rows], time[rows], event[rows], self.horizon_,
-                    self.target, self.censoring_floor,
-                )
+                score_parts.append(transformed_outcome(
+                    model, censoring, take_rows(X_kept, rows), take_rows(time_kept, rows),
+                    take_rows(event_kept, rows), self.horizon_, self.target, self.censoring_floor,
+                ))
+                arm_rows.append(rows)
+            mean_parts.append(xp.stack(fold_means, axis=1))
+            tests.append(test)
+        # Back to row order: every row is in one test fold, and in one arm of it.
+        means = take_rows(xp.concat(mean_parts, axis=0), np.argsort(np.concatenate(tests)))
+        row_order = np.argsort(np.concatenate(arm_rows))
+        transformed = take_rows(xp.concat([part[0] for part in score_parts]), row_order)
+        floored = take_rows(xp.concat([part[1] for part in score_parts]), row_order)
         if known is None:
+            # A classifier reads X on the host; constant or known probabilities only count rows.
+            spec = self.propensity_model
+            X_r = host_X() if spec is None or hasattr(spec, "fit") else np.empty((n, 0))
             r = propensity_matrix(
-                self.propensity_model, X, codes, n_levels, folds, self.propensity_clip,
+                spec, X_r, codes, n_levels, folds, self.propensity_clip,
                 int(rng.randint(np.iinfo(np.int32).max)),
                 consequence="the ATE leans on the outcome model there; consider trimming the "
                             "rows without overlap")
@@ -306,9 +324,8 @@ class AIPCW(BaseEstimator):
             r = known
         self._warn_floor(floored)
         # Score arithmetic in the input's namespace, on its device.
-        xp = array_namespace(X_kept)
-        means, transformed, r = (to_namespace(part, X_kept) for part in (means, transformed, r))
-        codes = to_namespace(codes, X_kept)
+        r = to_namespace(r, X_kept)
+        codes = codes_kept
         levels = xp.arange(n_levels, dtype=codes.dtype, device=device(codes))
         indicators = xp.astype(xp.expand_dims(codes, axis=1) == levels, means.dtype)
         arm_scores = means + indicators / r * (xp.expand_dims(transformed, axis=1) - means)
@@ -323,11 +340,24 @@ class AIPCW(BaseEstimator):
         self.transformed_outcome_ = transformed
         return self
 
-    def _warn_floor(self, floored: np.ndarray) -> None:
-        if floored.any():
+    @staticmethod
+    def _nuisance_rows(spec: Any, rows: np.ndarray, X: Any, time: Any, event: Any,
+                       host_X: Any) -> tuple[Any, Any, Any]:
+        """``(X, time, event)`` of ``rows`` for a nuisance model: in the input's namespace for
+        a model that keeps it (the Kaplan-Meier models), host NumPy copies otherwise."""
+        keeps = (isinstance(spec, str) and spec == "km") or getattr(spec, "_keeps_namespace",
+                                                                      False)
+        if keeps:
+            return take_rows(X, rows), take_rows(time, rows), take_rows(event, rows)
+        return (host_X()[rows], to_numpy(take_rows(time, rows)), to_numpy(take_rows(event, rows)))
+
+    def _warn_floor(self, floored: Any) -> None:
+        n_floored = int(array_namespace(floored).count_nonzero(floored))
+        if n_floored:
             warnings.warn(
                 f"censoring survival G below censoring_floor={self.censoring_floor:g} for "
-                f"{floored.mean():.1%} of the rows ({int(floored.sum())}): little follow-up to "
+                f"{n_floored / floored.shape[0]:.1%} of the rows ({n_floored}): little "
+                "follow-up to "
                 f"horizon={self.horizon_:g}; consider an earlier horizon.",
                 UserWarning,
                 stacklevel=3,
@@ -356,6 +386,18 @@ class AIPCW(BaseEstimator):
     def ate_interval(self, alpha: float = 0.05) -> tuple[Any, Any]:
         """Same as :meth:`confidence_interval` (the package-wide name)."""
         return self.confidence_interval(alpha)
+
+
+class _Lazy:
+    """A value computed on first call and kept (a host copy made only where needed)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._value, self._done = make, None, False
+
+    def __call__(self) -> Any:
+        if not self._done:
+            self._value, self._done = self._make(), True
+        return self._value
 
 
 def _squeeze_columns(columns: list[np.ndarray]) -> np.ndarray:

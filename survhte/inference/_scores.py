@@ -19,53 +19,92 @@ augmentation as the score of Cui et al. 2023); it telescopes, so :math:`U \equiv
 :math:`f \equiv 1` exactly and :math:`E[U \mid x] = E[f(T) \mid x]` when either ``S`` or
 ``G`` is correct. The grid is every time where ``S`` or ``G`` may jump before ``h``, so the
 sums and integrals are exact for step-curve models.
+
+Written against the array API standard: the arithmetic runs in the namespace and on the device
+of ``X`` (NumPy, CuPy, ...). Models that keep that namespace (``_keeps_namespace``: the
+Kaplan-Meier models) are evaluated on it directly; the others (Cox, forests, ...) on host NumPy
+copies, their curves moved to ``X``'s namespace and device (:func:`model_curves`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from array_api_compat import array_namespace, device
+
+from .._validation import to_namespace, to_numpy
 
 #: Most grid values held in memory at once (rows x grid times); rows are processed in chunks.
 _MAX_CHUNK_VALUES = 1 << 22
 
 
-def _grid(models: list[Any], horizon: float) -> np.ndarray:
-    """0 and every jump time of the models' curves in (0, horizon)."""
-    jumps = [np.asarray(model.unique_times_, dtype=np.float64) for model in models]
-    times = np.concatenate([np.zeros(1), *jumps])
-    return np.unique(times[times < horizon])
+def model_curves(model: Any, X: Any, times: Any) -> Any:
+    """``model.predict_survival(X, times)`` in the namespace and on the device of ``X``.
+
+    A model with ``_keeps_namespace`` gets ``X`` and ``times`` as they are; any other model
+    (CPU-only) gets host NumPy copies and its curves are moved back.
+    """
+    if getattr(model, "_keeps_namespace", False):
+        return to_namespace(model.predict_survival(X, times), X)
+    return to_namespace(model.predict_survival(to_numpy(X, "X"), to_numpy(times, "times")), X)
 
 
-def _conditional_mean(curves: np.ndarray, tail: np.ndarray, grid: np.ndarray, at_h: np.ndarray,
-                      target: str, horizon: float) -> np.ndarray:
+def _grid(models: list[Any], horizon: float, like: Any) -> Any:
+    """0 and every jump time of the models' curves in (0, horizon), sorted, in the namespace
+    of ``like``."""
+    xp = array_namespace(like)
+    jumps = [xp.astype(to_namespace(model.unique_times_, like), xp.float64) for model in models]
+    times = xp.concat([xp.zeros(1, dtype=xp.float64, device=device(like)), *jumps])
+    return xp.sort(xp.unique_values(times[times < horizon]))
+
+
+def _knots(grid: Any, horizon: float) -> Any:
+    """``grid`` closed by ``horizon``."""
+    xp = array_namespace(grid)
+    return xp.concat((grid, xp.full(1, horizon, dtype=grid.dtype, device=device(grid))))
+
+
+def _conditional_mean(curves: Any, tail: Any, grid: Any, at_h: Any,
+                      target: str, horizon: float) -> Any:
     """``Q(u_k) = E[f(T) | T > u_k, x]`` on the grid, from curves ``S(u_k)`` and tails."""
+    xp = array_namespace(curves)
     positive = curves > 0
-    safe = np.where(positive, curves, 1.0)
+    safe = xp.where(positive, curves, xp.ones_like(curves))
     if target == "rmst":
-        ratio = np.where(positive, tail / safe, 0.0)
-        return grid + np.minimum(ratio, horizon - grid)
-    return np.where(positive, np.minimum(at_h[:, None] / safe, 1.0), 0.0)
+        ratio = xp.where(positive, tail / safe, xp.zeros_like(curves))
+        return grid + xp.minimum(ratio, horizon - grid)
+    ratio = xp.minimum(xp.expand_dims(at_h, axis=1) / safe, xp.ones_like(curves))
+    return xp.where(positive, ratio, xp.zeros_like(curves))
 
 
-def outcome_mean(model: Any, X: np.ndarray, horizon: float, target: str) -> np.ndarray:
-    """``m(x) = E[f(T) | x]``: the exact RMST of each step curve, or ``S(h | x)``."""
-    grid = _grid([model], horizon)
-    out = np.empty(X.shape[0])
-    rows = max(1, _MAX_CHUNK_VALUES // (grid.size + 1))
-    for start in range(0, X.shape[0], rows):
-        curves = model.predict_survival(X[start:start + rows], np.append(grid, horizon))
-        if target == "rmst":
-            out[start:start + rows] = curves[:, :-1] @ np.diff(np.append(grid, horizon))
-        else:
-            out[start:start + rows] = curves[:, -1]
-    return out
+def _chunks(n: int, grid: Any) -> list[slice]:
+    rows = max(1, _MAX_CHUNK_VALUES // (grid.shape[0] + 1))
+    return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
 
 
-def transformed_outcome(outcome: Any, censoring: Any, X: np.ndarray, time: np.ndarray,
-                        event: np.ndarray, horizon: float, target: str,
-                        floor: float) -> tuple[np.ndarray, np.ndarray]:
+def outcome_mean(model: Any, X: Any, horizon: float, target: str) -> Any:
+    """``m(x) = E[f(T) | x]``: the exact RMST of each step curve, or ``S(h | x)``, in the
+    namespace of ``X``."""
+    xp = array_namespace(X)
+    grid = _grid([model], horizon, X)
+    knots = _knots(grid, horizon)
+    widths = knots[1:] - knots[:-1]
+    out = []
+    for chunk in _chunks(X.shape[0], grid):
+        curves = model_curves(model, X[chunk, ...], knots)
+        out.append(curves[:, :-1] @ widths if target == "rmst" else curves[:, -1])
+    return xp.concat(out)
+
+
+def _at(values: Any, index: Any) -> Any:
+    """``values[i, index[i]]`` for every row ``i``."""
+    xp = array_namespace(values)
+    return xp.take_along_axis(values, xp.expand_dims(index, axis=1), axis=1)[:, 0]
+
+
+def transformed_outcome(outcome: Any, censoring: Any, X: Any, time: Any,
+                        event: Any, horizon: float, target: str,
+                        floor: float) -> tuple[Any, Any]:
     """The AIPCW transformation ``U`` of each row and whether its ``G`` hit the floor.
 
     Parameters
@@ -80,57 +119,59 @@ def transformed_outcome(outcome: Any, censoring: Any, X: np.ndarray, time: np.nd
 
     Returns
     -------
-    U : ndarray of shape (n,)
-    floored : ndarray of bool, shape (n,)
+    U : array of shape (n,), in the namespace of ``X``
+    floored : array of bool, shape (n,)
         ``G`` at the row's own time was below ``floor``.
     """
-    grid = _grid([outcome, censoring], horizon)
-    widths = np.diff(np.append(grid, horizon))
+    xp = array_namespace(X)
+    time, event = to_namespace(time, X), to_namespace(event, X)
+    grid = _grid([outcome, censoring], horizon, X)
+    knots = _knots(grid, horizon)
+    widths = knots[1:] - knots[:-1]
     known = event | (time >= horizon)
-    cut = np.minimum(time, horizon)
+    cut = xp.minimum(time, xp.full_like(time, horizon))
     if target == "rmst":
         value = cut
     else:
-        value = (~(event & (time <= horizon))).astype(np.float64)
-    at_right = np.searchsorted(grid, cut, side="right")  # grid points <= Y~ (>= 1: grid[0] = 0)
-    at_left = np.searchsorted(grid, cut, side="left")  # grid points < Y~
-    n_terms = np.where(known, at_left, at_right)
-    transformed = np.empty(time.shape[0])
-    floored = np.empty(time.shape[0], dtype=bool)
-    rows = max(1, _MAX_CHUNK_VALUES // (grid.size + 1))
-    for start in range(0, time.shape[0], rows):
-        chunk = slice(start, start + rows)
-        r = np.arange(time[chunk].shape[0])
-        values = outcome.predict_survival(X[chunk], np.append(grid, horizon))
+        value = xp.astype(~(event & (time <= horizon)), xp.float64)
+    at_right = xp.searchsorted(grid, cut, side="right")  # grid points <= Y~ (>= 1: grid[0] = 0)
+    at_left = xp.searchsorted(grid, cut, side="left")  # grid points < Y~
+    n_terms = xp.where(known, at_left, at_right)
+    transformed, floored = [], []
+    for chunk in _chunks(time.shape[0], grid):
+        values = model_curves(outcome, X[chunk, ...], knots)
         curves, at_h = values[:, :-1], values[:, -1]
-        tail = np.cumsum((curves * widths)[:, ::-1], axis=1)[:, ::-1]  # integral_{u_k}^h S
+        # integral_{u_k}^h S, as a reversed cumulative sum
+        tail = xp.flip(xp.cumulative_sum(xp.flip(curves * widths, axis=1), axis=1), axis=1)
         mean_after = _conditional_mean(curves, tail, grid, at_h, target, horizon)
-        raw_g = censoring.predict_survival(X[chunk], grid)
-        g = np.maximum(raw_g, floor)
+        raw_g = model_curves(censoring, X[chunk, ...], grid)
+        g = xp.maximum(raw_g, xp.full_like(raw_g, floor))
         inverse = 1.0 / g
-        increments = np.diff(inverse, axis=1, prepend=1.0)  # 1/G(u_k) - 1/G(u_{k-1})
-        augmentation = np.concatenate(
-            [np.zeros((r.size, 1)), np.cumsum(mean_after * increments, axis=1)], axis=1
-        )
+        ones = xp.ones_like(inverse[:, :1])
+        previous = xp.concat((ones, inverse[:, :-1]), axis=1)
+        increments = inverse - previous  # 1/G(u_k) - 1/G(u_{k-1})
+        augmentation = xp.cumulative_sum(mean_after * increments, axis=1, include_initial=True)
         k_right = at_right[chunk] - 1
         k_left = at_left[chunk] - 1
-        g_at = g[r, k_right]
-        g_before = np.where(k_left >= 0, g[r, np.maximum(k_left, 0)], 1.0)
+        before_first = k_left < 0
+        k_left_safe = xp.where(before_first, xp.zeros_like(k_left), k_left)
+        g_at = _at(g, k_right)
+        g_before = xp.where(before_first, xp.ones_like(g_at), _at(g, k_left_safe))
         # Q at the censoring time itself: the curve is flat from grid[k_right] to Y~.
         y = cut[chunk]
-        s_y = curves[r, k_right]
-        next_knot = np.append(grid, horizon)[k_right + 1]
-        tail_y = s_y * (next_knot - y) + np.append(tail, np.zeros((r.size, 1)), axis=1)[
-            r, k_right + 1
-        ]
-        q_y = _conditional_mean(s_y[:, None], tail_y[:, None], y[:, None], at_h, target,
-                               horizon)[:, 0]
+        s_y = _at(curves, k_right)
+        next_knot = xp.take(knots, k_right + 1)
+        padded_tail = xp.concat((tail, xp.zeros_like(tail[:, :1])), axis=1)
+        tail_y = s_y * (next_knot - y) + _at(padded_tail, k_right + 1)
+        q_y = _conditional_mean(xp.expand_dims(s_y, axis=1), xp.expand_dims(tail_y, axis=1),
+                                xp.expand_dims(y, axis=1), at_h, target, horizon)[:, 0]
         kn = known[chunk]
-        transformed[chunk] = (
-            np.where(kn, value[chunk] / g_before, q_y / g_at)
-            - augmentation[r, n_terms[chunk]]
+        transformed.append(
+            xp.where(kn, value[chunk] / g_before, q_y / g_at)
+            - _at(augmentation, n_terms[chunk])
         )
-        raw_own = np.where(kn, np.where(k_left >= 0, raw_g[r, np.maximum(k_left, 0)], 1.0),
-                           raw_g[r, k_right])
-        floored[chunk] = raw_own < floor
-    return transformed, floored
+        raw_own = xp.where(kn, xp.where(before_first, xp.ones_like(g_at),
+                                        _at(raw_g, k_left_safe)),
+                           _at(raw_g, k_right))
+        floored.append(raw_own < floor)
+    return xp.concat(transformed), xp.concat(floored)
