@@ -11,8 +11,10 @@ from pathlib import Path
 from .study import (
     METHODS,
     SYNCHRONOUS,
+    CostTable,
     RunSummary,
     Study,
+    calibrate_costs,
     estimate_cost,
     finished_tasks,
     format_seconds,
@@ -63,9 +65,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      "the run exits with status 1 while any task of the study has failed")
     run.add_argument("--quiet", action="store_true", help="no progress line")
     run.add_argument("--dry-run", action="store_true",
-                     help="print the number of tasks and an estimate of their cost, and exit "
-                     "without running anything")
+                     help="print the number of tasks, their predicted CPU time and peak memory "
+                     "and the predicted wall time on --workers workers, and exit without "
+                     "running anything")
+    run.add_argument("--cost-table", metavar="PATH",
+                     help="cost table of --dry-run (JSON from 'study calibrate'; default: the "
+                     "table shipped with survhte)")
     run.set_defaults(run=run_command)
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure each method's cost and write the cost table --dry-run reads",
+        description="Run each method of a study (each distinct cost key: registry method and "
+        "non-default parameters) on a few small tasks at two training sizes, in this process "
+        "on one thread, measuring CPU seconds and peak memory per task; fit a law a * n^b per "
+        "method; measure the Dask scheduler's overhead per task; write a JSON cost table.",
+    )
+    calibrate.add_argument("study", metavar="STUDY", help="study file (.toml) or preset:NAME")
+    calibrate.add_argument("--out", metavar="PATH", required=True,
+                           help="cost table to write (JSON)")
+    calibrate.add_argument("--rows", metavar="N1,N2", type=_sizes, default=[500, 1500],
+                           help="the two training sizes (default 500,1500)")
+    calibrate.add_argument("--tasks", metavar="K", type=int, default=3,
+                           help="tasks per method and size (default 3)")
+    calibrate.add_argument("--overhead-tasks", metavar="K", type=int, default=40,
+                           help="empty tasks through a local Dask cluster to measure the "
+                           "scheduler's overhead per task (default 40; 0: not measured)")
+    calibrate.add_argument("--methods", metavar="A,B,..", type=_names,
+                           help="calibrate only these methods of the study (by name)")
+    calibrate.add_argument("--merge", metavar="PATH",
+                           help="add the new entries to this cost table (its other entries "
+                           "kept; the result goes to --out)")
+    calibrate.add_argument("--quiet", action="store_true", help="no line per method")
+    calibrate.set_defaults(run=calibrate_command)
     report = commands.add_parser(
         "report",
         help="write the Markdown/HTML report of a study's results",
@@ -82,6 +113,16 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("give at least one name")
     return names
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        values = [int(value) for value in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N1,N2; got {text!r}") from None
+    if len(values) != 2 or not 0 < values[0] < values[1]:
+        raise argparse.ArgumentTypeError(f"expected two sizes N1 < N2; got {text!r}")
+    return values
 
 
 def _repeats(text: str) -> list[int]:
@@ -107,7 +148,8 @@ def run_command(args: argparse.Namespace) -> int:
     )
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / study.name
     if args.dry_run:
-        _dry_run(study, out, args.workers)
+        table = CostTable.load(args.cost_table)
+        _dry_run(study, out, args.workers, table, args.cost_table)
         return 0
     summary = run_study(
         study, out, scheduler=args.scheduler, workers=args.workers,
@@ -133,27 +175,57 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dry_run(study: Study, out: Path, workers: int | None) -> None:
-    """Print the study's task count and estimated cost (``--dry-run``); run nothing."""
+def _dry_run(study: Study, out: Path, workers: int | None, table: CostTable,
+             table_path: str | None) -> None:
+    """Print the study's task count, predicted CPU time, memory and wall time; run nothing."""
     done = finished_tasks(out)
-    total = estimate_cost(study)
-    todo = estimate_cost(study, done) if done else total
+    todo = estimate_cost(study, done, table)
     workers = workers or os.cpu_count() or 1
+    total = len(study.designs) * len(study.repeats) * len(study.methods) * len(study.estimands)
     print(
         f"study {study.name}: {len(study.designs)} designs x {len(study.repeats)} repeats x "
-        f"{len(study.methods)} methods x {len(study.estimands)} estimands = {total.tasks} tasks"
-        + (f"; {total.tasks - todo.tasks} already finished in {out}, {todo.tasks} to run"
+        f"{len(study.methods)} methods x {len(study.estimands)} estimands = {total} tasks"
+        + (f"; {total - todo.tasks} already finished in {out}, {todo.tasks} to run"
            if done else "")
     )
-    print(f"estimated cost (a rough estimate, not a measurement): "
-          f"{format_seconds(todo.seconds)} of one core, about "
-          f"{format_seconds(todo.wall_seconds(workers))} on {workers} workers")
+    info = table.info
+    print(f"cost table: {table_path or 'shipped with survhte'} (calibrated "
+          f"{info.get('calibrated', '?')} on {info.get('machine', '?')}, training rows "
+          f"{'/'.join(str(n) for n in info.get('rows', ())) or '?'})")
+    print(f"predicted: {format_seconds(todo.seconds)} of CPU; peak memory per task "
+          f"{todo.peak_memory_mb:.0f} MB; wall time on {workers} workers "
+          f"{format_seconds(todo.wall_seconds(workers))} (list schedule, longest first, + "
+          f"{todo.overhead_seconds:.3f} s scheduler overhead per task + "
+          f"{todo.startup_seconds:.1f} s cluster start)")
     width = max(len(name) for name in todo.by_method)
+    print(f"  {'method':<{width}}  {'tasks':>6}  {'CPU':>10}  {'s/task':>8}  {'peak MB':>8}")
     for name, (count, seconds) in todo.by_method.items():
-        print(f"  {name:<{width}}  {count:>6} tasks  {format_seconds(seconds):>10}")
-    print(f"  (per-task CPU times of each method with default parameters at "
-          f"{todo.reference_rows} training rows, plus one fit per bootstrap replicate, scaled "
-          "linearly in the training rows; nothing was run; drop --dry-run to run)")
+        per_task = seconds / count if count else float("nan")
+        print(f"  {name:<{width}}  {count:>6}  {format_seconds(seconds):>10}  "
+              f"{per_task:>8.2f}  {todo.memory_mb.get(name, float('nan')):>8.0f}")
+    if todo.uncalibrated:
+        print(f"  not in the cost table (their method's default entry stands in): "
+              f"{', '.join(todo.uncalibrated)}; 'survhte study calibrate' measures them")
+    print("  (a prediction from the cost table's per-task laws a * n^b; nothing was run; drop "
+          "--dry-run to run)")
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Run ``survhte study calibrate``: measure, fit, write the cost table."""
+    study = load_study(args.study).select(methods=args.methods)
+    table = calibrate_costs(study, rows=args.rows, tasks_per_size=args.tasks,
+                            overhead_tasks=args.overhead_tasks,
+                            progress=None if args.quiet else sys.stderr)
+    failed = table.info.get("failed", {})
+    if args.merge:
+        table = CostTable.load(args.merge).merged(table)
+    path = table.save(args.out)
+    print(f"wrote the cost table of {len(table.methods)} cost keys to {path} (scheduler "
+          f"overhead {table.overhead_seconds:.3f} s per task, cluster start "
+          f"{table.startup_seconds:.1f} s)")
+    for key, error in failed.items():
+        print(f"survhte: not calibrated: {key}: {error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _report_failures(summary: RunSummary, out: Path, shown: int = 5) -> None:

@@ -35,7 +35,7 @@ from survhte.study import (
     run_study,
     write_report,
 )
-from survhte.study._cost import FIT_SECONDS, REFERENCE_ROWS, TASK_SECONDS
+from survhte.study._cost import CostTable, cost_key
 from survhte.study._progress import Progress, format_seconds
 from survhte.survival import CoxPH
 from survhte.survival_model_learners import SurvivalTLearner
@@ -140,8 +140,11 @@ def test_small_study_matches_methods_run_by_hand(small_results):
         expected = _by_hand(row)
         for column in SCORES:
             np.testing.assert_equal(row[column], expected[column], err_msg=column)
-    timed = small_results[["fit_seconds", "predict_seconds", "peak_memory_mb"]]
+    timed = small_results[["fit_seconds", "predict_seconds", "peak_memory_mb", "task_seconds",
+                           "task_cpu_seconds"]]
     assert (timed > 0).all().all()
+    assert (small_results["task_seconds"] > small_results["fit_seconds"]).all()
+    assert (small_results["peak_rss_mb"] >= 0).all()  # RSS growth: 0 where memory is reused
     boot = small_results[small_results["method"] == "t-cox-boot"]
     assert boot["interval_seconds"].notna().all() and boot["ate_width"].gt(0).all()
 
@@ -567,16 +570,20 @@ def test_report_legends_do_not_cover_bars(small_results, tmp_path, monkeypatch):
 
 def test_cost_estimate_scales_with_rows_and_bootstrap(study_file):
     study = load_study(study_file)
-    cost = estimate_cost(study)
+    table = CostTable.load()
+    cost = estimate_cost(study, table=table)
     assert cost.tasks == len(expand(study)) == 24
     per_task = {name: seconds / count for name, (count, seconds) in cost.by_method.items()}
-    # the table's task time at 300 rows; t-cox-boot adds 5 bootstrap refits
-    assert per_task["t-cox"] == pytest.approx(
-        TASK_SECONDS["survival-t-learner"] * 300 / REFERENCE_ROWS)
+    # t-cox: the shipped table's Cox T-learner entry (keyed on the base model, not the
+    # default selected model's entry) at 300 rows; t-cox-boot adds 5 bootstrap replicates
+    t_cox = table.methods[cost_key(study.methods[0])]
+    assert per_task["t-cox"] == pytest.approx(t_cox.task_seconds(300))
     assert per_task["t-cox-boot"] - per_task["t-cox"] == pytest.approx(
-        5 * FIT_SECONDS["survival-t-learner"] * 300 / REFERENCE_ROWS)
+        5 * t_cox.replicate_seconds(300))
+    assert "t-cox-ridge" in cost.uncalibrated and "t-cox" not in cost.uncalibrated
     bigger = parse_study(tomllib.loads(SMALL_STUDY.replace("train = 300", "train = 600")))
-    assert estimate_cost(bigger).seconds == pytest.approx(2 * cost.seconds)
+    assert estimate_cost(bigger, table=table).by_method["t-cox"][1] == pytest.approx(
+        8 * t_cox.task_seconds(600))  # 4 designs x 2 repeats
     assert estimate_cost(study, done={task.id for task in expand(study)[:4]}).tasks == 20
 
 
@@ -585,7 +592,7 @@ def test_cli_dry_run_prints_tasks_and_cost_and_runs_nothing(study_file, tmp_path
     assert main(["study", "run", str(study_file), "--dry-run", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "4 designs x 2 repeats x 3 methods x 1 estimands = 24 tasks" in printed
-    assert "estimated cost (a rough estimate" in printed and "t-cox-boot" in printed
+    assert "predicted: " in printed and "wall time on " in printed and "t-cox-boot" in printed
     assert not out.exists()
     argv = ["study", "run", str(study_file), "--scheduler", "synchronous", "--out", str(out),
             "--quiet", "--methods", "t-cox", "--designs", "OBS-CPS_A", "--repeats", "1"]

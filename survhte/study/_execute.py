@@ -44,9 +44,26 @@ def execute_task(task: Task) -> dict[str, Any]:
         vs the conditional truth; with K levels over all rows and levels), ``ate_lower`` /
         ``ate_upper`` / ``ate_coverage`` / ``ate_width`` (``ate_interval`` vs ``ate_cond``; one
         treated level only), where the method has them;
-        ``time``: ``fit_seconds``, ``predict_seconds``, ``interval_seconds``;
-        ``memory``: ``peak_memory_mb`` (peak traced allocation during fit and predict).
+        ``time``: ``fit_seconds``, ``predict_seconds``, ``interval_seconds`` and the whole
+        task's ``task_seconds`` (wall) and ``task_cpu_seconds`` (CPU time of this process:
+        data, fit, predict, intervals, scores);
+        ``memory``: ``peak_memory_mb`` (peak traced allocation during fit and predict) and
+        ``peak_rss_mb`` (growth of the process's resident memory over the whole task, data
+        included: the peak RSS, reset at the task's start through ``/proc/self/clear_refs``,
+        minus the RSS then; NaN where Linux's ``/proc`` is not available).
     """
+    with _rss_growth("memory" in task.metrics) as rss:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        row = _execute(task)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if "time" in task.metrics:
+        row |= {"task_seconds": seconds, "task_cpu_seconds": cpu}
+    if "memory" in task.metrics:
+        row["peak_rss_mb"] = rss() / 2**20
+    return row
+
+
+def _execute(task: Task) -> dict[str, Any]:
     data_seed, method_seed = task.seeds
     data = realize(task.design, task.repeat, task.sizes, data_seed)
     target = task.estimand.target
@@ -195,6 +212,47 @@ def _unless_bootstrap_off(estimator: Any, name: str) -> Callable[..., Any] | Non
             raise
 
     return call
+
+
+_PROC_STATUS = "/proc/self/status"
+_PROC_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+def _status_kib(field: str) -> float:
+    """A ``kB`` field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in bytes."""
+    with open(_PROC_STATUS, encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return float(line.split()[1]) * 1024
+    raise OSError(f"{_PROC_STATUS} has no {field}")
+
+
+@contextmanager
+def _rss_growth(enabled: bool) -> Iterator[Callable[[], float]]:
+    """Peak resident memory of the block above the resident memory at its start, in bytes.
+
+    Resets the process's peak RSS (``VmHWM``) to the current RSS by writing ``5`` to
+    ``/proc/self/clear_refs`` (Linux >= 4.0) and reads ``VmHWM`` at the end; the getter gives
+    NaN where that is not possible. Counts every allocation (numba's, BLAS's), unlike
+    tracemalloc, but not memory the allocator reuses from earlier, already-resident blocks.
+    """
+    start = math.nan
+    if enabled:
+        try:
+            with open(_PROC_CLEAR_REFS, "w", encoding="ascii") as clear:
+                clear.write("5")
+            start = _status_kib("VmRSS")
+        except OSError:
+            start = math.nan
+    growth = [math.nan]
+    try:
+        yield lambda: growth[0]
+    finally:
+        if not math.isnan(start):
+            try:
+                growth[0] = max(0.0, _status_kib("VmHWM") - start)
+            except OSError:
+                pass
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .._warnings import user_stacklevel
+from ._cost import longest_first
 from ._data import check_data
 from ._execute import execute_task
 from ._progress import Progress
@@ -101,7 +102,8 @@ def run_study(
     study that is killed resumes where it stopped and never recomputes a finished task. A
     result file that does not read back (truncated, empty) is not a finished task: it is run
     again, with a warning naming the files; temporary files left by a killed write are removed.
-    Local-cluster workers run each task on one thread (numba, OpenMP, BLAS).
+    Local-cluster workers run each task on one thread (numba, OpenMP, BLAS). Tasks go to Dask
+    longest first, by the shipped cost table's prediction (:func:`estimate_cost`).
 
     Parameters
     ----------
@@ -197,6 +199,7 @@ def _run_on_dask(
 ) -> None:
     from distributed import as_completed
 
+    tasks = longest_first(tasks)  # the schedule estimate_cost(...).wall_seconds simulates
     with _client(scheduler, workers) as client:
         futures = {
             client.submit(_execute_in_worker, task, key=f"survhte-study-{task.id}"): task.id

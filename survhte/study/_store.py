@@ -59,6 +59,9 @@ RESULT_COLUMNS: dict[str, pa.DataType] = {
     "predict_seconds": pa.float64(),
     "interval_seconds": pa.float64(),
     "peak_memory_mb": pa.float64(),
+    "task_seconds": pa.float64(),
+    "task_cpu_seconds": pa.float64(),
+    "peak_rss_mb": pa.float64(),
 }
 """Columns of a result row and their Parquet types (absent scores are null)."""
 
