@@ -177,6 +177,20 @@ def _flat(results: tuple) -> list:
             for array in (item if isinstance(item, tuple) else (item,))]
 
 
+def test_multi_arm_prediction_by_row_blocks_bitwise(client, data, small_blocks) -> None:
+    # Estimates, then one variance per contrast, from one scattered copy of the forest.
+    from survhte.forest import MultiArmCausalForest
+
+    d, y, w3 = data
+    forest = MultiArmCausalForest(20, random_state=6).fit(d.X, y, w3)
+    local = (forest.predict(d.X), forest.predict_variance(d.X))
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
+        remote = (forest.predict(d.X), forest.predict_variance(d.X))
+    assert len(_block_workers(tasks)) == 2
+    for a, b in zip(remote, local, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_small_predictions_stay_local(client, data) -> None:
     # Below DASK_PREDICT_MIN_ROWS the client predicts alone: no task reaches the workers.
     d, y, _ = data

@@ -361,12 +361,14 @@ _SCATTER_MIN_BYTES = 1000
 
 class _Scattered:
     """Arrays scattered once to the Dask cluster, by identity; the arrays are kept here, so
-    an id is never reused while its future is cached. ``bytes``: what was scattered."""
+    an id is never reused while its future is cached. ``bytes``: what was scattered once;
+    ``row_bytes``: the row blocks (each sent to one worker)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self._futures: dict[int, tuple[Any, Any]] = {}
         self.bytes = 0
+        self.row_bytes = 0  # row blocks sent through it (:func:`by_row_blocks`)
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, tuple):
@@ -434,8 +436,9 @@ def by_row_blocks(kernel: Callable[..., Any], *args: Any, rows: tuple[int, ...])
     scattered = _SHARED.get() or _Scattered(client)
     cut = [i for i in rows if args[i].shape[0] == n]
     shared = [None if i in cut else scattered(value) for i, value in enumerate(args)]
-    blocks = client.scatter([[args[i][first:last] for i in cut] for first, last in bounds],
-                            hash=False)
+    pieces = [[args[i][first:last] for i in cut] for first, last in bounds]
+    scattered.row_bytes += sum(piece.nbytes for block in pieces for piece in block)
+    blocks = client.scatter(pieces, hash=False)
     futures = [client.submit(_kernel_task, kernel, shared, cut, block, pure=False)
                for block in blocks]
     results = client.gather(futures)

@@ -30,7 +30,7 @@ from ._average import _on_population, fill_missing, weighted_mean_and_se
 from ._base import normal_interval, warn_if_unsplit
 from ._causal import CausalForest, _given, _given_propensities
 from ._causal_survival import CausalSurvivalForest
-from ._engine import numba_threads
+from ._engine import numba_threads, scatter_once
 from ._nuisances import check_overlap, fit_survival_nuisance, forest_propensities
 from ._prediction import predict_estimand, predict_variance
 from ._strategies import multi_causal_strategy, multi_causal_survival_strategy
@@ -104,7 +104,7 @@ class JointForestMixin:
     def _predict_all_on(self, X: np.ndarray, oob: bool, variance: bool,
                         contrasts: np.ndarray | None, device: str
                         ) -> tuple[np.ndarray, np.ndarray | None]:
-        with numba_threads(self.n_jobs):
+        with numba_threads(self.n_jobs), scatter_once():  # Dask: the forest sent once
             theta, means = predict_estimand(self.forest_, X, self.estimand_,
                                             self._leaf_values, oob=oob, device=device)
             theta = theta.reshape(X.shape[0], -1)

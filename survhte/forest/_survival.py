@@ -258,10 +258,13 @@ class SurvivalForest(BaseForest):
             return self._X_train, np.arange(self._X_train.shape[0], dtype=np.int64)
         return self._check_X(X), None
 
-    def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None) -> tuple[Any, ...]:
-        """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag)."""
+    def _kernel_args(self, X: np.ndarray, rows: np.ndarray | None = None, lean: bool = False
+                     ) -> tuple[Any, ...]:
+        """Kernel arguments; ``rows``: the training row of each row of ``X`` (out of bag).
+        ``lean`` (CPU kernels): without ``rows`` the in-bag bits, which only out-of-bag
+        predictions read, are an empty array (nothing to send to Dask workers)."""
         forest = self._forest_arrays()
-        if rows is None:  # the in-bag bits are read out of bag only: none to send to Dask
+        if lean and rows is None:
             forest = (*forest[:5], np.empty((self.forest_.n_trees, 0), dtype=np.uint8))
         oob_rows = np.empty(0, dtype=np.int64) if rows is None else rows
         return X, forest, self._histograms(), oob_rows, self.failure_times_
@@ -344,13 +347,14 @@ class SurvivalForest(BaseForest):
                 horizons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``forest_survival``'s (survival at ``query``, RMST at ``horizons``), on the
         estimator's device (the CUDA twin on a GPU: the same numbers)."""
-        args = (*self._kernel_args(X, rows), query, horizons, self._nelson_aalen)
-
         def run(device: str) -> tuple[np.ndarray, np.ndarray]:
             if device == "gpu":
                 from .._kernels.forest_survival_cuda import forest_survival_cuda
 
-                return forest_survival_cuda(*args)
+                return forest_survival_cuda(*self._kernel_args(X, rows), query, horizons,
+                                            self._nelson_aalen)
+            args = (*self._kernel_args(X, rows, lean=True), query, horizons,
+                    self._nelson_aalen)
             with numba_threads(self.n_jobs):  # Dask: large X in row blocks on the workers
                 return by_row_blocks(forest_survival, *args, rows=(0, 3))
 
@@ -428,7 +432,7 @@ class SurvivalForest(BaseForest):
         else:
             targets = [(int(q), 0.0, False) for q in self._query(times)[1]]
         estimates, variances = [], []
-        args = self._kernel_args(X, rows)
+        args = self._kernel_args(X, rows, lean=True)
         with numba_threads(self.n_jobs), scatter_once():  # the forest sent to Dask once
             for query, value, rmst in targets:
                 theta, between, noise, groups = by_row_blocks(
