@@ -109,8 +109,11 @@ def test_ci_groups_split_across_chunks(client, data) -> None:
 
 
 @pytest.mark.slow
-def test_worker_processes_bitwise(data) -> None:
-    # Separate worker processes (the data pickled to them, numba kernels loaded there).
+def test_worker_processes_bitwise(data, monkeypatch) -> None:
+    # Separate worker processes (the data pickled to them, numba kernels loaded there); the
+    # predictions in row blocks there too.
+    import survhte.forest._engine as engine
+
     d, y, _ = data
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, \
@@ -118,8 +121,11 @@ def test_worker_processes_bitwise(data) -> None:
         local = CausalForest(30, random_state=7).fit(d.X, y, d.w)
         with joblib.parallel_backend("dask"):
             remote = CausalForest(30, random_state=7).fit(d.X, y, d.w)
+            monkeypatch.setattr(engine, "DASK_PREDICT_MIN_ROWS", 100)
+            variance = remote.predict_variance(d.X)
     _assert_same_forest(remote, local)
     np.testing.assert_array_equal(remote.predict(d.X), local.predict(d.X))
+    np.testing.assert_array_equal(variance, local.predict_variance(d.X))
 
 
 def test_progress_counts_the_chunks(client, data, monkeypatch, capsys) -> None:
