@@ -26,13 +26,16 @@ import pytest
 xp_strict = pytest.importorskip("array_api_strict")
 
 from survhte.imputation import CensoringKaplanMeier, IPCWeights, PseudoObservations  # noqa: E402
-from survhte.inference import AIPCW, _aipcw, _scores  # noqa: E402
+from survhte.inference import AIPCW, _aipcw  # noqa: E402
 from survhte.survival import (  # noqa: E402
     KaplanMeier,
     KaplanMeierSurvival,
     NelsonAalen,
+    _curves,
     kaplan_meier_by_group,
+    rmst,
     rmst_difference,
+    survival_at,
 )
 
 #: Same operations in the same order on the same float64 data: agreement to rounding.
@@ -178,7 +181,7 @@ def test_aipcw_with_kaplan_meier_nuisances_never_copies_X_to_the_host(monkeypatc
     scores stay in the input's namespace end to end (only the 1-D time, event and codes are
     read on the host, for the folds and the horizon)."""
     copied = []
-    for module in (_aipcw, _scores):
+    for module in (_aipcw, _curves):
         real = module.to_numpy
 
         def spy(values, name="values", real=real):
@@ -206,6 +209,21 @@ def test_kaplan_meier_survival_model_keeps_the_namespace(namespace):
     _check(model.unique_times_, ref.unique_times_, namespace)
     _check(model.predict_survival(a["X"], _in(namespace, {"t": times})["t"]),
            ref.predict_survival(d["X"], times), namespace)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_rmst_and_survival_at_of_a_model_keep_the_namespace(namespace):
+    """A Kaplan-Meier model fitted on the arrays is integrated in their namespace; a Cox model
+    (CPU-only) is evaluated on host copies and its summaries moved to the namespace of X."""
+    from survhte.survival import CoxPH
+
+    d = _data()
+    a = _in(namespace, d)
+    for model, ref in ((KaplanMeierSurvival().fit(a["X"], a["time"], a["event"]),
+                        KaplanMeierSurvival().fit(d["X"], d["time"], d["event"])),
+                       (CoxPH().fit(d["X"], d["time"], d["event"]),) * 2):
+        _check(rmst(model, a["X"], 1.0), rmst(ref, d["X"], 1.0), namespace)
+        _check(survival_at(model, a["X"], 1.0), survival_at(ref, d["X"], 1.0), namespace)
 
 
 def test_aipcw_numpy_scores_are_unchanged_with_a_cox_outcome_model():

@@ -23,7 +23,8 @@ sums and integrals are exact for step-curve models.
 Written against the array API standard: the arithmetic runs in the namespace and on the device
 of ``X`` (NumPy, CuPy, ...). Models that keep that namespace (``_keeps_namespace``: the
 Kaplan-Meier models) are evaluated on it directly; the others (Cox, forests, ...) on host NumPy
-copies, their curves moved to ``X``'s namespace and device (:func:`model_curves`).
+copies, their curves moved to ``X``'s namespace and device
+(:func:`survhte.survival.model_curves`).
 """
 
 from __future__ import annotations
@@ -32,21 +33,11 @@ from typing import Any
 
 from array_api_compat import array_namespace, device
 
-from .._validation import to_namespace, to_numpy
+from .._validation import to_namespace
+from ..survival import model_curves
 
 #: Most grid values held in memory at once (rows x grid times); rows are processed in chunks.
 _MAX_CHUNK_VALUES = 1 << 22
-
-
-def model_curves(model: Any, X: Any, times: Any) -> Any:
-    """``model.predict_survival(X, times)`` in the namespace and on the device of ``X``.
-
-    A model with ``_keeps_namespace`` gets ``X`` and ``times`` as they are; any other model
-    (CPU-only) gets host NumPy copies and its curves are moved back.
-    """
-    if getattr(model, "_keeps_namespace", False):
-        return to_namespace(model.predict_survival(X, times), X)
-    return to_namespace(model.predict_survival(to_numpy(X, "X"), to_numpy(times, "times")), X)
 
 
 def _grid(models: list[Any], horizon: float, like: Any) -> Any:

@@ -20,12 +20,20 @@ forest for user-given nuisances.
 Curve summaries
 ---------------
 :func:`rmst`, :func:`survival_at`, :func:`arm_summary` (either target) and
-:func:`survival_at_rows` (each row's curve at its own time) of any fitted model.
+:func:`survival_at_rows` (each row's curve at its own time) of any fitted model;
+:func:`model_curves` (any model's curves in the namespace and on the device of ``X``).
 """
 
 from ._checks import wald_interval
 from ._cox import CoxPH
-from ._curves import MAX_CHUNK_VALUES, arm_summary, rmst, survival_at, survival_at_rows
+from ._curves import (
+    MAX_CHUNK_VALUES,
+    arm_summary,
+    model_curves,
+    rmst,
+    survival_at,
+    survival_at_rows,
+)
 from ._groups import RMSTDifference, kaplan_meier_by_group, rmst_difference
 from ._lifelines_adapter import LifelinesSurvivalModel
 from ._marginal import KaplanMeierSurvival
@@ -70,6 +78,7 @@ __all__ = [
     "default_candidates",
     "kaplan_meier_by_group",
     "linear_candidates",
+    "model_curves",
     "quadratic_candidates",
     "rmst",
     "rmst_difference",
