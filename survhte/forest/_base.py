@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import check_alpha
 from .._device import DEVICE_CONSTRAINT, run_on_device
+from .._kernels.forest_hist import HIST_RULES, MAX_BINS
 from .._params import Interval, Options, validate_params
 from .._validation import check_covariates
 from .._warnings import user_stacklevel
@@ -45,6 +46,8 @@ FOREST_CONSTRAINTS: dict[str, list[Any]] = {
     "ci_group_size": [Interval(int, 1, None)],
     "n_jobs": [None, Options({-1}), Interval(int, 1, None)],
     "device": DEVICE_CONSTRAINT,
+    "split_search": [Options({"exact", "hist"})],
+    "n_bins": [Interval(int, 2, MAX_BINS, closed="both")],
     "random_state": ["random_state"],
 }
 
@@ -123,9 +126,25 @@ class BaseForest(BaseEstimator):
         The GPU kernels (:mod:`survhte._kernels.forest_predict_cuda`) add the trees in the
         CPU kernels' order and round products apart from sums (no fused multiply-adds), so
         estimates, variances and forest weights (:meth:`get_forest_weights`) are the
-        CPU's bit for bit. Trees are grown on the CPU whatever the device, and
-        survival curves (:class:`~survhte.forest.SurvivalForest`) are computed on the CPU;
-        the forest is copied to the GPU at each prediction.
+        CPU's bit for bit. Trees are grown on the CPU, except with ``split_search="hist"``
+        (then on the GPU's CUDA kernels, :mod:`survhte._kernels.forest_hist_cuda`, which
+        grow the CPU histogram search's trees), and survival curves
+        (:class:`~survhte.forest.SurvivalForest`) are computed on the CPU; the forest is
+        copied to the GPU at each prediction.
+    split_search : {"exact", "hist"}, default "exact"
+        How a node searches its splits. ``"exact"`` (grf's): between every two consecutive
+        values of each candidate feature in the node. ``"hist"``: only between the
+        ``n_bins`` quantile bins of each feature, computed once on the training rows
+        (:mod:`survhte._kernels.forest_hist`, as LightGBM's and scikit-learn's histogram
+        gradient boosting), with the same criterion, constraints, subsamples and random
+        draws; thresholds are midpoints between bins on the feature's scale. A feature
+        with at most ``n_bins`` distinct values loses nothing: with no feature above
+        ``n_bins`` values the forest is the exact one, tree for tree. For the regression,
+        causal and causal survival rules (and the regression forests of their
+        nuisances); the multi-arm forests refuse it, and the survival forests (log-rank)
+        search exactly.
+    n_bins : int in [2, 256], default 256
+        Bins per feature of ``split_search="hist"``.
     random_state : int, RandomState or None
         Seeds the forest; trees are seeded from it and their index only.
     """
@@ -145,6 +164,8 @@ class BaseForest(BaseEstimator):
         ci_group_size: int = 2,
         n_jobs: int | None = None,
         device: str = "auto",
+        split_search: str = "exact",
+        n_bins: int = 256,
         random_state: Any = None,
     ) -> None:
         self.n_estimators = n_estimators
@@ -159,6 +180,8 @@ class BaseForest(BaseEstimator):
         self.ci_group_size = ci_group_size
         self.n_jobs = n_jobs
         self.device = device
+        self.split_search = split_search
+        self.n_bins = n_bins
         self.random_state = random_state
 
     _parameter_constraints: ClassVar[dict] = FOREST_CONSTRAINTS
@@ -206,9 +229,23 @@ class BaseForest(BaseEstimator):
     def _grow(self, X: np.ndarray, rule: GrowthRule, estimand: Estimand, seed: int) -> None:
         """Grow ``forest_`` and precompute the leaf values of ``estimand_``."""
         params = self._tree_params(X.shape[1])
+        search = getattr(self, "split_search", "exact")
+        if search == "hist" and rule.split_kind not in HIST_RULES:
+            raise ValueError(
+                f"split_search='hist' is not available for {type(self).__name__}'s splitting "
+                "rule (histograms cover the regression, causal and causal survival rules); "
+                "use split_search='exact'."
+            )
         with numba_threads(self.n_jobs):
-            self.forest_ = grow_forest(X, rule, params, n_trees=self.n_estimators,
-                                       ci_group_size=self.ci_group_size, seed=seed)
+            def grow(device: str) -> Any:
+                return grow_forest(X, rule, params, n_trees=self.n_estimators,
+                                   ci_group_size=self.ci_group_size, seed=seed,
+                                   split_search=search, n_bins=int(self.n_bins),
+                                   device=device)
+
+            # Histogram growth runs where the device resolves (the GPU kernels grow the CPU
+            # reference's trees); exact growth on the CPU.
+            self.forest_ = (self._on_device(grow) if search == "hist" else grow("cpu"))
             self.estimand_ = estimand
             self._leaf_values = estimand_leaf_values(self.forest_, estimand)
 

@@ -51,7 +51,7 @@ class CausalForest(CATEForest):
     n_folds : int, default 5
         Cross-fitting folds (>= 2, stratified by arm) of a classifier ``propensity_model``.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
-    alpha, imbalance_penalty, ci_group_size, n_jobs, device, random_state
+    alpha, imbalance_penalty, ci_group_size, n_jobs, device, split_search, n_bins, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults).
 
     Notes
@@ -124,6 +124,8 @@ class CausalForest(CATEForest):
         ci_group_size: int = 2,
         n_jobs: int | None = None,
         device: str = "auto",
+        split_search: str = "exact",
+        n_bins: int = 256,
         random_state: Any = None,
     ) -> None:
         super().__init__(
@@ -139,6 +141,8 @@ class CausalForest(CATEForest):
             ci_group_size=ci_group_size,
             n_jobs=n_jobs,
             device=device,
+            split_search=split_search,
+            n_bins=n_bins,
             random_state=random_state,
         )
         self.control = control
@@ -268,6 +272,8 @@ class CausalForest(CATEForest):
             ci_group_size=1,
             n_jobs=self.n_jobs,
             device=self.device,
+            split_search=self.split_search,
+            n_bins=self.n_bins,
             random_state=seed,
         )
 

@@ -152,7 +152,7 @@ class CausalSurvivalForest(CATEForest):
         :class:`survhte.inference.AIPCW`. The two agree to first order in the censoring
         hazard's steps; they differ with tied (discrete) times or large steps of ``C``.
     sample_fraction, mtry, min_node_size, honesty, honesty_fraction, honesty_prune_leaves,
-    alpha, imbalance_penalty, ci_group_size, n_jobs, device, random_state
+    alpha, imbalance_penalty, ci_group_size, n_jobs, device, split_search, n_bins, random_state
         As :class:`~survhte.forest._base.BaseForest` (grf's defaults). ``alpha`` also sets
         the split rule's event constraint (each child keeps ``ceil(alpha m)`` rows with an
         event or followed to ``h``) and the nuisance forests'; with fewer than ``2 alpha`` of
@@ -240,6 +240,8 @@ class CausalSurvivalForest(CATEForest):
         ci_group_size: int = 2,
         n_jobs: int | None = None,
         device: str = "auto",
+        split_search: str = "exact",
+        n_bins: int = 256,
         random_state: Any = None,
     ) -> None:
         super().__init__(
@@ -255,6 +257,8 @@ class CausalSurvivalForest(CATEForest):
             ci_group_size=ci_group_size,
             n_jobs=n_jobs,
             device=device,
+            split_search=split_search,
+            n_bins=n_bins,
             random_state=random_state,
         )
         self.target = target
@@ -400,7 +404,8 @@ class CausalSurvivalForest(CATEForest):
             n_estimators=max(50, self.n_estimators // 4),
             sample_fraction=self.sample_fraction, mtry=self.mtry, min_node_size=5,
             alpha=self.alpha, imbalance_penalty=self.imbalance_penalty,
-            ci_group_size=1, n_jobs=self.n_jobs, device=self.device, random_state=seed,
+            ci_group_size=1, n_jobs=self.n_jobs, device=self.device,
+            split_search=self.split_search, n_bins=self.n_bins, random_state=seed,
         )
 
     def _survival_forest(self, seed: int, mtry: int) -> SurvivalForest:

@@ -25,6 +25,7 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from .._kernels._jit import chunk_callback
+from .._kernels.forest_hist import HIST_RULES, bin_features, grow_trees_hist
 from .._kernels.forest_multi import (
     SPLIT_MULTI_CAUSAL,
     SPLIT_MULTI_CAUSAL_SURVIVAL,
@@ -193,13 +194,15 @@ class _Growth:
     and the scalar settings of ``forest_tree.grow_trees``."""
 
     Xt: np.ndarray
-    ranks: np.ndarray
+    ranks: np.ndarray | None  # exact search: forest_order.feature_ranks
     responses: np.ndarray
     weights: np.ndarray
     settings: tuple  # grow_trees' arguments from ``master_seed`` to ``presorted``
     n_trees: int
     block: int
     capacity: int
+    bins: tuple | None = None  # histogram search: forest_hist.bin_features
+    device: str = "cpu"  # histogram search on "gpu": forest_hist_cuda.grow_trees_hist_cuda
 
     @property
     def n(self) -> int:
@@ -214,8 +217,17 @@ def grow_forest(
     n_trees: int,
     ci_group_size: int,
     seed: int,
+    split_search: str = "exact",
+    n_bins: int = 256,
+    device: str = "cpu",
 ) -> Forest:
     """Grow ``n_trees`` trees on ``X`` (float64, C order) with ``rule``.
+
+    ``split_search="hist"`` searches splits over ``n_bins`` quantile bins of each feature
+    (``survhte._kernels.forest_hist``; the variance, causal and causal survival rules only,
+    other rules search exactly), on the CUDA kernels when ``device="gpu"``
+    (``survhte._kernels.forest_hist_cuda``), else on the CPU; the trees are stored as the
+    exact search's.
 
     Tree ``b`` depends only on ``(seed, b)`` (and its group's ``(seed, b // ci_group_size)``),
     never on the thread, batch, chunk or machine that grows it. Within
@@ -227,15 +239,19 @@ def grow_forest(
     n_half, n_sub, n_split = subsample_sizes(n, params, ci_group_size)
     block = n_sub - n_split if params.honesty else n_sub
     presorted = presorted_orders(params.mtry, X.shape[1], n_split)
+    settings = (np.int64(seed), n_half, n_sub, n_split, ci_group_size, params.honesty,
+                params.prune, params.min_node_size, float(params.mtry), params.alpha,
+                params.imbalance_penalty, rule.relabel_kind, rule.split_kind,
+                rule.treatment_col)
+    hist = split_search == "hist" and rule.split_kind in HIST_RULES
     growth = _Growth(
         np.ascontiguousarray(X.T),
-        feature_ranks(X),  # splits order rows by rank (forest_order.node_order)
+        None if hist else feature_ranks(X),  # splits order rows by rank (forest_order)
         np.ascontiguousarray(rule.responses, dtype=np.float64),
         np.ascontiguousarray(rule.weights, dtype=np.float64),
-        (np.int64(seed), n_half, n_sub, n_split, ci_group_size, params.honesty, params.prune,
-         params.min_node_size, float(params.mtry), params.alpha, params.imbalance_penalty,
-         rule.relabel_kind, rule.split_kind, rule.treatment_col, presorted),
-        n_trees, block, max(2 * n_split, 1))
+        settings if hist else (*settings, presorted),
+        n_trees, block, max(2 * n_split, 1),
+        bin_features(X, n_bins) if hist else None, device)
     backend = _dask_backend()
     with Progress(phase_label(_RULE_LABELS.get(rule.split_kind, "forest")),
                   n_trees) as progress:
@@ -273,8 +289,17 @@ def _grow_trees(growth: _Growth, first: int, last: int) -> tuple:
         out = (np.empty(shape, np.int32), np.empty(shape, np.float64), np.empty(shape, np.int32),
                np.empty(shape, np.int32), np.empty(shape, np.int32))
         n_nodes = np.empty(trees.size, dtype=np.int64)
-        grow_trees(growth.Xt, growth.ranks, growth.responses, growth.weights, trees,
-                   *growth.settings, *out, n_nodes, leaf_samples, inbag)
+        if growth.bins is None:
+            grow_trees(growth.Xt, growth.ranks, growth.responses, growth.weights, trees,
+                       *growth.settings, *out, n_nodes, leaf_samples, inbag)
+        elif growth.device == "gpu":
+            from .._kernels.forest_hist_cuda import grow_trees_hist_cuda
+
+            grow_trees_hist_cuda(growth.Xt, *growth.bins, growth.responses, growth.weights,
+                                 trees, *growth.settings, *out, n_nodes, leaf_samples, inbag)
+        else:
+            grow_trees_hist(growth.Xt, *growth.bins, growth.responses, growth.weights, trees,
+                            *growth.settings, *out, n_nodes, leaf_samples, inbag)
         for j, count in enumerate(n_nodes):
             pieces.append(tuple(array[j, :count] for array in out))
         n_nodes_all.append(n_nodes)
@@ -314,12 +339,14 @@ def _dask_backend() -> tuple[Any, int] | None:
     return backend, n_jobs
 
 
-def _grow_chunk(Xt: np.ndarray, ranks: np.ndarray, responses: np.ndarray, weights: np.ndarray,
-                settings: tuple, sizes: tuple[int, int, int], first: int, last: int) -> tuple:
+def _grow_chunk(Xt: np.ndarray, ranks: np.ndarray | None, responses: np.ndarray,
+                weights: np.ndarray, settings: tuple, sizes: tuple[int, int, int], first: int,
+                last: int, bins: tuple | None = None) -> tuple:
     """A Dask task: trees ``first <= b < last`` on one thread of the worker (the worker's
-    threads run tasks side by side; the kernels release the GIL)."""
+    threads run tasks side by side; the kernels release the GIL). Histogram growth runs on
+    the workers' CPUs."""
     n_trees, block, capacity = sizes
-    growth = _Growth(Xt, ranks, responses, weights, settings, n_trees, block, capacity)
+    growth = _Growth(Xt, ranks, responses, weights, settings, n_trees, block, capacity, bins)
     with numba_threads(1):
         return _grow_trees(growth, first, last)
 
@@ -336,7 +363,7 @@ def _grow_on_dask(growth: _Growth, backend: tuple[Any, int], progress: Progress)
               for c in range(n_chunks)]
     sizes = (growth.n_trees, growth.block, growth.capacity)
     tasks = (delayed(_grow_chunk)(growth.Xt, growth.ranks, growth.responses, growth.weights,
-                                  growth.settings, sizes, first, last)
+                                  growth.settings, sizes, first, last, growth.bins)
              for first, last in bounds)
     chunks = []
     for (first, last), chunk in zip(bounds, Parallel(n_jobs=n_jobs, prefer="threads",

@@ -147,7 +147,8 @@ class SurvivalForest(BaseForest):
 
     _parameter_constraints: ClassVar[dict] = {
         **{name: forms for name, forms in FOREST_CONSTRAINTS.items()
-           if name != "imbalance_penalty"},  # not a parameter of the log-rank split
+           if name not in ("imbalance_penalty", "split_search", "n_bins")},
+        # not parameters of the log-rank split (searched exactly)
         "prediction_type": [Options(PREDICTION_TYPES)],
         "failure_times": [None, "array-like", InstanceOf((pd.Series, pd.Index)),
                           Interval(float, 0, None)],
