@@ -227,3 +227,45 @@ def test_multi_arm_forests_refuse_hist():
     with pytest.raises(ValueError, match="split_search='hist' is not available"):
         MultiArmCausalForest(20, split_search="hist", random_state=0).fit(
             X, rng.normal(size=120), w)
+
+
+def test_gpu_growth_kernels_compile_for_a_gpu_without_fused_multiply_adds(monkeypatch):
+    # The CUDA simulator runs the kernels as Python, so it neither types them as the CUDA
+    # target does nor shows whether NVVM fused a multiply-add (which would change the last
+    # bits and the trees). Compile them to PTX for sm_80 with libNVVM, no GPU needed.
+    from numba import config
+    from numba import types as nt
+
+    if config.ENABLE_CUDASIM:
+        pytest.skip("under the CUDA simulator nothing is compiled")
+    try:
+        from numba import cuda
+        from numba.cuda import dispatcher
+        from numba.cuda.cudadrv import nvvm
+
+        if not nvvm.is_available():
+            pytest.skip("no libNVVM")
+    except Exception as error:  # numba without its CUDA target
+        pytest.skip(f"numba.cuda unavailable: {error}")
+
+    class Device:  # device functions compile for the current device's capability
+        compute_capability = (8, 0)
+
+    monkeypatch.setattr(dispatcher, "get_current_device", lambda: Device())
+    from survhte._kernels import forest_hist_cuda as kernels
+
+    i1, i2 = nt.int64[:], nt.int64[:, :]
+    f1, f2, f3 = nt.float64[:], nt.float64[:, :], nt.float64[:, :, :]
+    signatures = {
+        "_node_kernel": (i1, i1, i1, i2, f2, f1, nt.int64, nt.int64, nt.int64, f2, f3, f2,
+                         nt.boolean[:]),
+        "_split_kernel": (i1, i1, i1, nt.boolean[:], i2, i1, nt.uint8[:, :], f2, f2, i1, i2,
+                          f3, f2, nt.int64, nt.int64, nt.float64, nt.float64,
+                          nt.int32[:, :, :], i2, f2, f2),
+        "_choose_kernel": (i1, i2, f2, f2, i1, f1),
+        "_partition_kernel": (i1, i1, i1, i1, f1, f2, i2, i2, i1),
+    }
+    for name, signature in signatures.items():
+        ptx, _ = cuda.compile_ptx(getattr(kernels, name).py_func, nt.void(*signature),
+                                  cc=(8, 0))
+        assert ".entry" in ptx and "fma.rn.f64" not in ptx, name

@@ -43,6 +43,8 @@ from .forest_split import (
 )
 from .forest_tree import draw_tree_rows
 
+# Bin counts of one (node, feature) thread, in local memory (a compile-time constant).
+_BIN_COUNTS = MAX_BINS + 1
 # Columns of the per-node statistics written by ``_node_kernel``.
 _WSUM, _RSUM, _TSUM, _TSQ, _EVENTS, _TMEAN, _SMALL = range(7)
 
@@ -206,13 +208,16 @@ def _split_kernel(front_tree, front_start, front_end, ok, cand, n_cand, codes, l
     n_events = stats[fi, _EVENTS]
     tmean = stats[fi, _TMEAN]
     n_small = stats[fi, _SMALL]
-    min_child = max(math.ceil(alpha * m), 1)
+    # max(ceil(alpha m), 1), as on the CPU (on CUDA math.ceil gives a float)
+    min_child = int(math.ceil(alpha * m))  # noqa: RUF046
+    if min_child < 1:
+        min_child = 1
     if survival and n_events < 2 * min_child:
         return
     min_child_ss = _mul(alpha, tsq - tsum * tsum / wsum)
     f = cand[fi, c]
     nb = counts[f]
-    bin_count = cuda.local.array(MAX_BINS + 1, dtype=np.int64)
+    bin_count = cuda.local.array(_BIN_COUNTS, dtype=np.int64)
     for b in range(nb + 1):
         bin_count[b] = 0
     for q in range(s, e):
@@ -358,19 +363,48 @@ def _draw_candidates(front_tree, ok, states, candidates, mtry, cand, n_cand):
         n_cand[fi] = k
 
 
-def _level_nodes(n_nodes_prev: np.ndarray, n_nodes: np.ndarray, start: np.ndarray,
-                 end: np.ndarray, min_node_size: int) -> tuple[np.ndarray, ...]:
+@njit(cache=True)
+def _level_nodes(n_nodes_prev, n_nodes, start, end, min_node_size):
     """The nodes created by the previous level that may split (more than ``min_node_size``
     rows), ordered by tree then node: ``(tree, node, start, end)``."""
-    trees, nodes = [], []
+    total = 0
     for j in range(n_nodes.shape[0]):
-        level = np.arange(n_nodes_prev[j], n_nodes[j])
-        level = level[end[j, level] - start[j, level] > min_node_size]
-        trees.append(np.full(level.shape[0], j, dtype=np.int64))
-        nodes.append(level)
-    tree = np.concatenate(trees)
-    node = np.concatenate(nodes)
-    return tree, node, start[tree, node], end[tree, node]
+        for node in range(n_nodes_prev[j], n_nodes[j]):
+            total += end[j, node] - start[j, node] > min_node_size
+    tree = np.empty(total, dtype=np.int64)
+    nodes = np.empty(total, dtype=np.int64)
+    f_start = np.empty(total, dtype=np.int64)
+    f_end = np.empty(total, dtype=np.int64)
+    k = 0
+    for j in range(n_nodes.shape[0]):
+        for node in range(n_nodes_prev[j], n_nodes[j]):
+            if end[j, node] - start[j, node] > min_node_size:
+                tree[k] = j
+                nodes[k] = node
+                f_start[k] = start[j, node]
+                f_end[k] = end[j, node]
+                k += 1
+    return tree, nodes, f_start, f_end
+
+
+@njit(cache=True)
+def _add_children(u_tree, u_node, u_start, u_end, u_feature, u_threshold, n_left, feature,
+                  threshold, left, start, end, n_nodes):
+    """Record the level's splits and number their children as the CPU queue does: in node
+    order, two by two, per tree."""
+    for u in range(u_tree.shape[0]):
+        j = u_tree[u]
+        node = u_node[u]
+        child = n_nodes[j]
+        feature[j, node] = u_feature[u]
+        threshold[j, node] = u_threshold[u]
+        left[j, node] = child
+        lo = u_start[u] + n_left[u]
+        start[j, child] = u_start[u]
+        end[j, child] = lo
+        start[j, child + 1] = lo
+        end[j, child + 1] = u_end[u]
+        n_nodes[j] = child + 2
 
 
 def grow_trees_hist_cuda(Xt: Any, codes: Any, lower: Any, upper: Any, counts: Any,
@@ -420,7 +454,7 @@ def grow_trees_hist_cuda(Xt: Any, codes: Any, lower: Any, upper: Any, counts: An
     d_right = cuda.device_array((n_trees, m), dtype=np.int64)
     while True:
         f_tree, f_node, f_start, f_end = _level_nodes(n_nodes_prev, n_nodes, start, end,
-                                                      min_node_size)
+                                                      np.int64(min_node_size))
         n_nodes_prev = n_nodes.copy()
         n_front = f_tree.shape[0]
         if n_front == 0:
@@ -459,18 +493,8 @@ def grow_trees_hist_cuda(Xt: Any, codes: Any, lower: Any, upper: Any, counts: An
         _partition_kernel[_grid(u_tree.shape[0]), THREADS_PER_BLOCK](
             *(cuda.to_device(a) for a in (u_tree, u_start, u_end, u_feat, u_thr)), d_Xt,
             d_idx, d_right, d_n_left)
-        n_left = d_n_left.copy_to_host()
-        # Children numbered as the CPU queue does: in node order, two by two, per tree.
-        for u in range(u_tree.shape[0]):
-            j, node = u_tree[u], u_node[u]
-            child = n_nodes[j]
-            feature[j, node] = u_feat[u]
-            threshold[j, node] = u_thr[u]
-            left[j, node] = child
-            lo = u_start[u] + n_left[u]
-            start[j, child], end[j, child] = u_start[u], lo
-            start[j, child + 1], end[j, child + 1] = lo, u_end[u]
-            n_nodes[j] = child + 2
+        _add_children(u_tree, u_node, u_start, u_end, u_feat, u_thr, d_n_left.copy_to_host(),
+                      feature, threshold, left, start, end, n_nodes)
     for j in range(n_trees):
         finish_tree(Xt_h, trees[j], split_rows[j], est_rows[j], honesty, prune, n_nodes[j],
                     feature[j], threshold[j], left[j], j, out_feature, out_threshold,
