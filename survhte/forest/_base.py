@@ -128,9 +128,8 @@ class BaseForest(BaseEstimator):
         estimates, variances and forest weights (:meth:`get_forest_weights`) are the
         CPU's bit for bit. Trees are grown on the CPU, except with ``split_search="hist"``
         (then on the GPU's CUDA kernels, :mod:`survhte._kernels.forest_hist_cuda`, which
-        grow the CPU histogram search's trees), and survival curves
-        (:class:`~survhte.forest.SurvivalForest`) are computed on the CPU; the forest is
-        copied to the GPU at each prediction.
+        grow the CPU histogram search's trees); the forest is copied to the GPU at each
+        prediction (for survival curves see :class:`~survhte.forest.SurvivalForest`).
     split_search : {"exact", "hist"}, default "exact"
         How a node searches its splits. ``"exact"`` (grf's): between every two consecutive
         values of each candidate feature in the node. ``"hist"``: only between the
