@@ -68,13 +68,14 @@ def _forest_levels_range(first_block, last_block, X_levels, X_obs, codes, oob_ro
     s_trees = s_forest[4].shape[0] - 1
     c_trees = c_forest[4].shape[0] - 1
     horizon = eval_times[eval_times.shape[0] - 1]
+    # O(grid) scratch once per range (per block it was O(n x grid) in all); left cleared.
+    scratch = curve_scratch(n_scratch)
+    denses = [dense_scratch(s_hist) for _ in range(n_levels)]
+    c_dense = dense_scratch(c_hist)
     for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         size = last - first
-        scratch = curve_scratch(n_scratch)
-        denses = [dense_scratch(s_hist) for _ in range(n_levels)]
-        c_dense = dense_scratch(c_hist)
         s_limits = np.full(size, s_limit)
         leaves = np.empty((n_levels, size, s_trees), dtype=np.int64)
         for level in range(n_levels):

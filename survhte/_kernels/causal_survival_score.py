@@ -214,13 +214,15 @@ def _forest_scores_range(first_block, last_block, X0, X1, X_obs, treated, oob_ro
     s_limit = s_to_eval.shape[0] - 1
     s_trees = s_forest[4].shape[0] - 1
     c_trees = c_forest[4].shape[0] - 1
+    # Scratch once per range, not per block: it is O(grid) (~n), and per block of 256 rows
+    # its allocation and clearing were O(n x grid) in all. Curves leave it cleared.
+    scratch = curve_scratch(n_scratch)
+    dense0, dense1 = dense_scratch(s_hist), dense_scratch(s_hist)
+    c_dense = dense_scratch(c_hist)
     for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
         size = last - first
-        scratch = curve_scratch(n_scratch)
-        dense0, dense1 = dense_scratch(s_hist), dense_scratch(s_hist)
-        c_dense = dense_scratch(c_hist)
         s_limits = np.full(size, s_limit)
         leaves0 = np.empty((size, s_trees), dtype=np.int64)
         leaves1 = np.empty((size, s_trees), dtype=np.int64)

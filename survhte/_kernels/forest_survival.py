@@ -421,11 +421,12 @@ def _forest_survival_range(first_block, last_block, X, forest, hist, oob_rows, g
     m = X.shape[0]
     leaf_size = forest[3]
     ascending = _is_ascending(query)
+    # O(grid) scratch once per range (per block it was O(n x grid) in all); left cleared.
+    scratch = curve_scratch(grid.shape[0])
+    dense = dense_scratch(hist)
     for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0])
-        dense = dense_scratch(hist)
         leaves = np.empty((last - first, forest[4].shape[0] - 1), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
         limits = np.full(last - first, grid.shape[0])
@@ -511,11 +512,11 @@ def _survival_little_bags_range(first_block, last_block, X, forest, hist, oob_ro
     start, size, key, w, ew = hist[0], hist[1], hist[2], hist[3], hist[4]
     m = X.shape[0]
     n_group_total = n_trees // ci_group_size
+    scratch = curve_scratch(grid.shape[0])  # once per range, left cleared by point_curve
+    dense = dense_scratch(hist)
     for block in range(first_block, last_block):
         first = block * _BLOCK
         last = min(first + _BLOCK, m)
-        scratch = curve_scratch(grid.shape[0])
-        dense = dense_scratch(hist)
         leaves = np.empty((last - first, n_trees), dtype=np.int64)
         block_leaves(X, first, last, forest, oob_rows, leaves)
         limits = np.full(last - first, grid.shape[0])
