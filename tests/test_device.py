@@ -406,3 +406,44 @@ def test_the_gpu_kernels_compile_without_fused_multiply_adds(monkeypatch):
         assert "fma" not in ptx, name
         if name == "_little_bags_kernel":  # the products are there, rounded on their own
             assert "mul.rn.f64" in ptx
+
+
+def test_the_survival_curve_kernel_compiles_without_fused_multiply_adds(monkeypatch):
+    """The survival forest's GPU curve kernel as compiled for an H100 (sm_90; skipped as
+    above): it types on the CUDA target (the simulator runs Python, and once hid two-argument
+    ``min``/``max`` that the target refuses), its products are rounded apart
+    (``mul.rn.f64``), and it has no fused multiply-add of its own. libdevice's ``exp`` (the
+    Nelson-Aalen curve) has some inside it, so ``exp`` is swapped for a device function
+    without any before compiling."""
+    import math
+    import types
+
+    import numba.cuda.dispatcher
+    from numba import config, cuda, typeof
+    from numba.cuda.cudadrv import nvvm
+
+    if config.ENABLE_CUDASIM or gpu_available() or not nvvm.is_available():
+        pytest.skip("a GPU or the simulator is here, or no libNVVM to compile PTX with")
+    from survhte._kernels import forest_survival_cuda
+
+    class H100:
+        compute_capability = (9, 0)
+
+    monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device", H100)
+    no_exp = types.ModuleType("no_exp")
+    no_exp.nan = math.nan
+    no_exp.exp = cuda.jit(device=True)(lambda x: -x)
+    monkeypatch.setattr(forest_survival_cuda, "math", no_exp)
+    d = survhte_bench("RCT-50", "A", n=120, random_state=0)
+    forest = SurvivalForest(n_estimators=4, device="cpu", random_state=0).fit(d.X, d.y)
+    X, tree, hist, rows, grid = forest._kernel_args(d.X)
+    width = grid.size + 2
+    acc, curves = np.zeros((3, width, 2)), np.zeros((3, width))
+    flags, ints = np.zeros((3, width), dtype=np.uint8), np.zeros((3, width), dtype=np.int64)
+    out, query = np.zeros((X.shape[0], 2)), np.zeros(2, dtype=np.int64)
+    args = (X, 0, 3, *tree, *hist, rows, grid, query, np.ones(2), True, acc, flags, ints, ints,
+            curves, out, out)
+    ptx, _ = cuda.compile_ptx(forest_survival_cuda._curves_kernel.py_func,
+                              tuple(typeof(a) for a in args), cc=(9, 0))
+    assert "mul.rn.f64" in ptx
+    assert "fma" not in ptx

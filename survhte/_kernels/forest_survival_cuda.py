@@ -36,6 +36,9 @@ from numba import cuda
 
 from .forest_predict_cuda import THREADS_PER_BLOCK, _grid, _leaf, _mul, _on_device
 
+# The kernels write ``a if a < b else b`` for min/max: numba 0.68's CUDA target does not type
+# the two-argument builtins (found by compiling to PTX; the simulator runs Python's).
+
 #: Default bound of the per-chunk scratch, in bytes (256 MiB).
 CURVE_SCRATCH_BYTES = 256 * 2**20
 _BYTES_PER_INDEX = 8 + 8 + 1 + 8 + 8 + 8
@@ -105,7 +108,7 @@ def _curves_kernel(X, first, last, feature, threshold, left, leaf_size, node_off
         if dense_of[b] >= 0 and _dense_counts(b, t, inbag, oob_rows):
             n_dense += 1
     if n_dense > 0:
-        top = min(limit, width - 1)
+        top = limit if limit < width - 1 else width - 1
         for k in range(top + 1):
             sum_w = 0.0
             sum_ew = 0.0
@@ -123,7 +126,7 @@ def _curves_kernel(X, first, last, feature, threshold, left, leaf_size, node_off
                 if d >= 0 and _dense_counts(b, t, inbag, oob_rows):
                     tail += dense_tail[d, top]
             acc[j, top + 1, 0] += tail
-        n_touched = min(top + 2, width)
+        n_touched = top + 2 if top + 2 < width else width
         for k in range(n_touched):
             seen[j, k] = 1
             touched[j, k] = k
@@ -157,7 +160,8 @@ def _curves_kernel(X, first, last, feature, threshold, left, leaf_size, node_off
                 cumhaz += failed / at_risk
                 surv = math.exp(-cumhaz)
             else:
-                surv *= max(1.0 - failed / at_risk, 0.0)
+                factor = 1.0 - failed / at_risk
+                surv *= factor if factor > 0.0 else 0.0
             jump_k[j, n_jumps] = k
             jump_s[j, n_jumps] = surv
             n_jumps += 1
@@ -186,7 +190,8 @@ def _curves_kernel(X, first, last, feature, threshold, left, leaf_size, node_off
             area += _mul(prev_s, time - prev_t)
             prev_t = time
             prev_s = jump_s[j, q]
-        rmst[t, c] = area + _mul(prev_s, max(horizon - prev_t, 0.0))
+        rest = horizon - prev_t
+        rmst[t, c] = area + _mul(prev_s, rest if rest > 0.0 else 0.0)
 
 
 def forest_survival_cuda(X: Any, forest: tuple, hist: tuple, oob_rows: Any, grid: Any,
