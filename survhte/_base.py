@@ -34,6 +34,7 @@ from ._validation import (
     check_covariates,
     check_horizon,
     default_horizon,
+    take_rows,
     to_namespace,
     to_numpy,
     validate_fit_inputs,
@@ -402,7 +403,10 @@ class SurvivalCATEEstimator(CATEEstimator):
             )
         if self._replicates is not None:
             return self._replicates
-        X, time, event, codes = self._train
+        X_kept, time_kept, event_kept, codes_kept = self._train
+        # The resamples are drawn on the host; the refits take their rows in the namespace
+        # of the training arrays.
+        time, event, codes = (to_numpy(part) for part in (time_kept, event_kept, codes_kept))
         rng = check_random_state(self.random_state)
         arms = [np.flatnonzero(codes == code) for code in range(len(self.classes_))]
         replicates = []
@@ -426,10 +430,12 @@ class SurvivalCATEEstimator(CATEEstimator):
                 parts.append(draw)
             rows = np.concatenate(parts)
             replicate = self._new_replicate()
-            replicate._set_fit_attributes(X, list(self.feature_names_in_), self.classes_)
+            replicate._set_fit_attributes(X_kept, list(self.feature_names_in_), self.classes_)
             replicate.horizon_ = self.horizon_
-            replicate._fit_core(X[rows], time[rows], event[rows], codes[rows])
-            replicate._train = (X[rows], time[rows], event[rows], codes[rows])
+            train = tuple(take_rows(part, rows)
+                          for part in (X_kept, time_kept, event_kept, codes_kept))
+            replicate._fit_core(*train)
+            replicate._train = train
             replicates.append(replicate)
         self._replicates = replicates
         return replicates
@@ -439,10 +445,12 @@ class SurvivalCATEEstimator(CATEEstimator):
         return clone(self)
 
     def _interval_core(self, X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        """Percentile bootstrap interval of the CATE at each row of ``X``."""
-        draws = np.stack([rep._predict_core(X) for rep in self._bootstrap_replicates()])
+        """Percentile bootstrap interval of the CATE at each row of ``X`` (the quantiles, which
+        the array API standard lacks, on the host; the bounds in the namespace of ``X``)."""
+        draws = np.stack([to_numpy(rep._predict_core(X))
+                          for rep in self._bootstrap_replicates()])
         lower, upper = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
-        return lower, upper
+        return to_namespace(lower, X), to_namespace(upper, X)
 
     def _plugin_ate(self, population: str) -> np.ndarray:
         """Mean CATE over the population's training rows, shape (K,)."""
@@ -460,9 +468,10 @@ class SurvivalCATEEstimator(CATEEstimator):
         estimate = self._plugin_ate(population)
         if alpha is None:
             return estimate, None
-        draws = np.stack([rep._plugin_ate(population) for rep in self._bootstrap_replicates()])
+        draws = np.stack([to_numpy(rep._plugin_ate(population))
+                          for rep in self._bootstrap_replicates()])
         lower, upper = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
-        return estimate, (lower, upper)
+        return estimate, (to_namespace(lower, estimate), to_namespace(upper, estimate))
 
 
 def resolve_horizon(horizon: Any, time: np.ndarray, codes: np.ndarray,

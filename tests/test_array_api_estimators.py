@@ -278,6 +278,20 @@ for cls, params, n_levels in cases:
             "effect": float(np.max(np.abs(np.asarray(effect) - ref.effect(X, 0, 1)))),
             "ate": float(np.max(np.abs(np.asarray(ate) - ref.ate()))),
         })
+w = rng.integers(0, 2, n)
+boot = dict(base_learner=ridge, horizon=1.0, random_state=0, n_bootstrap=4)
+ref = TLearner(**boot).fit(X, (time, event), w)
+with sklearn.config_context(array_api_dispatch=True):
+    est = TLearner(**boot).fit(xp.asarray(X), (xp.asarray(time), xp.asarray(event)),
+                               xp.asarray(w))
+    lower, upper = est.predict_interval(xp.asarray(X))
+    ate_bounds = est.ate_interval(target_population="treated")
+intervals = {
+    "type": type(lower).__module__,
+    "diff": max(float(np.max(np.abs(np.asarray(got) - want))) for got, want in zip(
+        (lower, upper, *ate_bounds),
+        (*ref.predict_interval(X), *ref.ate_interval(target_population="treated")))),
+}
 w = rng.integers(0, 3, n)
 try:
     with sklearn.config_context(array_api_dispatch=True):
@@ -286,7 +300,7 @@ try:
     joint = "no error"
 except TypeError as error:
     joint = str(error)
-print(json.dumps({"cases": out, "joint": joint}))
+print(json.dumps({"cases": out, "joint": joint, "intervals": intervals}))
 """
 
 
@@ -305,6 +319,9 @@ def test_imputed_learners_under_array_api_dispatch():
     results = report["cases"]
     assert len(results) == 16
     assert "multi_arm='pairwise'" in report["joint"], report["joint"]
+    # Bootstrap intervals: resamples drawn on the host, refits in the namespace.
+    assert report["intervals"]["type"].startswith("array_api_strict"), report["intervals"]
+    assert report["intervals"]["diff"] <= TOL, report["intervals"]
     for row in results:
         assert row["types"][0].startswith("array_api_strict"), row
         assert row["types"][1].startswith("array_api_strict"), row

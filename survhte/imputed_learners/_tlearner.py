@@ -82,8 +82,9 @@ class TLearner(OneStageLearner):
     ``X``, ``y``'s arrays and ``w`` of a non-NumPy array-API library (CuPy on a GPU,
     ``array_api_strict``, ...), a ``base_learner`` that supports scikit-learn's array API
     dispatch (e.g. ``Ridge(solver="svd")``) and ``imputation="pseudo"`` or ``"ipcw"``, the fit
-    (validation, the imputation, the regressions) and :meth:`predict` / :meth:`effect` run in
-    that namespace, on that device, and return arrays of it. Call them inside
+    (validation, the imputation, the regressions), :meth:`predict`, :meth:`effect`, :meth:`ate`
+    and the bootstrap intervals (resamples drawn and quantiles taken on the host, refits in the
+    namespace) run in that namespace, on that device, and return arrays of it. Call them inside
     ``sklearn.config_context(array_api_dispatch=True)``, with the environment variable
     ``SCIPY_ARRAY_API=1`` set before SciPy is imported (scikit-learn's requirement). Treatment
     labels are encoded on the host. The default ``base_learner`` (splines and gradient
