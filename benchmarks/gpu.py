@@ -17,6 +17,11 @@ at the 200 default prediction times (``predict_survival``: ``forest_survival``, 
 ``--survival-sizes`` new rows. Reported: seconds per call, the speed-up, the GPU memory in use
 after the call (free memory lost, from the CUDA context), and whether the two devices' results
 are equal (they must be: same additions in the same order).
+
+Last, growth (``--growth-sizes`` training rows, p = 10, ``--trees`` trees): a causal forest with
+the histogram split search (``split_search="hist"``, 256 bins) grown with ``device="cpu"``
+(``forest_hist``, every core) and ``device="gpu"`` (``forest_hist_cuda``, level by level),
+and the exact CPU search for reference; the two histogram forests must be the same trees.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--survival-sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                         help="rows of the survival forest's curves (m x 200 floats each)")
+    parser.add_argument("--growth-sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="training rows of the growth comparison")
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--trees", type=int, default=500)
     args = parser.parse_args()
@@ -106,6 +113,29 @@ def main() -> None:
         forest.predict_rmst(X[:64], horizon)
     _compare(cpu, gpu, args.survival_sizes, (("predict_survival", "curves", ()),
                                              ("predict_rmst", "rmst", (horizon,))), simulator)
+    _growth(args.growth_sizes, args.trees)
+
+
+def _growth(sizes: list[int], trees: int) -> None:
+    """Fit seconds of the exact CPU search and of the histogram search on each device."""
+    X, y, w = _design(400, 10, 2)
+    for device in ("cpu", "gpu"):  # compile before timing
+        CausalForest(4, split_search="hist", device=device, random_state=0).fit(X, y, w)
+    print(f"\n{'n':>10} {'exact cpu s':>12} {'hist cpu s':>11} {'hist gpu s':>11} "
+          f"{'speed-up':>9} {'same trees':>11}")
+    for n in sizes:
+        X, y, w = _design(n, 10, 2)
+        seconds, forests = {}, {}
+        for label, search, device in (("exact", "exact", "cpu"), ("cpu", "hist", "cpu"),
+                                      ("gpu", "hist", "gpu")):
+            model = CausalForest(trees, split_search=search, device=device, n_jobs=-1,
+                                 random_state=0)
+            seconds[label], forests[label] = _timed(model.fit, X, y, w)
+        a, b = forests["cpu"].forest_, forests["gpu"].forest_
+        same = all(np.array_equal(getattr(a, name), getattr(b, name))
+                   for name in ("feature", "threshold", "left", "leaf_size", "node_offset"))
+        print(f"{n:>10} {seconds['exact']:>12.2f} {seconds['cpu']:>11.2f} "
+              f"{seconds['gpu']:>11.2f} {seconds['cpu'] / seconds['gpu']:>9.2f} {same!s:>11}")
 
 
 def _survival_outcome(X: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

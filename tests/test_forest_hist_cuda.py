@@ -64,6 +64,21 @@ def test_gpu_hist_trees_equal_the_cpu_reference(data, rule, honesty, penalty):
     assert (cpu.feature >= 0).sum() >= 6  # the trees split, over several levels
 
 
+def test_gpu_hist_trees_equal_the_cpu_reference_with_all_256_bins():
+    # More distinct values than bins: codes reach 255, where the simulator's uint8
+    # arithmetic once wrapped (code + 1 == 0) and sorted rows out of bounds.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 2))
+    y = X[:, 0] + rng.normal(scale=0.5, size=600)
+    rule = regression_strategy(y, np.ones(600))[0]
+    params = TreeParams(0.5, 2, 5, True, 0.5, True, 0.05, 0.0)
+    kwargs = dict(n_trees=2, ci_group_size=2, seed=3, split_search="hist", n_bins=256)
+    cpu = grow_forest(X, rule, params, **kwargs)
+    gpu = grow_forest(X, rule, params, **kwargs, device="gpu")
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(gpu, name), getattr(cpu, name), err_msg=name)
+
+
 def test_estimators_grow_on_the_gpu_with_hist(monkeypatch):
     import survhte._kernels.forest_hist_cuda as hist_cuda
 

@@ -221,7 +221,7 @@ def _split_kernel(front_tree, front_start, front_end, ok, cand, n_cand, codes, l
     for b in range(nb + 1):
         bin_count[b] = 0
     for q in range(s, e):
-        bin_count[codes[f, idx[j, q]] + 1] += 1
+        bin_count[np.int64(codes[f, idx[j, q]]) + 1] += 1  # uint8 + 1 wraps in the simulator
     for b in range(nb):
         bin_count[b + 1] += bin_count[b]
     for q in range(s, e):
