@@ -191,7 +191,9 @@ def _dry_run(study: Study, out: Path, workers: int | None, table: CostTable,
     info = table.info
     print(f"cost table: {table_path or 'shipped with survhte'} (calibrated "
           f"{info.get('calibrated', '?')} on {info.get('machine', '?')}, training rows "
-          f"{'/'.join(str(n) for n in info.get('rows', ())) or '?'})")
+          f"{'/'.join(str(n) for n in info.get('rows', ())) or '?'}"
+          + (f"; {len(info['merged'])} more calibrations merged in" if info.get("merged")
+             else "") + ")")
     print(f"predicted: {format_seconds(todo.seconds)} of CPU; peak memory per task "
           f"{todo.peak_memory_mb:.0f} MB; wall time on {workers} workers "
           f"{format_seconds(todo.wall_seconds(workers))} (list schedule, longest first, + "
