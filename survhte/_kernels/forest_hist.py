@@ -34,14 +34,19 @@ the same row moves, leaves and pruning (``_move_rows``, ``_populate``, ``_compac
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from ._jit import numba_only, parallel_range
 from .forest_rng import poisson, shuffle_prefix
-from .forest_split import SPLIT_CAUSAL, SPLIT_CAUSAL_SURVIVAL, SPLIT_VARIANCE, relabel
+from .forest_split import (
+    SPLIT_CAUSAL,
+    SPLIT_CAUSAL_SURVIVAL,
+    SPLIT_VARIANCE,
+    node_records,
+    relabel,
+    scan_split,
+)
 from .forest_tree import _compact, _move_rows, _populate, draw_tree_rows
 
 #: Most bins per feature (codes are uint8).
@@ -121,43 +126,11 @@ def best_split_hist(kind, codes, lower, upper, counts, rows, rho, weights, respo
     Returns ``(feature, threshold)``, feature -1 when nothing qualifies.
     """
     m = rows.shape[0]
-    survival = kind == SPLIT_CAUSAL_SURVIVAL
-    causal = kind == SPLIT_CAUSAL or survival
-    # The exact rule's per-row record and node totals, in node order.
-    wsum = 0.0
-    rsum = 0.0
-    tsum = 0.0
-    tsq = 0.0
-    n_events = 0
-    for q in range(m):
-        i = rows[q]
-        w = weights[i]
-        record[q, 0] = w
-        record[q, 1] = w * rho[q]
-        record[q, 2] = 0.0
-        record[q, 3] = 0.0
-        record[q, 4] = 0.0
-        wsum += w
-        rsum += record[q, 1]
-        if causal:
-            z = responses[i, treatment_col]
-            record[q, 2] = z
-            record[q, 3] = w * z
-            tsum += record[q, 3]
-            tsq += record[q, 3] * z
-        if survival and responses[i, treatment_col + 1] > 0.0:
-            record[q, 4] = 1.0
-            n_events += 1
-    tmean = tsum / wsum
-    n_small = 0
-    if causal:
-        for q in range(m):
-            n_small += record[q, 2] < tmean
-    min_child = max(math.ceil(alpha * m), 1)
-    if survival and n_events < 2 * min_child:
+    stats = node_records(kind, rows, rho, weights, responses, treatment_col, alpha, record)
+    if stats[0] < 0:  # no split leaves enough events on each side
         return -1, 0.0
-    min_child_ss = alpha * (tsq - tsum * tsum / wsum)
-
+    no_keys = np.empty(0, dtype=np.int64)
+    no_values = np.empty(0)
     best_feature = -1
     best_threshold = 0.0
     best_decrease = 0.0
@@ -173,67 +146,13 @@ def best_split_hist(kind, codes, lower, upper, counts, rows, rho, weights, respo
             b = code[rows[q]]
             order[bin_count[b]] = q
             bin_count[b] += 1
-        w_left = 0.0
-        s_left = 0.0
-        t_left = 0.0
-        tsq_left = 0.0
-        small_left = 0
-        events_left = 0.0
-        for q in range(m - 1):
-            k = order[q]
-            w_left += record[k, 0]
-            s_left += record[k, 1]
-            events_left += record[k, 4]
-            if causal:
-                t_left += record[k, 3]
-                tsq_left += record[k, 3] * record[k, 2]
-                small_left += record[k, 2] < tmean
-            b = code[rows[k]]
-            b_next = code[rows[order[q + 1]]]
-            if b == b_next:
-                continue
-            n_left = q + 1
-            n_right = m - n_left
-            if survival:
-                if events_left < min_child:
-                    continue
-                if n_events - events_left < min_child:
-                    break
-            w_right = wsum - w_left
-            if w_left <= 0.0 or w_right <= 0.0:
-                continue
-            if causal:
-                if small_left < min_node_size or n_left - small_left < min_node_size:
-                    continue
-                small_right = n_small - small_left
-                if small_right < min_node_size or n_right - small_right < min_node_size:
-                    break
-                ss_left = tsq_left - t_left * t_left / w_left
-                t_right = tsum - t_left
-                ss_right = (tsq - tsq_left) - t_right * t_right / w_right
-                if ss_left < min_child_ss or ss_right < min_child_ss:
-                    continue
-                if imbalance_penalty > 0.0 and (ss_left <= 0.0 or ss_right <= 0.0):
-                    continue
-                penalty = 0.0
-                if imbalance_penalty > 0.0:
-                    penalty = imbalance_penalty * (1.0 / ss_left + 1.0 / ss_right)
-            else:
-                if n_left < min_child:
-                    continue
-                if n_right < min_child:
-                    break
-                penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
-            s_right = rsum - s_left
-            decrease = (s_left * s_left / w_left + s_right * s_right / w_right
-                        - rsum * rsum / wsum - penalty)
-            if decrease > best_decrease:
-                best_decrease = decrease
-                best_feature = f
-                x_here = upper[f, b]
-                x_next = lower[f, b_next]
-                threshold = 0.5 * (x_here + x_next)
-                best_threshold = threshold if threshold < x_next else x_here
+        decrease, threshold = scan_split(kind, record, stats, order, m, min_node_size,
+                                         imbalance_penalty, best_decrease, True, no_keys,
+                                         no_values, rows, code, upper[f], lower[f])
+        if decrease > best_decrease:
+            best_decrease = decrease
+            best_feature = f
+            best_threshold = threshold
     return best_feature, best_threshold
 
 

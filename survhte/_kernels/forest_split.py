@@ -174,12 +174,48 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         f, cut, _ = logrank_split(Xt, orders, rows, responses, features, alpha)
         return f, cut
     m = rows.shape[0]
+    record = np.empty((m, 5))
+    stats = node_records(kind, rows, rho, weights, responses, treatment_col, alpha, record)
+    if stats[0] < 0:  # no split leaves enough events on each side
+        return -1, 0.0
+    no_codes = np.empty(0, dtype=np.uint8)
+    no_bounds = np.empty(0)
+    best_feature = -1
+    best_threshold = 0.0
+    best_decrease = 0.0
+    for f in features:
+        order, keys = feature_order(orders, f, rows)
+        decrease, threshold = scan_split(kind, record, stats, order, m, min_node_size,
+                                         imbalance_penalty, best_decrease, False, keys, Xt[f],
+                                         rows, no_codes, no_bounds, no_bounds)
+        if decrease > best_decrease:
+            best_decrease = decrease
+            best_feature = f
+            best_threshold = threshold
+    return best_feature, best_threshold
+
+
+@numba_only()
+def node_records(kind, rows, rho, weights, responses, treatment_col, alpha, record):
+    """What each of the node's rows adds to a left child, and the node's totals.
+
+    Row ``q`` of ``record`` (the node's rows in node order) gets the row's weight ``w``,
+    ``w rho``, treatment ``z``, ``w z`` and event flag (0 where the rule ``kind`` reads
+    none): the scan reads one record per row instead of arrays of length n, and counts
+    without branching on the row's treatment or event.
+
+    Returns ``(min_child, wsum, rsum, tsum, tsq, n_events, tmean, n_small, min_child_ss)``
+    for :func:`scan_split`. grf's balance constraints (``InstrumentalSplittingRule``,
+    ``CausalSurvivalSplittingRule``): at least ``min_node_size`` rows on each side of the
+    node's weighted mean treatment ``tmean`` in each child (``n_small`` rows of the node are
+    below it), and each child's weighted treatment variation ``sum w (z - zbar)^2`` at least
+    ``min_child_ss`` (``alpha`` times the node's); for the survival rule,
+    ``min_child = max(ceil(alpha m), 1)`` failures in each child (``min_child = -1``: the
+    node has fewer than twice that, so no split qualifies).
+    """
+    m = rows.shape[0]
     survival = kind == SPLIT_CAUSAL_SURVIVAL
     causal = kind == SPLIT_CAUSAL or survival
-    # What a row adds to the left child, in node order: weight w, w * pseudo-outcome,
-    # treatment z, w z, event flag. The scan reads one record per row instead of arrays of
-    # length n, and counts without branching on the row's treatment or event.
-    record = np.zeros((m, 5))
     wsum = 0.0
     rsum = 0.0
     tsum = 0.0
@@ -190,6 +226,9 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         w = weights[i]
         record[q, 0] = w
         record[q, 1] = w * rho[q]
+        record[q, 2] = 0.0
+        record[q, 3] = 0.0
+        record[q, 4] = 0.0
         wsum += w
         rsum += record[q, 1]
         if causal:
@@ -201,82 +240,102 @@ def best_split(kind, Xt, orders, rows, rho, weights, responses, treatment_col, f
         if survival and responses[i, treatment_col + 1] > 0.0:
             record[q, 4] = 1.0
             n_events += 1
-    # grf's balance constraints (InstrumentalSplittingRule, CausalSurvivalSplittingRule): at
-    # least min_node_size rows on each side of the node's weighted mean treatment in each
-    # child, and each child's weighted treatment variation sum w (z - zbar)^2 at least alpha
-    # times the node's; for the survival rule, ceil(alpha m) failures in each child.
     tmean = tsum / wsum
     n_small = 0
     if causal:
         for q in range(m):
             n_small += record[q, 2] < tmean
     min_child = max(math.ceil(alpha * m), 1)
-    if survival and n_events < 2 * min_child:  # no split leaves min_child events each side
-        return -1, 0.0
+    if survival and n_events < 2 * min_child:
+        min_child = -1
     min_child_ss = alpha * (tsq - tsum * tsum / wsum)
+    return min_child, wsum, rsum, tsum, tsq, n_events, tmean, n_small, min_child_ss
 
-    best_feature = -1
+
+@numba_only(inline="always")  # the caller's constant ``binned`` folds its branches away
+def scan_split(kind, record, stats, order, m, min_node_size, imbalance_penalty, best_decrease,
+               binned, keys, x, rows, code, upper, lower):
+    """The best admissible split of one feature better than ``best_decrease``.
+
+    The node's rows are taken in the feature's order (``order[q]``: a row's position in
+    ``record``, :func:`node_records`, whose totals are ``stats``), each row's record added
+    to the left child; a boundary between two positions is a candidate where the feature
+    changes: ranks ``keys`` (exact search: ``x`` is the feature's values, ``rows`` the
+    node's rows) or, ``binned``, bin codes ``code`` with each bin's least and largest
+    training values ``lower``/``upper`` (:mod:`.forest_hist`). The threshold is midway
+    between the values on each side (the larger one where the midpoint rounds up to it).
+    Candidates replace the best only when strictly better. Returns ``(decrease,
+    threshold)``: ``decrease == best_decrease`` when none is better.
+    """
+    min_child, wsum, rsum, tsum, tsq, n_events, tmean, n_small, min_child_ss = stats
+    survival = kind == SPLIT_CAUSAL_SURVIVAL
+    causal = kind == SPLIT_CAUSAL or survival
     best_threshold = 0.0
-    best_decrease = 0.0
-    for f in features:
-        order, keys = feature_order(orders, f, rows)
-        w_left = 0.0
-        s_left = 0.0
-        t_left = 0.0
-        tsq_left = 0.0
-        small_left = 0
-        events_left = 0.0
-        for q in range(m - 1):
-            k = order[q]
-            w_left += record[k, 0]
-            s_left += record[k, 1]
-            events_left += record[k, 4]
-            if causal:
-                t_left += record[k, 3]
-                tsq_left += record[k, 3] * record[k, 2]
-                small_left += record[k, 2] < tmean
-            if keys[q] == keys[q + 1]:  # equal ranks: equal values
+    w_left = 0.0
+    s_left = 0.0
+    t_left = 0.0
+    tsq_left = 0.0
+    small_left = 0
+    events_left = 0.0
+    for q in range(m - 1):
+        k = order[q]
+        w_left += record[k, 0]
+        s_left += record[k, 1]
+        events_left += record[k, 4]
+        if causal:
+            t_left += record[k, 3]
+            tsq_left += record[k, 3] * record[k, 2]
+            small_left += record[k, 2] < tmean
+        if binned:
+            b = code[rows[k]]
+            b_next = code[rows[order[q + 1]]]
+            if b == b_next:
                 continue
-            n_left = q + 1
-            n_right = m - n_left
-            if survival:
-                if events_left < min_child:
-                    continue
-                if n_events - events_left < min_child:
-                    break
-            w_right = wsum - w_left
-            if w_left <= 0.0 or w_right <= 0.0:
+        elif keys[q] == keys[q + 1]:  # equal ranks: equal values
+            continue
+        n_left = q + 1
+        n_right = m - n_left
+        if survival:
+            if events_left < min_child:
                 continue
-            if causal:
-                if small_left < min_node_size or n_left - small_left < min_node_size:
-                    continue
-                small_right = n_small - small_left
-                if small_right < min_node_size or n_right - small_right < min_node_size:
-                    break  # the right child's counts only shrink further on
-                ss_left = tsq_left - t_left * t_left / w_left
-                t_right = tsum - t_left
-                ss_right = (tsq - tsq_left) - t_right * t_right / w_right
-                if ss_left < min_child_ss or ss_right < min_child_ss:
-                    continue
-                if imbalance_penalty > 0.0 and (ss_left <= 0.0 or ss_right <= 0.0):
-                    continue
-                penalty = 0.0
-                if imbalance_penalty > 0.0:
-                    penalty = imbalance_penalty * (1.0 / ss_left + 1.0 / ss_right)
+            if n_events - events_left < min_child:
+                break
+        w_right = wsum - w_left
+        if w_left <= 0.0 or w_right <= 0.0:
+            continue
+        if causal:
+            if small_left < min_node_size or n_left - small_left < min_node_size:
+                continue
+            small_right = n_small - small_left
+            if small_right < min_node_size or n_right - small_right < min_node_size:
+                break  # the right child's counts only shrink further on
+            ss_left = tsq_left - t_left * t_left / w_left
+            t_right = tsum - t_left
+            ss_right = (tsq - tsq_left) - t_right * t_right / w_right
+            if ss_left < min_child_ss or ss_right < min_child_ss:
+                continue
+            if imbalance_penalty > 0.0 and (ss_left <= 0.0 or ss_right <= 0.0):
+                continue
+            penalty = 0.0
+            if imbalance_penalty > 0.0:
+                penalty = imbalance_penalty * (1.0 / ss_left + 1.0 / ss_right)
+        else:
+            if n_left < min_child:
+                continue
+            if n_right < min_child:
+                break
+            penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
+        s_right = rsum - s_left
+        decrease = (s_left * s_left / w_left + s_right * s_right / w_right
+                    - rsum * rsum / wsum - penalty)
+        if decrease > best_decrease:
+            best_decrease = decrease
+            if binned:
+                x_here = upper[code[rows[k]]]
+                x_next = lower[code[rows[order[q + 1]]]]
             else:
-                if n_left < min_child:
-                    continue
-                if n_right < min_child:
-                    break
-                penalty = imbalance_penalty * (1.0 / n_left + 1.0 / n_right)
-            s_right = rsum - s_left
-            decrease = (s_left * s_left / w_left + s_right * s_right / w_right
-                        - rsum * rsum / wsum - penalty)
-            if decrease > best_decrease:
-                best_decrease = decrease
-                best_feature = f
-                x_here = Xt[f, rows[k]]
-                x_next = Xt[f, rows[order[q + 1]]]
-                threshold = 0.5 * (x_here + x_next)
-                best_threshold = threshold if threshold < x_next else x_here
-    return best_feature, best_threshold
+                x_here = x[rows[k]]
+                x_next = x[rows[order[q + 1]]]
+            threshold = 0.5 * (x_here + x_next)
+            best_threshold = threshold if threshold < x_next else x_here
+    return best_decrease, best_threshold
