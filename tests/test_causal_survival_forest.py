@@ -633,3 +633,38 @@ def test_dataframe_columns_and_control_label():
     with pytest.raises(ValueError, match=r"order|names"):
         csf.predict(frame[["b", "a", "c"]])
     assert csf.predict(X[:3]).shape == (3,)
+
+
+def test_censoring_forest_is_freed_before_the_main_forest_grows(monkeypatch):
+    """Memory at scale (issue 21): the censoring survival forest (not kept) is released after
+    the score step, so it and the main forest are never held together; the event forest is
+    kept (``event_model_``)."""
+    import gc
+    import weakref
+
+    from survhte.forest import _causal_survival as module
+    from survhte.simulate import stress_design
+
+    refs = []
+    fit_nuisance = module.fit_survival_nuisance
+
+    def recording(*args, **kwargs):
+        nuisance = fit_nuisance(*args, **kwargs)
+        refs.append(weakref.ref(nuisance.fitted))
+        return nuisance
+
+    alive = []
+    grow = module.CausalSurvivalForest._grow
+
+    def checking(self, *args, **kwargs):
+        gc.collect()
+        alive.append([ref() is not None for ref in refs])
+        return grow(self, *args, **kwargs)
+
+    monkeypatch.setattr(module, "fit_survival_nuisance", recording)
+    monkeypatch.setattr(module.CausalSurvivalForest, "_grow", checking)
+    d = stress_design("heavy_censoring", n=400, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        CausalSurvivalForest(8, horizon=d.horizon, random_state=0).fit(d.X, d.y, d.w)
+    assert alive == [[True, False]]
