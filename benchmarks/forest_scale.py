@@ -30,6 +30,11 @@ and after). ``--grf`` runs grf's ``causal_survival_forest``, ``survival_forest``
 ``causal_forest`` and ``regression_forest`` (R, built from source; ``GRF_LIB`` is its library
 folder, default ``/tmp/Rlib``) on the same data, trees and threads right after survhte's, each
 time-boxed by ``--grf-timeout`` seconds; its peak memory is the R process's maximum RSS.
+grf is never a dependency of survhte. How it was built here: ``apt-get install r-base-core
+r-base-dev r-cran-rcpp r-cran-rcppeigen r-cran-lmtest r-cran-matrix r-cran-sandwich``, then
+``R CMD INSTALL -l /tmp/Rlib r-package/grf`` from grf's source tree (2.6.1) with
+``DiceKriging`` removed from its DESCRIPTION's Imports (only its parameter tuning uses it; it
+is not packaged by Debian and CRAN was out of reach).
 """
 
 from __future__ import annotations
