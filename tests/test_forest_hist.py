@@ -269,3 +269,23 @@ def test_gpu_growth_kernels_compile_for_a_gpu_without_fused_multiply_adds(monkey
         ptx, _ = cuda.compile_ptx(getattr(kernels, name).py_func, nt.void(*signature),
                                   cc=(8, 0))
         assert ".entry" in ptx and "fma.rn.f64" not in ptx, name
+
+
+def test_hist_forests_do_not_depend_on_threads_and_pickle():
+    # What the estimator battery checks for every exported estimator at its defaults
+    # (exact search), here for split_search="hist": the trees depend only on the seed and the
+    # tree index, not on how many numba threads grow them, and a pickled forest predicts
+    # the same.
+    import pickle
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    w = rng.integers(0, 2, 400)
+    time = rng.exponential(np.exp(-0.5 * X[:, 0]))
+    event = rng.random(400) < 0.7
+    fits = [CausalSurvivalForest(24, horizon=1.0, split_search="hist", n_bins=32, n_jobs=jobs,
+                                 random_state=0).fit(X, (time, event), w) for jobs in (1, 2)]
+    np.testing.assert_array_equal(fits[0].predict(X), fits[1].predict(X))
+    np.testing.assert_array_equal(fits[0].forest_.threshold, fits[1].forest_.threshold)
+    copy = pickle.loads(pickle.dumps(fits[0]))
+    np.testing.assert_array_equal(copy.predict_interval(X[:20]), fits[0].predict_interval(X[:20]))
