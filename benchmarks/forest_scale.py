@@ -1,7 +1,7 @@
 """The forests at registry scale: time per phase and peak memory at n = 10^4 .. 10^6 (issue 21).
 
 Run: ``python benchmarks/forest_scale.py [--sizes 10000 100000] [--trees 2000]
-[--forests csf sf cf rf] [--threads 2] [--grf] [--grf-timeout 900]``
+[--forests csf sf cf rf] [--threads 2] [--grid default|all|G] [--grf] [--grf-timeout 900]``
 (``--trees 0``: each forest's default, 2,000 trees; the survival forest's is 1,000).
 
 Data: the stress design ``heavy_censoring`` of :func:`survhte.simulate.stress_design`
@@ -100,7 +100,7 @@ class Phases:
         self._undo.clear()
 
 
-def _model(forest: str, trees: int, threads: int, horizon: float):
+def _model(forest: str, trees: int, threads: int, horizon: float, grid: str = "default"):
     from survhte.forest import (
         CausalForest,
         CausalSurvivalForest,
@@ -115,6 +115,8 @@ def _model(forest: str, trees: int, threads: int, horizon: float):
         kwargs["n_estimators"] = trees
     if forest == "csf":
         kwargs["horizon"] = horizon
+        if grid != "default":
+            kwargs["failure_times"] = grid if grid == "all" else int(grid)
     return cls(**kwargs)
 
 
@@ -156,7 +158,7 @@ def _fit_predict(model, forest: str, X, time, event, w, X_test, horizon):
             np.asarray(estimate, dtype=float).reshape(-1))
 
 
-def worker(forest: str, n: int, trees: int, threads: int) -> dict:
+def worker(forest: str, n: int, trees: int, threads: int, grid: str = "default") -> dict:
     """Fit and predict ``forest`` in this process; seconds per phase and memory."""
     load_before = os.getloadavg()[0]
     X, time, event, w, X_test, truth, horizon = simulate(n)
@@ -166,7 +168,7 @@ def worker(forest: str, n: int, trees: int, threads: int) -> dict:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     phases = Phases()
     _instrument(forest, phases)
-    model = _model(forest, trees, threads, horizon)
+    model = _model(forest, trees, threads, horizon, grid)
     start, cpu = clock.perf_counter(), clock.process_time()
     with warnings_off():
         (predict_s, predict_cpu), estimate = _fit_predict(model, forest, X, time, event, w,
@@ -330,12 +332,14 @@ def main() -> None:
     parser.add_argument("--grf", action="store_true", help="grf side by side (R)")
     parser.add_argument("--grf-timeout", type=float, default=900.0)
     parser.add_argument("--json", help="append each row to this file (JSON lines)")
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--grid", default="default",
+                        help='csf failure_times: "default" (a cap of 2,000), "all" or a cap')
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--grf-worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        forest, n, trees, threads = args.worker
-        print(json.dumps(worker(forest, int(n), int(trees), int(threads))))
+        forest, n, trees, threads, grid = args.worker
+        print(json.dumps(worker(forest, int(n), int(trees), int(threads), grid)))
         return
     if args.grf_worker:
         forest, n, trees, threads, timeout = args.grf_worker
@@ -354,7 +358,7 @@ def main() -> None:
             if args.grf:
                 sides.append(("--grf-worker", forest))
             for flag, name in sides:
-                extra = [str(args.grf_timeout)] if flag == "--grf-worker" else []
+                extra = [str(args.grf_timeout) if flag == "--grf-worker" else args.grid]
                 row = _run(flag, name, str(n), str(args.trees), str(args.threads), *extra)
                 if flag == "--worker" and forest == "rf":
                     rf_per_tree = row["cpu_seconds"]["main forest"] / row["trees"]

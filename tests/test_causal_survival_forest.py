@@ -430,6 +430,32 @@ def test_survival_target_and_grid(design):
     assert csf.horizon_ == 1.0
 
 
+@pytest.mark.parametrize("target", ["rmst", "survival"])
+def test_grid_cap_is_the_rank_spaced_grid(design, target):
+    """``failure_times=G`` (the default is G = 2000) is the explicit grid of ``G`` distinct
+    observed times evenly spaced in rank, plus (survival target) the first time after the
+    horizon: the same fit bit for bit, the nuisance forests on that grid, the score grid its
+    times up to the horizon after 0; a cap above the number of distinct times is ``"all"``."""
+    X, (time, event), w, _ = design
+    horizon = 1.0
+    kw = {"n_estimators": 20, "target": target, "horizon": horizon, "random_state": 3}
+    capped = CausalSurvivalForest(failure_times=60, **kw).fit(X, (time, event), w)
+    nuis_time = np.minimum(time, horizon) if target == "rmst" else time
+    before = np.unique(nuis_time[nuis_time <= horizon])
+    times = before[np.round(np.linspace(0, before.size - 1, 60)).astype(int)]
+    if target == "survival":
+        times = np.append(times, time[time > horizon].min())
+    np.testing.assert_array_equal(capped.event_model_.failure_times_, times)
+    np.testing.assert_array_equal(capped.failure_times_, np.append(0.0, times[:60]))
+    explicit = CausalSurvivalForest(failure_times=times, **kw).fit(X, (time, event), w)
+    np.testing.assert_array_equal(capped.predict(X[:50]), explicit.predict(X[:50]))
+    np.testing.assert_array_equal(capped.y_hat_, explicit.y_hat_)
+    wide = CausalSurvivalForest(failure_times=time.size, **kw).fit(X, (time, event), w)
+    every = CausalSurvivalForest(failure_times="all", **kw).fit(X, (time, event), w)
+    assert wide.failure_times_.size == before.size + 1
+    np.testing.assert_array_equal(wide.predict(X[:50]), every.predict(X[:50]))
+
+
 def test_default_horizon(design):
     X, (time, event), w, _ = design
     csf = CausalSurvivalForest(20, random_state=0).fit(X, (time, event), w)
@@ -447,6 +473,8 @@ def test_default_horizon(design):
         ({"n_folds": 0}, "n_folds"),
         ({"stabilize_splits": "yes"}, "stabilize_splits"),
         ({"failure_times": [1.0, 0.5]}, "failure_times"),
+        ({"failure_times": 1}, "failure_times"),
+        ({"failure_times": "every"}, "failure_times"),
         ({"score_discretization": "exact"}, "score_discretization"),
     ],
 )
@@ -536,18 +564,21 @@ def test_warns_when_heavy_censoring_leaves_the_forest_unsplit():
 
 
 def test_warns_when_the_grid_makes_the_scores_quadratic(design, monkeypatch):
-    """Above ``_LARGE_N`` rows (1e5; lowered here) a grid of more than n / 10 times warns and
-    names the remedy; a coarse ``failure_times`` grid does not."""
+    """Above ``_LARGE_N`` rows (1e5; lowered here) a grid of more than n / 10 times
+    (``failure_times="all"``) warns and names the remedy; the default cap (lowered here to 50
+    times) and a coarse ``failure_times`` grid do not."""
     from survhte.forest import _survival_scores
 
     X, y, w, _ = design
     monkeypatch.setattr(_survival_scores, "_LARGE_N", 1000)
-    with pytest.warns(UserWarning, match="Pass failure_times"):
-        CausalSurvivalForest(10, horizon=1.5, random_state=0).fit(X, y, w)
+    with pytest.warns(UserWarning, match="integer cap"):
+        CausalSurvivalForest(10, horizon=1.5, failure_times="all", random_state=0).fit(X, y, w)
     grid = np.quantile(y[0], np.linspace(0, 1, 50))
+    monkeypatch.setattr(_survival_scores, "DEFAULT_MAX_GRID", 50)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         CausalSurvivalForest(10, horizon=1.5, failure_times=grid, random_state=0).fit(X, y, w)
+        CausalSurvivalForest(10, horizon=1.5, random_state=0).fit(X, y, w)
 
 
 def test_horizon_beyond_an_arms_follow_up_is_refused():

@@ -115,13 +115,17 @@ class CausalSurvivalForest(CATEForest):
         (:func:`survhte._validation.default_horizon`). A horizon beyond any arm's last
         observed time is refused (that arm's curve is unknown there;
         :func:`survhte._base.resolve_horizon`).
-    failure_times : array-like, optional
-        Time grid for the nuisance curves (grf's ``failure.times``), also given to the default
+    failure_times : None, int, "all" or array-like, default None
+        Time grid of the nuisance curves (grf's ``failure.times``), also given to the default
         event and censoring survival forests, as grf does: observed times are rounded down to
-        it. Default: every distinct observed time up to ``h``. Each row's out-of-bag censoring
-        curve has up to one jump per grid time, so with ``n`` rows of continuous times the
-        score costs O(n x grid) (quadratic in ``n``; grf: the same time and O(n x grid)
-        memory); from about 10^5 rows a grid of a few thousand times keeps it linear.
+        it. ``"all"``: every distinct observed time up to ``h`` (grf's default). An integer
+        ``G``: the same when there are at most ``G`` such times, else ``G`` of them evenly
+        spaced in rank (the first and last included; plus the first time after ``h``, so
+        that no later event is rounded onto ``h``). Default (None): ``G = 2000``. Each row's
+        out-of-bag curves read up to one value per grid time from each of its leaves, and
+        the leaves of event-poor regions (where the log-rank rule cannot split) grow with
+        ``n``, so with every distinct time the score step is superlinear in ``n``; the cap
+        keeps it linear. Measured (benchmarks/csf_grid.py): GRID_NUMBERS
     control : label, optional
         The reference level of ``w`` (becomes ``classes_[0]``); needed for string labels
         (see :func:`survhte._validation.check_treatment`).
@@ -205,7 +209,8 @@ class CausalSurvivalForest(CATEForest):
         **FOREST_CONSTRAINTS,
         "target": [Options(TARGETS)],
         "horizon": [None, Interval(float, 0, None, closed="neither")],
-        "failure_times": [None, "array-like", InstanceOf((pd.Series, pd.Index))],
+        "failure_times": [None, Options({"all"}), Interval(int, 2, None), "array-like",
+                          InstanceOf((pd.Series, pd.Index))],
         "control": ["no_validation"],
         "propensity_model": PROPENSITY_FORMS,
         "event_model": [None, HasMethods(("fit", "predict_survival"))],
@@ -350,7 +355,7 @@ class CausalSurvivalForest(CATEForest):
 
         # Outcome of interest and the data the survival nuisances see (grf's preprocessing).
         f_value, nuis_time, nuis_event = outcome(target, time, event, horizon)
-        grid = score_grid(self.failure_times, nuis_time, horizon)
+        grid, forest_times = score_grid(self.failure_times, nuis_time, horizon)
         self.failure_times_ = grid
         warn_large_grid(n, grid)
 
@@ -362,7 +367,8 @@ class CausalSurvivalForest(CATEForest):
         # and S(t | x, W_i)) and the censoring model (C(t | x, W_i)).
         event_nuisance = fit_survival_nuisance(
             self.event_model, "event_model", X, treated, nuis_time, nuis_event, given_weight,
-            self._survival_forest(seed_s, params.mtry), seed_folds, self.n_folds, classes)
+            self._survival_forest(seed_s, params.mtry, forest_times), seed_folds,
+            self.n_folds, classes)
         self.event_model_ = event_nuisance.fitted
         if event_nuisance.fold_of is None:
             warn_if_unsplit(event_nuisance.fitted.forest_, float(np.mean(nuis_event)),
@@ -371,8 +377,8 @@ class CausalSurvivalForest(CATEForest):
         if not nuis_event.all():  # else no censoring (before the horizon): C = 1
             censoring_nuisance = fit_survival_nuisance(
                 self.censoring_model, "censoring_model", X, treated, nuis_time, ~nuis_event,
-                given_weight, self._survival_forest(seed_c, params.mtry), seed_folds,
-                self.n_folds, classes)
+                given_weight, self._survival_forest(seed_c, params.mtry, forest_times),
+                seed_folds, self.n_folds, classes)
 
         y_hat, bracket, c_at_y = causal_survival_scores(
             X, treated, time, event, horizon, grid, f_value, w_hat, event_nuisance,
@@ -411,12 +417,14 @@ class CausalSurvivalForest(CATEForest):
             split_search=self.split_search, n_bins=self.n_bins, random_state=seed,
         )
 
-    def _survival_forest(self, seed: int, mtry: int) -> SurvivalForest:
-        """grf's default event and censoring survival forest (unfitted)."""
+    def _survival_forest(self, seed: int, mtry: int, failure_times: Any) -> SurvivalForest:
+        """grf's default event and censoring survival forest (unfitted) on the grid
+        ``failure_times`` (:class:`~survhte.forest._survival_scores.ScoreGrid`'s
+        ``forest_times``)."""
         return SurvivalForest(
             n_estimators=max(50, min(self.n_estimators // 4, 500)),
             sample_fraction=self.sample_fraction, mtry=mtry, min_node_size=15,
-            failure_times=self.failure_times,  # as grf: times round down to the grid
+            failure_times=failure_times,  # as grf: times round down to the grid
             alpha=self.alpha, prediction_type="nelson-aalen", ci_group_size=1,
             n_jobs=self.n_jobs, device=self.device, random_state=seed,
         )

@@ -466,14 +466,14 @@ class MultiArmCausalSurvivalForest(JointForestMixin, CausalSurvivalForest):
         self.w_hat_ = propensities
 
         f_value, nuis_time, nuis_event = outcome(self.target, time, event, horizon)
-        grid = score_grid(self.failure_times, nuis_time, horizon)
+        grid, forest_times = score_grid(self.failure_times, nuis_time, horizon)
         self.failure_times_ = grid
         warn_large_grid(n, grid)
         design = level_design(codes, classes.size)
         event_nuisance = fit_survival_nuisance(
             self.event_model, "event_model", X_array, design, nuis_time, nuis_event,
-            given_weight, self._survival_forest(seed_s, params.mtry), seed_folds,
-            self.n_folds, classes)
+            given_weight, self._survival_forest(seed_s, params.mtry, forest_times),
+            seed_folds, self.n_folds, classes)
         self.event_model_ = event_nuisance.fitted
         if event_nuisance.fold_of is None:
             warn_if_unsplit(event_nuisance.fitted.forest_, float(np.mean(nuis_event)),
@@ -483,8 +483,9 @@ class MultiArmCausalSurvivalForest(JointForestMixin, CausalSurvivalForest):
         if not nuis_event.all():
             censoring_nuisance = fit_survival_nuisance(
                 self.censoring_model, "censoring_model", X_array, design, nuis_time,
-                ~nuis_event, given_weight, self._survival_forest(seed_c, params.mtry),
-                seed_folds, self.n_folds, classes)
+                ~nuis_event, given_weight,
+                self._survival_forest(seed_c, params.mtry, forest_times), seed_folds,
+                self.n_folds, classes)
         y_hat, bracket, c_at_y, level_means = causal_survival_level_scores(
             X_array, design, codes, time, event, horizon, grid, f_value, propensities,
             event_nuisance, censoring_nuisance, self.target, self.score_discretization,

@@ -28,12 +28,14 @@ from .._warnings import user_stacklevel
 from ..config import Progress, phase_label
 from ._engine import numba_threads
 from ._nuisances import SurvivalNuisance
+from ._survival import bounded_grid
 
 # Rows of a block of training rows for plug-in nuisances: block x (grid + 1) values (~64 MB)
 # per curve matrix. Results do not depend on it (everything downstream is row-wise).
 _BLOCK_VALUES = 1 << 23
-# Above this many rows, a grid of more than a tenth of them draws a warning: the scores cost
-# O(n x grid) (n = 5e5 with every distinct time: > 23 min; a 1,000-time grid: 12 min in all).
+# Above this many rows, a grid of more than a tenth of them ("all", or a large cap or grid)
+# draws a warning: the scores cost O(n x grid) (n = 5e5 with every distinct time: > 23 min;
+# a 1,000-time grid: 12 min in all).
 _LARGE_N = 100_000
 
 
@@ -58,10 +60,46 @@ def outcome(target: str, time: np.ndarray, event: np.ndarray, horizon: float) ->
     return Outcome((~(event & (time <= horizon))).astype(np.float64), time, event)
 
 
-def score_grid(failure_times: Any, nuis_time: np.ndarray, horizon: float) -> np.ndarray:
-    """0 and the grid times up to the horizon (``failure_times``; default every distinct
-    time the nuisances see)."""
-    if failure_times is None:
+# The default cap of the nuisance grid (``failure_times=None``): every distinct observed time
+# up to the horizon when there are at most this many, else this many at evenly spaced order
+# statistics. Measured (benchmarks/csf_grid.py): see the docstring of
+# ``CausalSurvivalForest``'s ``failure_times``.
+DEFAULT_MAX_GRID = 2000
+
+
+class ScoreGrid(NamedTuple):
+    """The fit's time grid: ``grid`` (0, then the grid times up to the horizon) and
+    ``forest_times``, the ``failure_times`` of the default nuisance survival forests (None:
+    their own default, the distinct event times they see)."""
+
+    grid: np.ndarray
+    forest_times: Any
+
+
+def score_grid(failure_times: Any, nuis_time: np.ndarray, horizon: float) -> ScoreGrid:
+    """:class:`ScoreGrid` of ``failure_times``: ``None`` (a cap of :data:`DEFAULT_MAX_GRID`),
+    an integer cap ``G``, ``"all"`` (every distinct time the nuisances see, grf's default) or
+    the grid times themselves.
+
+    Under a cap, a data set with more than ``G`` distinct times up to the horizon gets ``G``
+    of them evenly spaced in rank (:func:`~survhte.forest._survival.bounded_grid`), and the first
+    time after the horizon (if any) so that later events do not round down onto the horizon;
+    the nuisance forests get the same grid. Otherwise every distinct time, as with "all".
+    """
+    forest_times = failure_times
+    if failure_times is None or isinstance(failure_times, (int, np.integer)):
+        cap = DEFAULT_MAX_GRID if failure_times is None else int(failure_times)
+        before = np.unique(nuis_time[nuis_time <= horizon])
+        forest_times = None
+        times = nuis_time
+        if before.size > cap:
+            times = bounded_grid(before, cap)
+            after = nuis_time[nuis_time > horizon]
+            if after.size:
+                times = np.append(times, after.min())
+            forest_times = times
+    elif isinstance(failure_times, str):  # "all"
+        forest_times = None
         times = nuis_time
     else:
         times = check_time(np.atleast_1d(np.asarray(failure_times, dtype=np.float64)),
@@ -79,7 +117,7 @@ def score_grid(failure_times: Any, nuis_time: np.ndarray, horizon: float) -> np.
             "the number of distinct times before the horizon should be more than 2; "
             f"got grid {grid.tolist()[:5]} for horizon={horizon:g}."
         )
-    return grid
+    return ScoreGrid(grid, forest_times)
 
 
 def score_times(time: np.ndarray, event: np.ndarray, horizon: float, grid: np.ndarray
@@ -257,8 +295,8 @@ def warn_large_grid(n: int, grid: np.ndarray) -> None:
         warnings.warn(
             f"{grid.size} grid times for {n} rows: each row's out-of-bag nuisance curves "
             "jump up to once per grid time, so the scores cost O(n x grid), quadratic in "
-            "n. Pass failure_times (e.g. 1,000 quantiles of the observed times, starting "
-            "at the first) to keep it linear, as grf advises.",
+            "n. Leave failure_times at its default (a cap of 2,000 times) or pass an "
+            "integer cap to keep it linear.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
