@@ -241,7 +241,8 @@ forest <- args[1]; trees <- as.integer(args[2]); threads <- as.integer(args[3])
 d <- read.csv(args[4]); h <- as.numeric(args[6])
 X <- as.matrix(d[, grepl("^x", names(d))]); Xt <- as.matrix(read.csv(args[7]))
 Y <- d$time; D <- d$event; W <- d$w
-t0 <- proc.time()[["elapsed"]]
+cpu <- function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
+t0 <- proc.time()[["elapsed"]]; c0 <- cpu()
 if (forest == "csf") {
   f <- causal_survival_forest(X, Y, W, D, target = "RMST", horizon = h, num.trees = trees,
                               num.threads = threads, seed = 0)
@@ -252,14 +253,14 @@ if (forest == "csf") {
 } else {
   f <- regression_forest(X, pmin(Y, h), num.trees = trees, num.threads = threads, seed = 0)
 }
-t1 <- proc.time()[["elapsed"]]
+t1 <- proc.time()[["elapsed"]]; c1 <- cpu()
 if (forest == "sf") {
   p <- predict(f, cbind(Xt, 0), failure.times = seq(0.1, h, length.out = 100))
 } else {
   p <- predict(f, Xt)
 }
-t2 <- proc.time()[["elapsed"]]
-cat(sprintf("GRFTIME %f %f\n", t1 - t0, t2 - t1))
+t2 <- proc.time()[["elapsed"]]; c2 <- cpu()
+cat(sprintf("GRFTIME %f %f %f %f\n", t1 - t0, t2 - t1, c1 - c0, c2 - c1))
 """
 
 
@@ -290,9 +291,10 @@ def grf_run(forest: str, n: int, trees: int, threads: int, timeout: float) -> di
     line = [x for x in done.stdout.splitlines() if x.startswith("GRFTIME")]
     if not line:
         raise RuntimeError(f"grf failed: {done.stderr[-2000:]}")
-    fit, predict = map(float, line[0].split()[1:])
+    fit, predict, fit_cpu, predict_cpu = map(float, line[0].split()[1:])
     return {"forest": f"grf {forest}", "n": n, "trees": trees,
             "seconds": {"fit": fit, "predict": predict},
+            "cpu_seconds": {"fit": fit_cpu, "predict": predict_cpu},
             "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "load": [load_before, os.getloadavg()[0]]}
 
@@ -315,7 +317,8 @@ def _format(row: dict, rf_per_tree: float | None) -> str:
     ratio = ""
     if rf_per_tree and "main forest" in cpu:
         ratio = f"{cpu['main forest'] / row['trees'] / rf_per_tree:.2f}"
-    timing += f"{cpu['fit']:>9.1f}" if "fit" in cpu else f"{'':>9}"
+    for part in ("fit", "predict"):
+        timing += f"{cpu[part]:>9.1f}" if part in cpu else f"{'':>9}"
     extra = f"  rmse {row['rmse']:.3f} grid {row['grid']}" if "rmse" in row else ""
     growth = f"{row['growth_mb']:>8.0f}" if "growth_mb" in row else f"{'':>8}"
     return (f"{row['n']:>9} {row['forest']:<8}{row['trees']:>6}{timing}{row['peak_mb']:>9.0f}"
@@ -346,10 +349,10 @@ def main() -> None:
         print(json.dumps(grf_run(forest, int(n), int(trees), int(threads), float(timeout))))
         return
     print(f"design {DESIGN} (p = 10), threads={args.threads}, predict {N_TEST} new rows; "
-          "wall seconds and the fit's CPU seconds; /rf: main forest CPU per tree over the "
-          "regression forest's; load: 1-min load average before/after")
-    print(f"{'n':>9} {'forest':<8}{'trees':>6}{'fit s':>9}{'pred s':>9}{'fit cpu':>9}{'peak MB':>9}"
-          f"{'+MB':>8}{'/rf':>6} {'load':<9} [phases]")
+          "wall seconds and CPU seconds (grf: R's user + system); /rf: main forest CPU per "
+          "tree over the regression forest's; load: 1-min load average before/after")
+    print(f"{'n':>9} {'forest':<8}{'trees':>6}{'fit s':>9}{'pred s':>9}{'fit cpu':>9}"
+          f"{'pred cpu':>9}{'peak MB':>9}{'+MB':>8}{'/rf':>6} {'load':<9} [phases]")
     order = sorted(args.forests, key=lambda f: f != "rf")  # the baseline first
     for n in args.sizes:
         rf_per_tree = None
