@@ -295,8 +295,8 @@ def warn_large_grid(n: int, grid: np.ndarray) -> None:
         warnings.warn(
             f"{grid.size} grid times for {n} rows: each row's out-of-bag nuisance curves "
             "jump up to once per grid time, so the scores cost O(n x grid), quadratic in "
-            "n. Leave failure_times at its default (a cap of 2,000 times) or pass an "
-            "integer cap to keep it linear.",
+            f"n. Leave failure_times at its default (a cap of {DEFAULT_MAX_GRID:,} times) "
+            "or pass an integer cap to keep it linear.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
