@@ -55,7 +55,7 @@ def test_notebooks_found():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_and_keeps_its_outputs(path):
+def test_notebook_runs_and_keeps_its_outputs(path, monkeypatch):
     if path.name in NEEDS_BENCHMARK_DATA and not (benchmark_data() / "real").is_dir():
         pytest.skip(f"{path.name} reads the SurvHTE-Bench data, not found at "
                     f"{benchmark_data()} (set SURVHTE_DATA)")
@@ -72,6 +72,11 @@ def test_notebook_runs_and_keeps_its_outputs(path):
                 f"{path.name}: store it with FULL = False (the CI settings)")
 
     executed = nbformat.read(path, as_version=4)
+    # The kernel (and the study workers it starts) with scikit-learn's OpenMP on one thread, as
+    # tests/conftest.py sets for this process: numba's and scikit-learn's two libgomp copies
+    # spin against each other on two cores (multi_arm_and_model_selection.ipynb: 416 s beside
+    # another job with the default). numba keeps its threads (it does not read this variable).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     client = nbclient.NotebookClient(executed, timeout=CELL_TIMEOUT, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError on the first failing cell
