@@ -7,9 +7,9 @@ Run: ``python benchmarks/forest_scale.py [--sizes 10000 100000] [--trees 2000]
 Data: the stress design ``heavy_censoring`` of :func:`survhte.simulate.stress_design`
 (p = 10: 6 correlated Gaussian and 4 binary covariates, nonlinear prognosis and effect,
 randomised 1:1, ~75% censored, horizon 15) with exact truth; fit on ``n`` rows, predict 10,000
-new rows. The truncated times are continuous, so the causal survival forest's default grid
-(every distinct observed time up to the horizon) has ~0.6 n points: the worst case for its
-score step. Forests and their phases:
+new rows. The truncated times are continuous: ~0.6 n distinct times up to the horizon, all of
+them in the causal survival forest's grid with ``--grid all`` (grf's default; the worst case
+for its score step), 2,000 of them with its default cap. Forests and their phases:
 
 - ``csf``: :class:`~survhte.forest.CausalSurvivalForest`, RMST at 15 months: propensity
   forest, event and censoring survival forests, score step, main forest; predict;
