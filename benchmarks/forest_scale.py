@@ -282,6 +282,7 @@ def grf_run(forest: str, n: int, trees: int, threads: int, timeout: float) -> di
         (folder / "run.R").write_text(_GRF_SCRIPT)
         command = ["Rscript", str(folder / "run.R"), forest, str(trees), str(threads),
                    str(folder / "train.csv"), lib, repr(horizon), str(folder / "test.csv")]
+        started = clock.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -289,6 +290,14 @@ def grf_run(forest: str, n: int, trees: int, threads: int, timeout: float) -> di
                     "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                     "load": [load_before, os.getloadavg()[0]]}
     line = [x for x in done.stdout.splitlines() if x.startswith("GRFTIME")]
+    if not line and done.returncode < 0:
+        # killed by a signal: SIGKILL here is the kernel's out-of-memory killer (n = 10^5
+        # causal survival forest: killed after 820 s at 24.3 GB on a 24 GB machine)
+        return {"forest": f"grf {forest}", "n": n, "trees": trees,
+                "killed": {"signal": -done.returncode,
+                           "after_seconds": clock.perf_counter() - started},
+                "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "load": [load_before, os.getloadavg()[0]]}
     if not line:
         raise RuntimeError(f"grf failed: {done.stderr[-2000:]}")
     fit, predict, fit_cpu, predict_cpu = map(float, line[0].split()[1:])
@@ -311,6 +320,9 @@ def _format(row: dict, rf_per_tree: float | None) -> str:
     phases = ", ".join(f"{k} {v:.1f}" for k, v in seconds.items() if k not in ("fit", "predict"))
     if "timeout" in row:
         timing = f"{'> ' + format(row['timeout'], '.0f'):>9}{'':>9}"
+    elif "killed" in row:
+        killed = row["killed"]
+        timing = f"{'killed':>9}{'@' + format(killed['after_seconds'], '.0f'):>9}"
     else:
         timing = f"{seconds['fit']:>9.1f}{seconds['predict']:>9.1f}"
     cpu = row.get("cpu_seconds", {})
