@@ -40,9 +40,6 @@ def test_calibrated_cate_is_the_raw_cate_scaled_about_its_mean(learner, four_arm
                                raw.predict_survival(d.X[:5], 2, [6.0, 12.0]))
 
 
-@pytest.mark.slow  # a 3-seed accuracy study, 6 fits at n = 4000 (70-146 s of CI's 20 min);
-# the calibration's mechanism on the same design stays in CI
-# (test_calibrated_cate_is_the_raw_cate_scaled_about_its_mean, test_bootstrap_replicates_...)
 def test_calibration_brings_the_t_learner_below_the_constant_on_a_four_arm_trial():
     # trial_4arm (K = 3, ~1000 rows per arm, half-size effects): the uncalibrated T-learner
     # is worse than the true-ATE constant (CATE MSE / var(tau) 1.29 on average over seeds
